@@ -1,0 +1,17 @@
+// Module entry: registers the handle class and the function groups.
+#include "common.h"
+
+namespace mdprop {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  TensorHandle::Init(env, exports);
+  InitOps(env, exports);
+  InitTensorIO(env, exports);
+  InitAutograd(env, exports);
+  InitRuntime(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(mdprop, Init)
+
+}  // namespace mdprop

@@ -1,0 +1,130 @@
+// Crossing the boundary: typed arrays in and out (always copies, so JS and libtorch never share
+// memory that either side could free), and tensor metadata.
+#include "common.h"
+
+namespace mdprop {
+namespace {
+
+at::ScalarType ScalarTypeFromCode(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, "dtype code expected");
+  const int code = v.As<Napi::Number>().Int32Value();
+  if (code < 0 || code >= static_cast<int>(at::ScalarType::NumOptions)) throw Napi::RangeError::New(env, "bad dtype code");
+  return static_cast<at::ScalarType>(code);
+}
+
+std::vector<int64_t> ShapeFrom(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "shape must be an array of integers");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<int64_t> shape(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value e = arr.Get(i);
+    if (!e.IsNumber()) throw Napi::TypeError::New(env, "shape must be an array of integers");
+    const double d = e.As<Napi::Number>().DoubleValue();
+    if (d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw Napi::RangeError::New(env, "shape entries must be non-negative integers");
+    }
+    shape[i] = static_cast<int64_t>(d);
+  }
+  return shape;
+}
+
+// fromBuffer(typedArray, shape, dtypeCode, device?) -> handle; the bytes are copied.
+Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "fromBuffer(typedArray, shape, dtype)");
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  const std::vector<int64_t> shape = ShapeFrom(env, info[1]);
+  const at::ScalarType dtype = ScalarTypeFromCode(env, info[2]);
+  int64_t numel = 1;
+  for (int64_t s : shape) numel *= s;
+  const size_t itemsize = c10::elementSize(dtype);
+  if (static_cast<size_t>(numel) * itemsize != array.ByteLength()) {
+    throw Napi::RangeError::New(env, "fromBuffer: " + std::to_string(array.ByteLength()) + " bytes do not fill shape of " +
+                                         std::to_string(numel) + " elements of " + std::to_string(itemsize) + " bytes");
+  }
+  return Guarded(env, "fromBuffer", [&]() -> Napi::Value {
+    uint8_t* data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+    if (numel > 0) std::memcpy(t.data_ptr(), data, array.ByteLength());
+    if (info.Length() > 3 && info[3].IsString()) {
+      const std::string device = info[3].As<Napi::String>().Utf8Value();
+      if (device != "cpu") t = t.to(c10::Device(device));
+    }
+    return TensorHandle::Wrap(env, std::move(t));
+  });
+}
+
+// toBuffer(handle) -> ArrayBuffer holding the contiguous CPU bytes.
+Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = TensorHandle::FromValue(info[0], "toBuffer");
+  return Guarded(env, "toBuffer", [&]() -> Napi::Value {
+    at::Tensor c = t.detach().to(at::kCPU).contiguous();
+    const size_t n = c.numel() * c.element_size();
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n);
+    if (n) std::memcpy(buffer.Data(), c.data_ptr(), n);
+    return buffer;
+  });
+}
+
+Napi::Value Shape(const Napi::CallbackInfo& info) {
+  at::Tensor& t = TensorHandle::FromValue(info[0], "shape");
+  Napi::Array arr = Napi::Array::New(info.Env(), t.dim());
+  for (int64_t i = 0; i < t.dim(); ++i) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), t.size(i)));
+  return arr;
+}
+
+Napi::Value Dtype(const Napi::CallbackInfo& info) {
+  at::Tensor& t = TensorHandle::FromValue(info[0], "dtype");
+  return Napi::Number::New(info.Env(), static_cast<int>(t.scalar_type()));
+}
+
+Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
+  at::Tensor& t = TensorHandle::FromValue(info[0], "device");
+  return Napi::String::New(info.Env(), t.device().str());
+}
+
+Napi::Value Item(const Napi::CallbackInfo& info) {
+  at::Tensor& t = TensorHandle::FromValue(info[0], "item");
+  return Guarded(info.Env(), "item(" + ShapeString(t) + ")", [&]() -> Napi::Value {
+    if (t.numel() != 1) throw std::runtime_error("a tensor with " + std::to_string(t.numel()) + " elements has no single item");
+    const at::Scalar s = t.item();
+    if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+    return Napi::Number::New(info.Env(), s.toDouble());
+  });
+}
+
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  if (TensorHandle::IsHandle(info[0])) {
+    Napi::ObjectWrap<TensorHandle>::Unwrap(info[0].As<Napi::Object>())->Release();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
+  if (!TensorHandle::IsHandle(info[0])) return Napi::Boolean::New(info.Env(), true);
+  return Napi::Boolean::New(info.Env(), Napi::ObjectWrap<TensorHandle>::Unwrap(info[0].As<Napi::Object>())->disposed());
+}
+
+// sameTensor(a, b): do both handles refer to one TensorImpl (in-place ops return their input)?
+Napi::Value SameTensor(const Napi::CallbackInfo& info) {
+  at::Tensor& a = TensorHandle::FromValue(info[0], "sameTensor");
+  at::Tensor& b = TensorHandle::FromValue(info[1], "sameTensor");
+  return Napi::Boolean::New(info.Env(), a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl());
+}
+
+}  // namespace
+
+void InitTensorIO(Napi::Env env, Napi::Object exports) {
+  exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer, "fromBuffer"));
+  exports.Set("toBuffer", Napi::Function::New(env, ToBuffer, "toBuffer"));
+  exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
+  exports.Set("dtype", Napi::Function::New(env, Dtype, "dtype"));
+  exports.Set("device", Napi::Function::New(env, DeviceOf, "device"));
+  exports.Set("item", Napi::Function::New(env, Item, "item"));
+  exports.Set("dispose", Napi::Function::New(env, Dispose, "dispose"));
+  exports.Set("isDisposed", Napi::Function::New(env, IsDisposed, "isDisposed"));
+  exports.Set("sameTensor", Napi::Function::New(env, SameTensor, "sameTensor"));
+}
+
+}  // namespace mdprop

@@ -1,0 +1,77 @@
+// Loads the compiled addon and states its interface. Handles are opaque: only this layer and
+// src/torch touch them.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque owner of one native tensor. */
+export interface NativeHandle {
+  readonly __nativeTensor: unique symbol;
+}
+
+export type NativeValue = NativeHandle | number | boolean | string | null | NativeValue[];
+
+export interface NativeAddon {
+  opHandle(name: string, overload: string): number;
+  opSchema(id: number): string;
+  callOp(id: number, args: readonly unknown[]): NativeValue;
+
+  fromBuffer(data: ArrayBufferView, shape: readonly number[], dtypeCode: number, device?: string): NativeHandle;
+  toBuffer(h: NativeHandle): ArrayBuffer;
+  shape(h: NativeHandle): number[];
+  dtype(h: NativeHandle): number;
+  device(h: NativeHandle): string;
+  item(h: NativeHandle): number | boolean;
+  dispose(h: NativeHandle): void;
+  isDisposed(h: NativeHandle): boolean;
+  sameTensor(a: NativeHandle, b: NativeHandle): boolean;
+
+  requiresGrad(h: NativeHandle): boolean;
+  setRequiresGrad(h: NativeHandle, flag: boolean): void;
+  isLeaf(h: NativeHandle): boolean;
+  grad(h: NativeHandle): NativeHandle | null;
+  setGrad(h: NativeHandle, g: NativeHandle | null): void;
+  backward(h: NativeHandle, grad: NativeHandle | null, retainGraph: boolean): void;
+  autogradGrad(
+    outputs: NativeHandle[],
+    inputs: NativeHandle[],
+    gradOutputs: NativeHandle[] | null,
+    retainGraph: boolean,
+    createGraph: boolean,
+    allowUnused: boolean,
+  ): (NativeHandle | null)[];
+  isGradEnabled(): boolean;
+  setGradEnabled(flag: boolean): void;
+
+  manualSeed(seed: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  liveTensors(): number;
+  cudaAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+  readonly torchVersion: string;
+  readonly TensorHandle: new () => NativeHandle;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('mdprop: cannot find the package root above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+}
+
+function load(): NativeAddon {
+  const root = packageRoot();
+  const path = process.env.MDPROP_ADDON ?? join(root, 'build/Release/mdprop.node');
+  if (!existsSync(path)) {
+    throw new Error(`mdprop: the native addon is not built (${path} is missing); run \`npm install\` or \`npm run build:native\` in ${root}`);
+  }
+  return createRequire(import.meta.url)(path) as NativeAddon;
+}
+
+export const native: NativeAddon = load();

@@ -1,0 +1,127 @@
+// Neural-network functions over tensors (the torch.nn.functional subset that CNN metric learning
+// uses). Modules in src/nn hold parameters and call these.
+import { op } from './dispatch.js';
+import { tidy } from './scope.js';
+import { run, type Tensor } from './tensor.js';
+
+const f = {
+  conv2d: op('conv2d'),
+  batchNorm: op('batch_norm'),
+  maxPool2d: op('max_pool2d'),
+  avgPool2d: op('avg_pool2d'),
+  adaptiveAvgPool2d: op('adaptive_avg_pool2d'),
+  linear: op('linear'),
+  logSoftmax: op('log_softmax', 'int'),
+  softmax: op('softmax', 'int'),
+  crossEntropy: op('cross_entropy_loss'),
+  dropout: op('dropout'),
+};
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+  groups?: number;
+}
+
+export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions = {}): Tensor {
+  return run(f.conv2d, input, weight, bias, o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1);
+}
+
+export interface BatchNormOptions {
+  training: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * Batch normalisation over dim 1. In training, batch statistics normalise and the running ones
+ * (when given) are updated in place with `momentum`; in eval the running ones normalise.
+ */
+export function batchNorm(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  o: BatchNormOptions,
+): Tensor {
+  return run(f.batchNorm, input, weight, bias, runningMean, runningVar, o.training, o.momentum ?? 0.1, o.eps ?? 1e-5, true);
+}
+
+export interface PoolOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  ceilMode?: boolean;
+}
+
+export function maxPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {
+  return run(f.maxPool2d, input, kernel, o.stride ?? kernel, o.padding ?? 0, 1, o.ceilMode ?? false);
+}
+
+export function avgPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {
+  return run(f.avgPool2d, input, kernel, o.stride ?? kernel, o.padding ?? 0, o.ceilMode ?? false, true, null);
+}
+
+export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, number]): Tensor {
+  return run(f.adaptiveAvgPool2d, input, outputSize);
+}
+
+/** input @ weight^T + bias */
+export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  return run(f.linear, input, weight, bias);
+}
+
+export function relu(input: Tensor): Tensor {
+  return input.relu();
+}
+
+export function dropout(input: Tensor, p: number, training: boolean): Tensor {
+  return run(f.dropout, input, p, training);
+}
+
+export function logSoftmax(input: Tensor, dim: number): Tensor {
+  return run(f.logSoftmax, input, dim, null);
+}
+
+export function softmax(input: Tensor, dim: number): Tensor {
+  return run(f.softmax, input, dim, null);
+}
+
+/** Mean cross-entropy of logits [N, C] against int64 class indices [N]. */
+export function crossEntropy(logits: Tensor, target: Tensor, labelSmoothing = 0): Tensor {
+  return run(f.crossEntropy, logits, target, null, 1, -100, labelSmoothing);
+}
+
+/** x / max(||x||_2, eps) along dim (embeddings live on the unit sphere). */
+export function l2Normalize(x: Tensor, dim = -1, eps = 1e-12): Tensor {
+  return tidy(() => x.div(x.norm(2, dim, true).clampMin(eps)));
+}
+
+/** Cosine similarity of every row of a with every row of b: [Na, Nb]. */
+export function cosineSimilarityMatrix(a: Tensor, b: Tensor, eps = 1e-12): Tensor {
+  return tidy(() => l2Normalize(a, 1, eps).mm(l2Normalize(b, 1, eps).t()));
+}
+
+/**
+ * Squared Euclidean distances between rows, ||a||^2 + ||b||^2 - 2 a.b, clamped at 0 (rounding can
+ * push the expansion below zero). One matmul, so it scales to large retrieval sets in chunks.
+ */
+export function squaredDistances(a: Tensor, b: Tensor): Tensor {
+  return tidy(() => {
+    const aa = a.square().sum(1, true);
+    const bb = b.square().sum(1, true).t();
+    return aa.add(bb).sub(a.mm(b.t()), 2).clampMin(0);
+  });
+}
+
+/**
+ * Euclidean distances between rows. `eps` inside the square root keeps the gradient finite where
+ * a distance is zero (a row against itself).
+ */
+export function pairwiseDistances(a: Tensor, b: Tensor, eps = 0): Tensor {
+  return tidy(() => {
+    const sq = squaredDistances(a, b);
+    return eps > 0 ? sq.add(eps).sqrt() : sq.sqrt();
+  });
+}

@@ -1,0 +1,12 @@
+// The tensor layer's public face.
+export { Tensor, type Scalar, type TensorOrScalar, type MemoryFormat, type ValuesIndices } from './tensor.js';
+export type { DType, AnyTypedArray } from './dtype.js';
+export { isFloating } from './dtype.js';
+export * from './creation.js';
+export { noGrad, enableGrad, grad, isGradEnabled, type GradOptions } from './autograd.js';
+export { tidy, keep, dispose } from './scope.js';
+export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, resolveDevice } from './runtime.js';
+export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors.js';
+export { op, OpRef } from './dispatch.js';
+export { run, runMany } from './tensor.js';
+export * as F from './functional.js';
