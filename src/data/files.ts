@@ -1,0 +1,93 @@
+// File-system helpers for dataset readers: each failure becomes a DataError naming the path,
+// relative to the dataset root where there is one.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DataError } from './errors.js';
+
+/** Image file extensions that sharp decodes and dataset folders use. */
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+}
+
+async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
+  try {
+    return await fs.stat(p);
+  } catch {
+    return null;
+  }
+}
+
+export async function isDirectory(p: string): Promise<boolean> {
+  return (await statOrNull(p))?.isDirectory() ?? false;
+}
+
+export async function isFile(p: string): Promise<boolean> {
+  return (await statOrNull(p))?.isFile() ?? false;
+}
+
+/** The absolute root folder, or an error if it is not given or not a folder. */
+export async function requireRoot(dataset: string, root: string | undefined): Promise<string> {
+  if (root === undefined || root === '') throw new DataError(`${dataset}: a root folder is required`, '');
+  const abs = path.resolve(root);
+  const stat = await statOrNull(abs);
+  if (!stat) throw new DataError(`${dataset}: missing root folder ${abs}`, abs);
+  if (!stat.isDirectory()) throw new DataError(`${dataset}: root ${abs} is not a folder`, abs);
+  return abs;
+}
+
+/** The non-empty lines of an index file under `root`; `rel` uses forward slashes. */
+export async function readIndexLines(dataset: string, root: string, rel: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(root, rel), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'missing index file' : `cannot read index file (${code ?? 'error'})`;
+    throw new DataError(`${dataset}: ${what} ${rel} (root ${root})`, rel);
+  }
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+}
+
+/** Splits an index line into exactly `count` whitespace-separated fields (the last takes the rest). */
+export function fields(dataset: string, file: string, lineNo: number, line: string, count: number): string[] {
+  const parts = line.split(/\s+/);
+  if (parts.length < count) {
+    throw new DataError(`${dataset}: ${file} line ${lineNo}: expected ${count} fields, got "${line}"`, file);
+  }
+  return [...parts.slice(0, count - 1), parts.slice(count - 1).join(' ')];
+}
+
+/** A positive integer field, or an error naming the file and line. */
+export function intField(dataset: string, file: string, lineNo: number, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value)) throw new DataError(`${dataset}: ${file} line ${lineNo}: "${text}" is not an integer`, file);
+  return value;
+}
+
+/** Checks that every folder an index names exists; `rels` are relative to `root`. */
+export async function requireFolders(dataset: string, root: string, rels: Iterable<string>): Promise<void> {
+  const unique = [...new Set(rels)].sort();
+  const present = await Promise.all(unique.map((rel) => isDirectory(path.join(root, rel))));
+  const missing = unique.find((_, i) => !present[i]);
+  if (missing !== undefined) throw new DataError(`${dataset}: missing class folder ${missing} (root ${root})`, missing);
+}
+
+/** Names of the sub-folders of `dir`, hidden ones left out, in code-point order. */
+export async function listFolders(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+/** Names of the image files directly in `dir`, in code-point order. */
+export async function listImages(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => !e.isDirectory() && !e.name.startsWith('.') && isImageFile(e.name)).map((e) => e.name).sort();
+}
+
+/** The parent folder part of a relative path with forward slashes ('' at top level). */
+export function folderOf(rel: string): string {
+  const cut = rel.lastIndexOf('/');
+  return cut < 0 ? '' : rel.slice(0, cut);
+}
