@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for mdprop: libtorch (and PyTorch for the parity checks), the npm
+# dependencies, the native addon and the TypeScript build; puts `mdprop` on the PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# libtorch-dev: the engine. python3-torch(vision): reference implementations for the parity tests
+# and benchmarks only; the project itself never runs Python.
+$SUDO apt-get install -y -q --no-install-recommends libtorch-dev python3-torch python3-torchvision g++ make python3
+
+npm ci --no-audit --no-fund   # also builds the native addon (package.json "install")
+npm run build
+$SUDO npm link --no-audit --no-fund >/dev/null 2>&1 || echo "setup: could not link the mdprop command globally; use 'node dist/src/cli/main.js'"
+echo "setup: done ($(node -e "import('./dist/src/torch/index.js').then(t => console.log('libtorch ' + t.torchVersion))"))"
