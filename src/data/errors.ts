@@ -16,9 +16,12 @@ export class DataError extends Error {
 /** An image that cannot be read or decoded (missing file, corrupt or unsupported data). */
 export class ImageDecodeError extends DataError {
   override name = 'ImageDecodeError';
+  /** Why, without the path: "file not found", the decoder's message, ... */
+  readonly reason: string;
 
   constructor(path: string, reason: string) {
     super(`cannot decode image ${path}: ${reason}`, path);
+    this.reason = reason;
   }
 }
 

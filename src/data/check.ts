@@ -1,0 +1,66 @@
+// `data check`: decode every image of every split and count classes and images per split.
+import { ImageDecodeError, reasonOf } from './errors.js';
+import { decodeFully } from './image-io.js';
+import type { Dataset, DatasetName, SplitName } from './types.js';
+
+export interface SplitCount {
+  readonly classes: number;
+  readonly images: number;
+}
+
+export interface UnreadableImage {
+  /** Relative to the dataset root. */
+  readonly path: string;
+  readonly reason: string;
+}
+
+export interface CheckReport {
+  readonly dataset: DatasetName;
+  readonly splits: Readonly<Partial<Record<SplitName, SplitCount>>>;
+  /** In split order, then index order; each path once. */
+  readonly unreadable: readonly UnreadableImage[];
+}
+
+export interface CheckOptions {
+  /** Images decoded at once (default 8; libvips works on libuv's thread pool). */
+  readonly concurrency?: number;
+  /** Called after each image. */
+  readonly onImage?: () => void;
+}
+
+export function imageCount(dataset: Dataset): number {
+  let total = 0;
+  for (const split of dataset.splits.values()) total += split.size;
+  return total;
+}
+
+export async function checkDataset(dataset: Dataset, options: CheckOptions = {}): Promise<CheckReport> {
+  const concurrency = options.concurrency ?? 8;
+  const splits: Partial<Record<SplitName, SplitCount>> = {};
+  const unreadable: UnreadableImage[] = [];
+  const seen = new Set<string>();
+  for (const [name, split] of dataset.splits) {
+    splits[name] = { classes: split.numClasses, images: split.size };
+    const failures = new Map<number, UnreadableImage>();
+    let nextIndex = 0;
+    const worker = async (): Promise<void> => {
+      while (nextIndex < split.size) {
+        const index = nextIndex++;
+        try {
+          await decodeFully(split.image(index));
+        } catch (err) {
+          if (err instanceof ImageDecodeError) failures.set(index, { path: err.path, reason: err.reason });
+          else failures.set(index, { path: split.describe(index), reason: reasonOf(err) });
+        }
+        options.onImage?.();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    for (const index of [...failures.keys()].sort((a, b) => a - b)) {
+      const failure = failures.get(index) as UnreadableImage;
+      if (!seen.has(failure.path)) unreadable.push(failure);
+      seen.add(failure.path);
+    }
+  }
+  return { dataset: dataset.name, splits, unreadable };
+}

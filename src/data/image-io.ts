@@ -1,0 +1,101 @@
+// Decoding with sharp (libvips). Files are read once into memory: the header gives the size for
+// planning a crop, then one sharp pipeline crops, resizes and returns raw pixels. libvips runs
+// on libuv's thread pool, so many images decode in parallel while the event loop stays free.
+// Images are not rotated by their EXIF orientation, as PIL (and so the reference code) does not.
+import { promises as fs } from 'node:fs';
+import sharp, { type Sharp } from 'sharp';
+import { coversWhole, type Rect, type Size } from './crop.js';
+import { ImageDecodeError, reasonOf } from './errors.js';
+import { cropRaw, type RawImage } from './pixels.js';
+import type { ImageSource } from './types.js';
+
+/** What to do to an image, decided from its size before any pixel is touched. */
+export interface ImagePlan {
+  /** Region cut from the original before resampling. */
+  readonly preCrop?: Rect;
+  /** Size to resample to; absent when no resampling is needed. */
+  readonly resize?: Size;
+  /** Region cut after resampling. */
+  readonly postCrop?: Rect;
+  /** Mirror left-right. */
+  readonly flip: boolean;
+}
+
+/** An image whose size is known and whose pixels can be produced on request. */
+export interface OpenedImage extends Size {
+  readonly name: string;
+  render(plan: ImagePlan): Promise<RawImage>;
+}
+
+/** Opens a source: reads a file and its header, or wraps in-memory pixels. */
+export async function openImage(source: ImageSource): Promise<OpenedImage> {
+  if (source.kind === 'pixels') {
+    const raw: RawImage = source;
+    return {
+      name: source.name,
+      width: source.width,
+      height: source.height,
+      render: (plan) => (plan.resize ? renderWithSharp(source.name, sharpOfRaw(raw), plan) : Promise.resolve(cropOnly(raw, plan))),
+    };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(source.path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ImageDecodeError(source.name, code === 'ENOENT' ? 'file not found' : reasonOf(err));
+  }
+  let size: Size;
+  try {
+    const meta = await sharp(bytes).metadata();
+    if (!meta.width || !meta.height) throw new Error('no image size in the header');
+    size = { width: meta.width, height: meta.height };
+  } catch (err) {
+    throw new ImageDecodeError(source.name, reasonOf(err));
+  }
+  return { name: source.name, ...size, render: (plan) => renderWithSharp(source.name, sharp(bytes), plan) };
+}
+
+/** Decodes every pixel of a source (what `data check` does to prove an image is readable). */
+export async function decodeFully(source: ImageSource): Promise<Size> {
+  if (source.kind === 'pixels') {
+    if (source.data.length !== source.width * source.height * source.channels) {
+      throw new ImageDecodeError(source.name, 'pixel buffer does not match its size');
+    }
+    return source;
+  }
+  try {
+    const { info } = await sharp(source.path).raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height };
+  } catch (err) {
+    const missing = reasonOf(err).startsWith('Input file is missing');
+    throw new ImageDecodeError(source.name, missing ? 'file not found' : reasonOf(err));
+  }
+}
+
+function sharpOfRaw(image: RawImage): Sharp {
+  const channels = image.channels as 1 | 2 | 3 | 4;
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels } });
+}
+
+async function renderWithSharp(name: string, pipeline: Sharp, plan: ImagePlan): Promise<RawImage> {
+  let img = pipeline;
+  if (plan.preCrop) img = img.extract(plan.preCrop);
+  if (plan.resize) img = img.resize(plan.resize.width, plan.resize.height, { fit: 'fill', kernel: 'linear' });
+  if (plan.postCrop) img = img.extract(plan.postCrop);
+  try {
+    const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+  } catch (err) {
+    throw new ImageDecodeError(name, reasonOf(err));
+  }
+}
+
+/** Crops without resampling, in JavaScript: for in-memory images this avoids a trip to libvips. */
+function cropOnly(image: RawImage, plan: ImagePlan): RawImage {
+  let out = image;
+  for (const rect of [plan.preCrop, plan.postCrop]) {
+    if (rect && !coversWhole(rect, out)) out = cropRaw(out, rect);
+  }
+  return out;
+}

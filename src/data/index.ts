@@ -1,0 +1,35 @@
+// The data layer's public API: datasets and their splits, samplers, transforms, the loader.
+// It depends on no tensor code; batches are plain typed arrays.
+export { DATASET_NAMES } from './types.js';
+export type { Batch, Dataset, DatasetName, DataSplit, ImageSource, SplitName } from './types.js';
+export { DataError, ImageDecodeError } from './errors.js';
+export { openDataset, isDatasetName, isEmbedded, type OpenDatasetOptions } from './datasets/registry.js';
+export type { FolderOptions } from './datasets/folder.js';
+export { limitSplit } from './limit.js';
+export { Random, type RandomState, type StreamKey } from './random.js';
+export { BatchSampler, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
+export { ClassBalancedSampler, type ClassBalancedOptions } from './class-balanced-sampler.js';
+export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './random-sampler.js';
+export { restoreSampler } from './sampler-state.js';
+export {
+  trainTransform,
+  testTransform,
+  outputShape,
+  planTransform,
+  transformImage,
+  transformInto,
+  decodeImageFile,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  GREY_MEAN,
+  GREY_STD,
+  type Transform,
+  type TrainTransform,
+  type TestTransform,
+  type TrainTransformOptions,
+  type TestTransformOptions,
+  type DecodeOptions,
+} from './transforms.js';
+export { DataLoader, evaluationLoader, type LoaderOptions } from './loader.js';
+export { checkDataset, imageCount, type CheckReport, type CheckOptions, type SplitCount, type UnreadableImage } from './check.js';
+export { readMat5, matNumber, matString, MatFormatError, type MatValue } from './mat5.js';
