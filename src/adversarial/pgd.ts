@@ -1,0 +1,144 @@
+// Feature-space projected gradient descent: perturb images so that their embeddings move towards
+// target embeddings (targeted: STAX with one target set, MTAX with several) or away from their own
+// clean embedding (untargeted). Sign steps of eps/iters inside an L-infinity box (or L2 steps in an
+// L2 ball), clipped to the valid input range. Only input gradients are taken.
+import * as T from '../torch/index.js';
+import { noGrad, tidy, type Tensor } from '../torch/index.js';
+
+/** The model as the attack sees it: images in, embeddings out (routed and in eval mode already). */
+export type EmbedFn = (images: Tensor) => Tensor;
+
+export type AttackGoal =
+  /** Pull each embedding towards its targets: L = ((1/T) sum_j mean_i ||t_j,i - f(x)_i||)^2, minimised. */
+  | { kind: 'targeted'; targets: readonly Tensor[] }
+  /** Push each embedding away from its clean embedding: L = mean_i ||f(x)_i - e_i||, maximised. */
+  | { kind: 'untargeted'; clean: Tensor };
+
+/** The valid input range: the batch's own min and max (as the method does), or fixed bounds. */
+export type InputRange = { kind: 'batch' } | { kind: 'fixed'; min: number | Tensor; max: number | Tensor };
+
+export interface PgdOptions {
+  /**
+   * Budget in input units (normalized-input space unless the caller converts), one number, or one
+   * per channel (a pixel budget divided by each channel's std; L-infinity only).
+   */
+  eps: number | readonly number[];
+  iters: number;
+  /** Step per iteration; eps / iters by default. */
+  stepSize?: number;
+  /** Half-width of the uniform random start; 5e-4 by default, 0 for none. */
+  randomStart?: number;
+  norm?: 'linf' | 'l2';
+  range?: InputRange;
+}
+
+/** The attack objective for one batch of embeddings. */
+export function attackObjective(embeddings: Tensor, goal: AttackGoal): Tensor {
+  return tidy(() => {
+    if (goal.kind === 'targeted') {
+      if (goal.targets.length === 0) throw new Error('targeted attack: no target sets given');
+      let total: Tensor | null = null;
+      for (const t of goal.targets) {
+        if (t.shape[0] !== embeddings.shape[0]) {
+          throw new Error(`targeted attack: targets of shape [${t.shape.join(', ')}] do not match embeddings [${embeddings.shape.join(', ')}]`);
+        }
+        const d = embeddings.sub(t).norm(2, 1).mean();
+        total = total === null ? d : total.add(d);
+      }
+      return total!.div(goal.targets.length).square();
+    }
+    return embeddings.sub(goal.clean).norm(2, 1).mean();
+  });
+}
+
+/** Lower and upper bounds of the L-infinity box around x, intersected with the input range. */
+function boxBounds(x: Tensor, eps: number | Tensor, range: InputRange): { lo: Tensor; hi: Tensor } {
+  return tidy(() => {
+    const [min, max] = range.kind === 'batch' ? [x.min(), x.max()] : [range.min, range.max];
+    const lo = x.sub(eps);
+    const hi = x.add(eps);
+    return {
+      lo: typeof min === 'number' ? lo.clampMin(min) : lo.maximum(min),
+      hi: typeof max === 'number' ? hi.clampMax(max) : hi.minimum(max),
+    };
+  });
+}
+
+function clipToRange(x: Tensor, range: InputRange, reference: Tensor): Tensor {
+  return tidy(() => {
+    const [min, max] = range.kind === 'batch' ? [reference.min(), reference.max()] : [range.min, range.max];
+    const lo = typeof min === 'number' ? x.clampMin(min) : x.maximum(min);
+    return typeof max === 'number' ? lo.clampMax(max) : lo.minimum(max);
+  });
+}
+
+/** Rescale each sample's perturbation to L2 norm at most eps. */
+function projectL2(delta: Tensor, eps: number): Tensor {
+  return tidy(() => {
+    const n = delta.flatten(1).norm(2, 1).clampMin(1e-12);
+    const factor = n.reciprocal().mul(eps).clampMax(1);
+    return delta.mul(factor.reshape([-1, ...new Array<number>(delta.ndim - 1).fill(1)]));
+  });
+}
+
+/**
+ * Adversarial copies of `images` (detached, same shape). eps = 0 or iters = 0 returns the images
+ * unchanged (no random start either), so a zero budget reproduces clean results exactly.
+ */
+export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, options: PgdOptions): Tensor {
+  const { iters } = options;
+  const epsList = typeof options.eps === 'number' ? [options.eps] : [...options.eps];
+  if (epsList.length === 0 || !epsList.every((e) => e >= 0)) throw new RangeError(`attack eps must be >= 0, got ${String(options.eps)}`);
+  if (!Number.isInteger(iters) || iters < 0) throw new RangeError(`attack iterations must be a non-negative integer, got ${iters}`);
+  if (epsList.every((e) => e === 0) || iters === 0) return images.detach().clone();
+  const norm = options.norm ?? 'linf';
+  const perChannel = typeof options.eps !== 'number';
+  if (perChannel && norm === 'l2') throw new RangeError('an L2 attack takes one eps, not one per channel');
+  if (perChannel && epsList.length !== images.shape[1]) {
+    throw new RangeError(`attack eps has ${epsList.length} channel values for images with ${images.shape[1]} channels`);
+  }
+  const range = options.range ?? { kind: 'batch' };
+  const sign = goal.kind === 'targeted' ? -1 : 1; // descend towards targets, ascend away from clean
+  return tidy(() => {
+    const x = images.detach();
+    const channelShape = [1, epsList.length, ...new Array<number>(x.ndim - 2).fill(1)];
+    const eps = perChannel ? T.tensor(epsList, channelShape).to(x.device) : epsList[0]!;
+    const step = options.stepSize ?? (typeof eps === 'number' ? eps / iters : eps.div(iters));
+    const { lo, hi } = boxBounds(x, eps, range);
+    const start = options.randomStart ?? 5e-4;
+    let adv = noGrad(() => (start > 0 ? x.add(T.uniform([...x.shape], -start, start, { device: x.device })) : x.clone()));
+    adv = noGrad(() => (norm === 'linf' ? adv.clampTensor(lo, hi) : clipToRange(adv, range, x)));
+    for (let i = 0; i < iters; i++) {
+      adv = tidy(() => {
+        const leaf = adv.detach().setRequiresGrad(true);
+        const loss = attackObjective(embed(leaf), goal);
+        const [g] = T.grad(loss, [leaf]);
+        return noGrad(() => {
+          if (norm === 'linf') return leaf.detach().add(g!.sign().mul(step), sign).clampTensor(lo, hi);
+          const unit = g!.div(g!.flatten(1).norm(2, 1).clampMin(1e-12).reshape([-1, ...new Array<number>(g!.ndim - 1).fill(1)]));
+          const moved = leaf.detach().add(unit.mul(step), sign);
+          return clipToRange(x.add(projectL2(moved.sub(x), epsList[0]!)), range, x);
+        });
+      });
+    }
+    return adv;
+  });
+}
+
+/** T target sets for a batch: embeddings of random permutations of the batch (MDProp's in-batch targets). */
+export function permutedTargets(embeddings: Tensor, count: number): Tensor[] {
+  const n = embeddings.shape[0]!;
+  return tidy(() => {
+    const out: Tensor[] = [];
+    for (let j = 0; j < count; j++) out.push(embeddings.indexSelect(0, T.randperm(n, { device: embeddings.device })));
+    return out;
+  });
+}
+
+/**
+ * Convert a pixel-space budget (a fraction of the [0,1] range, e.g. 4/255) into normalized-input
+ * units, one value per channel: normalisation divides channel c by std[c].
+ */
+export function pixelToNormalizedEps(pixelEps: number, std: readonly number[]): number[] {
+  return std.map((s) => pixelEps / s);
+}
