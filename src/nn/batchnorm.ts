@@ -1,0 +1,101 @@
+// Batch normalisation over the channels of [N, C, H, W] input, with torchvision's names: weight,
+// bias, running_mean, running_var, num_batches_tracked.
+import { F, noGrad, ones, tidy, zeros, type Tensor } from '../torch/index.js';
+import { constant_ } from './init.js';
+import { Module } from './module.js';
+
+export interface BatchNormOptions {
+  eps?: number;
+  /** Weight of the newest batch in the running statistics (PyTorch's default 0.1). */
+  momentum?: number;
+  /** Learn a per-channel scale and shift (default true). */
+  affine?: boolean;
+  /** Keep running statistics for eval mode (default true). */
+  trackRunningStats?: boolean;
+}
+
+/** The settings of a batch norm, so a replacement (e.g. a multi-branch BN) can build its branches alike. */
+export interface BatchNormConfig {
+  numFeatures: number;
+  eps: number;
+  momentum: number;
+  affine: boolean;
+  trackRunningStats: boolean;
+}
+
+export class BatchNorm2d extends Module {
+  readonly config: BatchNormConfig;
+
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super();
+    this.config = {
+      numFeatures,
+      eps: options.eps ?? 1e-5,
+      momentum: options.momentum ?? 0.1,
+      affine: options.affine ?? true,
+      trackRunningStats: options.trackRunningStats ?? true,
+    };
+    if (this.config.affine) {
+      this.registerParameter('weight', ones([numFeatures]));
+      this.registerParameter('bias', zeros([numFeatures]));
+    }
+    if (this.config.trackRunningStats) {
+      this.registerBuffer('running_mean', zeros([numFeatures]));
+      this.registerBuffer('running_var', ones([numFeatures]));
+      this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int64' }));
+    }
+  }
+
+  get numFeatures(): number {
+    return this.config.numFeatures;
+  }
+  get weight(): Tensor | null {
+    return this.config.affine ? this.param('weight') : null;
+  }
+  get bias(): Tensor | null {
+    return this.config.affine ? this.param('bias') : null;
+  }
+  get runningMean(): Tensor | null {
+    return this.config.trackRunningStats ? this.buffer('running_mean') : null;
+  }
+  get runningVar(): Tensor | null {
+    return this.config.trackRunningStats ? this.buffer('running_var') : null;
+  }
+  get numBatchesTracked(): Tensor | null {
+    return this.config.trackRunningStats ? this.buffer('num_batches_tracked') : null;
+  }
+
+  /** Back to the freshly built state: scale 1, shift 0, mean 0, variance 1, no batches seen. */
+  resetParameters(): void {
+    const { weight, bias, runningMean, runningVar, numBatchesTracked } = this;
+    if (weight) constant_(weight, 1);
+    if (bias) constant_(bias, 0);
+    if (runningMean) constant_(runningMean, 0);
+    if (runningVar) constant_(runningVar, 1);
+    if (numBatchesTracked) constant_(numBatchesTracked, 0);
+  }
+
+  /**
+   * Training mode normalises with the batch's statistics and folds them into the running ones;
+   * eval mode normalises with the running ones (batch statistics when none are tracked).
+   */
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 4 || x.shape[1] !== this.numFeatures) {
+      throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
+    }
+    const useBatchStats = this.training || !this.config.trackRunningStats;
+    if (this.training && this.config.trackRunningStats) noGrad(() => this.buffer('num_batches_tracked').add_(1));
+    return F.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+      training: useBatchStats,
+      momentum: this.config.momentum,
+      eps: this.config.eps,
+    });
+  }
+}
+
+/** A copy of `source`'s tensors into `target` (same config), e.g. to start an auxiliary BN branch. */
+export function copyBatchNorm(source: BatchNorm2d, target: BatchNorm2d): void {
+  tidy(() => {
+    target.loadStateDict(source.stateDict());
+  });
+}

@@ -1,0 +1,22 @@
+// Neural-network layer: modules, layers, ResNets and the embedding model.
+export { Module, type LoadOptions } from './module.js';
+export { StateDictError, describeReport, type LoadReport, type ShapeMismatch } from './state-dict.js';
+export { Conv2d, type Conv2dOptions, type Pair } from './conv.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { BatchNorm2d, copyBatchNorm, type BatchNormConfig, type BatchNormOptions } from './batchnorm.js';
+export { AdaptiveAvgPool2d, Flatten, Identity, MaxPool2d, ReLU, Sequential, type MaxPool2dOptions } from './layers.js';
+export { replaceBatchNorms, replaceModules } from './replace.js';
+export * as init from './init.js';
+export { BasicBlock, Bottleneck, ResidualBlock, EXPANSION, type BlockKind } from './resnet-blocks.js';
+export {
+  RESNET_SPECS,
+  ResNet,
+  ResNetBackbone,
+  resnet,
+  globalAvgPool,
+  type FeatureExtractor,
+  type ResNetArch,
+  type ResNetSpec,
+} from './resnet.js';
+export { EmbeddingModel, type EmbeddingOutput } from './embedding.js';
+export { ARCHS, createModel, isArch, type Arch, type ModelConfig } from './registry.js';

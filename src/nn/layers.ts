@@ -1,0 +1,78 @@
+// Parameter-free layers: activations, pooling, reshaping, and the Sequential container.
+import { F, tidy, type Tensor } from '../torch/index.js';
+import { Module } from './module.js';
+import type { Pair } from './conv.js';
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+export class Identity extends Module {
+  /** Returns the input itself (no copy): callers must not dispose it twice. */
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+export class Flatten extends Module {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+export interface MaxPool2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  ceilMode?: boolean;
+}
+
+export class MaxPool2d extends Module {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: MaxPool2dOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.maxPool2d(x, this.kernelSize, this.options);
+  }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Pair) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+/** Children named '0', '1', ... applied in order, as torch.nn.Sequential. */
+export class Sequential extends Module {
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((layer, i) => this.registerModule(String(i), layer));
+  }
+
+  get length(): number {
+    return this.namedChildren().length;
+  }
+
+  at(index: number): Module {
+    return this.child(String(index));
+  }
+
+  forward(x: Tensor): Tensor {
+    const layers = this.namedChildren().map(([, m]) => m as Module);
+    // Intermediate results are freed on return; autograd keeps what backward needs natively.
+    return tidy(() => layers.reduce((h, layer) => layer.forward(h), x));
+  }
+}
