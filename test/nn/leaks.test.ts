@@ -1,0 +1,34 @@
+// Forward and backward inside tidy() leave no tensor behind: only the model's own remain.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createModel } from '../../src/nn/index.js';
+import { liveTensors, manualSeed, noGrad, randn, tidy } from '../../src/torch/index.js';
+
+describe('no leaks', () => {
+  it('training and eval steps return liveTensors() to its start', () => {
+    manualSeed(7);
+    const model = createModel({ arch: 'resnet-small', embedDim: 8, inChannels: 1 });
+    try {
+      const start = liveTensors();
+      for (let step = 0; step < 3; step++) {
+        tidy(() => {
+          model.train().zeroGrad();
+          const out = model.forwardAll(randn([4, 1, 28, 28]));
+          out.embedding.sum().add(out.features.mean()).backward();
+          for (const p of model.parameters()) assert.ok(p.grad !== null);
+        });
+        tidy(() => {
+          noGrad(() => model.eval().forward(randn([2, 1, 28, 28])));
+        });
+        assert.equal(liveTensors(), start, `after step ${step}`);
+      }
+      model.zeroGrad();
+      assert.equal(liveTensors(), start);
+      const owned = model.namedParameters().length + model.namedBuffers().length;
+      model.dispose();
+      assert.equal(liveTensors(), start - owned);
+    } finally {
+      model.dispose();
+    }
+  });
+});
