@@ -22,11 +22,10 @@ export async function openCub200(rootArg: string | undefined): Promise<Dataset> 
   const imageFile = rel('images.txt');
   const labelFile = rel('image_class_labels.txt');
   const classFile = rel('classes.txt');
-  const [imageLines, labelLines, classLines] = await Promise.all([
-    readIndexLines(NAME, root, imageFile),
-    readIndexLines(NAME, root, labelFile),
-    readIndexLines(NAME, root, classFile),
-  ]);
+  // In a fixed order, so that the error for several missing files is always the same one.
+  const imageLines = await readIndexLines(NAME, root, imageFile);
+  const labelLines = await readIndexLines(NAME, root, labelFile);
+  const classLines = await readIndexLines(NAME, root, classFile);
 
   const classNames = new Map<number, string>();
   classLines.forEach((line, i) => {

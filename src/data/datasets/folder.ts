@@ -48,7 +48,8 @@ async function openByClasses(root: string, trainClasses: number | undefined): Pr
 }
 
 async function openByLists(root: string): Promise<Dataset> {
-  const [train, test] = await Promise.all([readList(root, LISTS.train), readList(root, LISTS.test)]);
+  const train = await readList(root, LISTS.train);
+  const test = await readList(root, LISTS.test);
   await requireFolders(NAME, root, [...train, ...test].map(folderOf));
   const split = (name: SplitName, paths: string[]) => {
     const keys = paths.map(folderOf);

@@ -17,7 +17,9 @@ export async function openSop(rootArg: string | undefined): Promise<Dataset> {
       ? 'Stanford_Online_Products'
       : '';
   const rel = (name: string): string => (base ? `${base}/${name}` : name);
-  const [train, test] = await Promise.all([readList(root, rel('Ebay_train.txt'), rel), readList(root, rel('Ebay_test.txt'), rel)]);
+  // One after the other, so that with both missing the error always names the train list.
+  const train = await readList(root, rel('Ebay_train.txt'), rel);
+  const test = await readList(root, rel('Ebay_test.txt'), rel);
   await requireFolders(NAME, root, [...train, ...test].map((im) => folderOf(im.path)));
   const names = new Map<number, string>();
   const split = (name: SplitName, images: IndexedImage[]) => splitOfImages(NAME, name, root, images, names);
