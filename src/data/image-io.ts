@@ -1,4 +1,4 @@
-// Decoding with sharp (libvips). Files are read once into memory: the header gives the size for
+// Decoding with sharp (libvips); in-memory images are handled in JavaScript. Files are read once into memory: the header gives the size for
 // planning a crop, then one sharp pipeline crops, resizes and returns raw pixels. libvips runs
 // on libuv's thread pool, so many images decode in parallel while the event loop stays free.
 // Images are not rotated by their EXIF orientation, as PIL (and so the reference code) does not.
@@ -7,6 +7,7 @@ import sharp, { type Sharp } from 'sharp';
 import { coversWhole, type Rect, type Size } from './crop.js';
 import { ImageDecodeError, reasonOf } from './errors.js';
 import { cropRaw, type RawImage } from './pixels.js';
+import { resizeBilinear } from './resample.js';
 import type { ImageSource } from './types.js';
 
 /** What to do to an image, decided from its size before any pixel is touched. */
@@ -35,7 +36,7 @@ export async function openImage(source: ImageSource): Promise<OpenedImage> {
       name: source.name,
       width: source.width,
       height: source.height,
-      render: (plan) => (plan.resize ? renderWithSharp(source.name, sharpOfRaw(raw), plan) : Promise.resolve(cropOnly(raw, plan))),
+      render: (plan) => Promise.resolve(renderInMemory(raw, plan)),
     };
   }
   let bytes: Buffer;
@@ -73,11 +74,6 @@ export async function decodeFully(source: ImageSource): Promise<Size> {
   }
 }
 
-function sharpOfRaw(image: RawImage): Sharp {
-  const channels = image.channels as 1 | 2 | 3 | 4;
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels } });
-}
-
 async function renderWithSharp(name: string, pipeline: Sharp, plan: ImagePlan): Promise<RawImage> {
   let img = pipeline;
   if (plan.preCrop) img = img.extract(plan.preCrop);
@@ -91,11 +87,15 @@ async function renderWithSharp(name: string, pipeline: Sharp, plan: ImagePlan): 
   }
 }
 
-/** Crops without resampling, in JavaScript: for in-memory images this avoids a trip to libvips. */
-function cropOnly(image: RawImage, plan: ImagePlan): RawImage {
+/**
+ * In-memory images are small (MNIST-sized) and processed in JavaScript: a libvips call has a
+ * fixed cost near 1 ms, far above the work itself.
+ */
+function renderInMemory(image: RawImage, plan: ImagePlan): RawImage {
   let out = image;
-  for (const rect of [plan.preCrop, plan.postCrop]) {
-    if (rect && !coversWhole(rect, out)) out = cropRaw(out, rect);
-  }
+  const whole = { left: 0, top: 0, width: image.width, height: image.height };
+  if (plan.resize) out = resizeBilinear(out, plan.preCrop ?? whole, plan.resize);
+  else if (plan.preCrop && !coversWhole(plan.preCrop, out)) out = cropRaw(out, plan.preCrop);
+  if (plan.postCrop && !coversWhole(plan.postCrop, out)) out = cropRaw(out, plan.postCrop);
   return out;
 }
