@@ -1,10 +1,11 @@
 // The registry of sub-commands. Each command lives in its own file and adds itself to the program.
 import type { Command } from 'commander';
 import { registerData } from './data.js';
+import { registerEmbed } from './embed.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [registerData];
+const commands: Register[] = [registerData, registerEmbed];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
