@@ -81,6 +81,7 @@ async function renderWithSharp(name: string, pipeline: Sharp, plan: ImagePlan): 
   if (plan.postCrop) img = img.extract(plan.postCrop);
   try {
     const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1 && info.channels !== 3) throw new Error(`unexpected ${info.channels} colour channels`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
   } catch (err) {
     throw new ImageDecodeError(name, reasonOf(err));
