@@ -38,7 +38,7 @@ export class EmbeddingModel extends Module {
 
   /** L2-normalised embeddings [N, D]. */
   forward(x: Tensor): Tensor {
-    return this.forwardAll(x).embedding;
+    return tidy(() => this.forwardAll(x).embedding);
   }
 
   /** The embedding with what precedes it: the un-normalised head output and the pooled features. */

@@ -31,4 +31,31 @@ describe('no leaks', () => {
       model.dispose();
     }
   });
+
+  it('a forward outside any scope hands the caller exactly one new tensor', () => {
+    const model = createModel({ arch: 'resnet-small', embedDim: 8 });
+    try {
+      const x = randn([2, 3, 32, 32]);
+      const start = liveTensors();
+      const e = noGrad(() => model.eval().forward(x));
+      assert.equal(liveTensors(), start + 1);
+      e.dispose();
+      x.dispose();
+      assert.equal(liveTensors(), start - 1);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('to() replaces tensors without leaving the old ones alive', () => {
+    const model = createModel({ arch: 'resnet-small', embedDim: 8 });
+    try {
+      const start = liveTensors();
+      model.to('float64').to('cpu').to('float32');
+      assert.equal(liveTensors(), start);
+      assert.ok(model.parameters().every((p) => p.dtype === 'float32' && p.requiresGrad && p.isLeaf && p.device === 'cpu'));
+    } finally {
+      model.dispose();
+    }
+  });
 });
