@@ -1,6 +1,7 @@
-// Decoding with sharp (libvips); in-memory images are handled in JavaScript. Files are read once into memory: the header gives the size for
-// planning a crop, then one sharp pipeline crops, resizes and returns raw pixels. libvips runs
-// on libuv's thread pool, so many images decode in parallel while the event loop stays free.
+// Decoding with sharp (libvips); in-memory images are handled in JavaScript. A file is read
+// once into memory: its header gives the size for planning a crop, then one sharp pipeline
+// crops, resizes and returns raw pixels. libvips runs on libuv's thread pool, so many images
+// decode in parallel while the event loop stays free.
 // Images are not rotated by their EXIF orientation, as PIL (and so the reference code) does not.
 import { promises as fs } from 'node:fs';
 import sharp, { type Sharp } from 'sharp';
