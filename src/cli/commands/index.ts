@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerEmbed } from './embed.js';
+import { registerMetrics } from './metrics.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [registerData, registerEmbed];
+const commands: Register[] = [registerData, registerEmbed, registerMetrics];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
