@@ -20,3 +20,13 @@ export {
 } from './resnet.js';
 export { EmbeddingModel, type EmbeddingOutput } from './embedding.js';
 export { ARCHS, createModel, isArch, type Arch, type ModelConfig } from './registry.js';
+export {
+  MultiBatchNorm2d,
+  bnBranchCount,
+  convertToMultiBatchNorm,
+  multiBatchNorms,
+  setBnRouting,
+  syncAuxBranches,
+  type BnRouting,
+  type BnSegment,
+} from './multi-batchnorm.js';

@@ -1,0 +1,95 @@
+// Methods as data: a list of extra data distributions, each made from part of the clean batch by a
+// feature-space attack and normalised by its own BN branch. Baseline, AdvProp-D and MDProp are
+// presets of this list; users can write their own (e.g. four branches with an unadversarial one).
+
+/**
+ * How a distribution's examples are made from its slice of the batch:
+ * - targeted: towards T in-batch target embeddings (T = 1: single-targeted, STAX; T > 1: MTAX);
+ * - untargeted: away from each sample's own clean embedding;
+ * - unadversarial: towards the embedding of another sample of the same class (helpful examples).
+ */
+export type DistributionKind = 'targeted' | 'untargeted' | 'unadversarial';
+
+export interface DistributionSpec {
+  kind: DistributionKind;
+  /** Target sets T (targeted only): 1 for STAX, 5 for the paper's MTAX. */
+  targets: number;
+  /** L-infinity budget in normalized-input units (the authors' 0.01). */
+  eps: number;
+  /** PGD iterations (the authors' 1); the step is eps / iters. */
+  iters: number;
+  /** The slice of the batch it perturbs, as fractions [from, to) of the batch size. */
+  part: readonly [number, number];
+  /** The BN branch that normalises it during training (1..branches-1). */
+  branch: number;
+}
+
+export interface MethodSpec {
+  name: string;
+  /** BN branches: 1 + one per distinct auxiliary distribution branch. */
+  branches: number;
+  distributions: readonly DistributionSpec[];
+}
+
+export const METHOD_NAMES = ['baseline', 'advprop-d', 'mdprop'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+export function isMethodName(name: string): name is MethodName {
+  return (METHOD_NAMES as readonly string[]).includes(name);
+}
+
+export interface AttackSettings {
+  /** Default 0.01. */
+  eps?: number;
+  /** Default 1. */
+  iters?: number;
+  /** MTAX target sets, default 5. */
+  mtaxTargets?: number;
+}
+
+/** The three presets, with the authors' defaults unless overridden. */
+export function presetMethod(name: MethodName, settings: AttackSettings = {}): MethodSpec {
+  const eps = settings.eps ?? 0.01;
+  const iters = settings.iters ?? 1;
+  const mtaxTargets = settings.mtaxTargets ?? 5;
+  switch (name) {
+    case 'baseline':
+      return { name, branches: 1, distributions: [] };
+    case 'advprop-d':
+      return { name, branches: 2, distributions: [{ kind: 'targeted', targets: 1, eps, iters, part: [0, 1], branch: 1 }] };
+    case 'mdprop':
+      return {
+        name,
+        branches: 3,
+        distributions: [
+          { kind: 'targeted', targets: 1, eps, iters, part: [0, 0.5], branch: 1 },
+          { kind: 'targeted', targets: mtaxTargets, eps, iters, part: [0.5, 1], branch: 2 },
+        ],
+      };
+  }
+}
+
+/** Checks a (possibly user-written) method; the error names the offending entry and field. */
+export function validateMethod(spec: MethodSpec): MethodSpec {
+  const where = (i: number, field: string) => `method '${spec.name}': distributions[${i}].${field}`;
+  if (!Number.isInteger(spec.branches) || spec.branches < 1) throw new Error(`method '${spec.name}': branches must be a positive integer`);
+  spec.distributions.forEach((d, i) => {
+    if (!['targeted', 'untargeted', 'unadversarial'].includes(d.kind)) throw new Error(`${where(i, 'kind')} must be targeted, untargeted or unadversarial`);
+    if (d.kind === 'targeted' && (!Number.isInteger(d.targets) || d.targets < 1)) throw new Error(`${where(i, 'targets')} must be a positive integer`);
+    if (!(d.eps >= 0)) throw new Error(`${where(i, 'eps')} must be >= 0`);
+    if (!Number.isInteger(d.iters) || d.iters < 0) throw new Error(`${where(i, 'iters')} must be a non-negative integer`);
+    const [from, to] = d.part;
+    if (!(from >= 0 && to <= 1 && from < to)) throw new Error(`${where(i, 'part')} must satisfy 0 <= from < to <= 1`);
+    if (!Number.isInteger(d.branch) || d.branch < 1 || d.branch >= spec.branches) {
+      throw new Error(`${where(i, 'branch')} must be an auxiliary branch 1..${spec.branches - 1}`);
+    }
+  });
+  return spec;
+}
+
+/** The rows [start, end) of a batch of `size` that a part covers (at least one row). */
+export function partRows(part: readonly [number, number], size: number): [number, number] {
+  const start = Math.min(size - 1, Math.floor(part[0] * size));
+  const end = Math.max(start + 1, Math.min(size, Math.round(part[1] * size)));
+  return [start, end];
+}

@@ -1,0 +1,101 @@
+// One training step of a method: build each auxiliary distribution from its slice of the batch
+// (eval mode, its own BN branch), then one joint forward of clean and perturbed images in train
+// mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
+import { bnBranchCount, setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
+import { cat, tidy, type Tensor } from '../torch/index.js';
+import { makeDistribution } from './distributions.js';
+import { partRows, type MethodSpec } from './spec.js';
+
+/** What the step needs of a loss (src/dml's DmlLoss fits). */
+export interface Criterion {
+  compute(embeddings: Tensor, labels: Tensor, context?: { features?: Tensor }): Tensor;
+}
+
+/** What the step needs of an optimizer (src/optim's fit). */
+export interface StepOptimizer {
+  zeroGrad(): void;
+  step(): void;
+}
+
+export interface StepContext {
+  model: EmbeddingModel;
+  method: MethodSpec;
+  criterion: Criterion;
+  optimizer: StepOptimizer;
+}
+
+export interface StepResult {
+  loss: number;
+  /** Samples that entered the joint forward, per BN branch (index = branch). */
+  samplesPerBranch: number[];
+}
+
+/** The loss became NaN or infinite; the step was not applied. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(readonly value: number) {
+    super(`the loss is ${value}; stopping before the optimizer step (lower the learning rate or check the data)`);
+  }
+}
+
+interface Piece {
+  images: Tensor;
+  labels: Tensor;
+  branch: number;
+}
+
+/** Pieces ordered by branch, adjacent same-branch pieces merged into one segment (one set of batch statistics). */
+function segmentsOf(pieces: readonly Piece[]): BnSegment[] {
+  const segments: BnSegment[] = [];
+  for (const p of pieces) {
+    const last = segments[segments.length - 1];
+    if (last && last.branch === p.branch) last.size += p.images.shape[0]!;
+    else segments.push({ size: p.images.shape[0]!, branch: p.branch });
+  }
+  return segments;
+}
+
+/** Builds the auxiliary distributions of a batch (model left in eval mode). */
+export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor): Piece[] {
+  const size = images.shape[0]!;
+  model.eval();
+  const extra = method.distributions.map((d) => {
+    const [start, end] = partRows(d.part, size);
+    const sliceImages = images.narrow(0, start, end - start);
+    const sliceLabels = labels.narrow(0, start, end - start);
+    return { images: makeDistribution(model, d, sliceImages, sliceLabels), labels: sliceLabels, branch: d.branch };
+  });
+  return [{ images, labels, branch: 0 }, ...extra.sort((a, b) => a.branch - b.branch)];
+}
+
+export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResult {
+  const { model, method, criterion, optimizer } = ctx;
+  if (method.branches > 1 && bnBranchCount(model) !== method.branches) {
+    throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
+  }
+  if (images.shape[0] !== labels.shape[0]) {
+    throw new Error(`methodStep: ${images.shape[0]} images but ${labels.shape[0]} labels`);
+  }
+  try {
+    return tidy(() => {
+      const pieces = buildPieces(model, method, images, labels);
+      model.train();
+      const segments = segmentsOf(pieces);
+      setBnRouting(model, segments.length > 1 ? { kind: 'segments', segments } : { kind: 'branch', branch: 0 });
+      const allImages = pieces.length > 1 ? cat(pieces.map((p) => p.images)) : images;
+      const allLabels = pieces.length > 1 ? cat(pieces.map((p) => p.labels)) : labels;
+      const out = model.forwardAll(allImages);
+      const loss = criterion.compute(out.embedding, allLabels, { features: out.features });
+      const value = loss.item();
+      if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step();
+      const samplesPerBranch = new Array<number>(Math.max(1, method.branches)).fill(0);
+      for (const s of segments) samplesPerBranch[s.branch]! += s.size;
+      return { loss: value, samplesPerBranch };
+    });
+  } finally {
+    setBnRouting(model, { kind: 'branch', branch: 0 });
+  }
+}
