@@ -35,6 +35,8 @@ export interface RetrievalEvaluationOptions {
   /** [Ng, D]; absent: every query searches all other queries. */
   gallery?: Tensor;
   galleryLabels?: Tensor;
+  /** Per query, a gallery row it must not retrieve (its own clean copy), or -1; needs a gallery. */
+  excludedGalleryRows?: Int32Array;
   /** Recall@K for each K (default 1, 2, 4, 8). */
   ks?: readonly number[];
   /** k-means (k = number of classes) for NMI and F1; false skips them. Default on, seed 0. */
@@ -74,6 +76,7 @@ export function evaluateRetrieval(options: RetrievalEvaluationOptions): Retrieva
     queryIds,
     gallery,
     galleryIds: gallery ? galleryIds : undefined,
+    excludedGalleryRows: options.excludedGalleryRows,
     ks,
     chunkSize: options.chunkSize,
     memoryBudgetBytes: options.memoryBudgetBytes,

@@ -13,7 +13,7 @@
 // (searchsorted) and the buckets are counted (bincount): no full sort of 60,000-wide rows.
 // Ties between a relevant and an irrelevant item count in favour of the relevant one.
 import { arange, F, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
-import { bincount, cumsum, searchsorted } from '../ops.js';
+import { bincount, cumsum, indexFill_, searchsorted } from '../ops.js';
 import { chunkRows, deviceOption, similarityBlock } from './chunks.js';
 import { orderByClass } from './labels.js';
 
@@ -25,6 +25,11 @@ export interface RetrievalInput {
   /** [Ng, D]; absent: queries against each other, self excluded. */
   gallery?: Tensor;
   galleryIds?: Int32Array;
+  /**
+   * With a separate gallery: per query, the gallery row it must not retrieve (its own clean copy,
+   * when attacked queries search the clean test set), or -1 for none.
+   */
+  excludedGalleryRows?: Int32Array;
   ks: readonly number[];
   chunkSize?: number;
   memoryBudgetBytes?: number;
@@ -91,7 +96,8 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       const ranges = classRanges(galleryIds, classes);
       const ng = g.size(0);
       const nq = q.size(0);
-      const candidates = ng - (self ? 1 : 0);
+      const excluded = excludedColumns(input, order, nq);
+      const candidates = ng - (self || excluded ? 1 : 0);
       const maxK = Math.min(Math.max(...ks), candidates);
       const rows = input.chunkSize ?? chunkRows(ng, input.memoryBudgetBytes);
 
@@ -103,12 +109,19 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       for (let start = 0; start < nq; start += rows) {
         const count = Math.min(rows, nq - start);
         const blockIds = queryIds.subarray(start, start + count);
-        const relevantCounts = Int32Array.from(blockIds, (id) => (ranges.count[id] ?? 0) - (self ? 1 : 0));
+        const blockExcluded = excluded?.subarray(start, start + count);
+        const relevantCounts = Int32Array.from(blockIds, (id, i) => {
+          const column = blockExcluded?.[i] ?? -1;
+          const ownCopy = self || (column >= 0 && galleryIds[column] === id);
+          return (ranges.count[id] ?? 0) - (ownCopy ? 1 : 0);
+        });
         tidy(() => {
           const block = similarityBlock(q, gT, start, count, self);
+          if (blockExcluded) maskColumns(block, blockExcluded);
           const blockIdsT = int64(blockIds, device);
           const firstHit = firstRelevantPosition(block, blockIdsT, galleryIdsT, maxK);
-          const above = irrelevantAbove(block, blockIdsT, galleryIdsT, blockIds, ranges, self ? start : null);
+          const skip = self ? Int32Array.from({ length: count }, (_, i) => start + i) : (blockExcluded ?? null);
+          const above = irrelevantAbove(block, blockIdsT, galleryIdsT, blockIds, ranges, skip);
           for (let i = 0; i < count; i++) {
             const r = relevantCounts[i]!;
             if (r < 1) continue;
@@ -137,6 +150,33 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
   );
 }
 
+/** The sorted-gallery column each query must skip (-1: none), or null when nothing is excluded. */
+function excludedColumns(input: RetrievalInput, order: Int32Array, nq: number): Int32Array | null {
+  const rows = input.excludedGalleryRows;
+  if (!rows) return null;
+  if (input.gallery === undefined) throw new TypeError('retrievalScores: excludedGalleryRows needs a separate gallery');
+  if (rows.length !== nq) throw new RangeError(`retrievalScores: ${rows.length} excluded gallery rows for ${nq} queries`);
+  const columnOf = new Int32Array(order.length);
+  order.forEach((row, column) => {
+    columnOf[row] = column;
+  });
+  return Int32Array.from(rows, (row) => {
+    if (row < 0) return -1;
+    if (!Number.isInteger(row) || row >= order.length) throw new RangeError(`retrievalScores: excluded gallery row ${row} outside [0, ${order.length})`);
+    return columnOf[row]!;
+  });
+}
+
+/** Sets entry (i, columns[i]) of a [rows, Ng] block to -inf where columns[i] >= 0. */
+function maskColumns(block: Tensor, columns: Int32Array): void {
+  const width = block.size(1);
+  const flat: number[] = [];
+  columns.forEach((column, i) => {
+    if (column >= 0) flat.push(i * width + column);
+  });
+  if (flat.length > 0) tidy(() => indexFill_(block.view([-1]), 0, int64(flat, deviceOption(block)), -Infinity));
+}
+
 /** Per query row: the position (0-based) of the first relevant item among the top maxK, or maxK. */
 function firstRelevantPosition(block: Tensor, blockIds: Tensor, galleryIds: Tensor, maxK: number): Int32Array {
   return tidy(() => {
@@ -160,8 +200,8 @@ function irrelevantAbove(
   galleryIds: Tensor,
   blockIds: Int32Array,
   ranges: ClassRanges,
-  /** In self mode, the gallery column of the block's first query (its own column); else null. */
-  selfStart: number | null,
+  /** Per row, a gallery column that is the query itself (-1: none); null when there is none. */
+  skipColumns: Int32Array | null,
 ): AboveCounts {
   return tidy(() => {
     const rows = block.size(0);
@@ -177,7 +217,7 @@ function irrelevantAbove(
       for (let p = 0; p < width; p++) {
         const column = n === 0 ? 0 : first + Math.min(p, n - 1);
         columns[i * width + p] = column;
-        padding[i * width + p] = p >= n || (selfStart !== null && column === selfStart + i) ? 1 : 0;
+        padding[i * width + p] = p >= n || (skipColumns !== null && column === skipColumns[i]) ? 1 : 0;
       }
     }
     const device = deviceOption(block);
