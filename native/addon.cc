@@ -4,7 +4,6 @@
 namespace mdprop {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  TensorHandle::Init(env, exports);
   InitOps(env, exports);
   InitTensorIO(env, exports);
   InitAutograd(env, exports);

@@ -8,28 +8,27 @@
 
 namespace mdprop {
 
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
- public:
-  static Napi::FunctionReference* constructor;
-  static void Init(Napi::Env env, Napi::Object exports);
-  static Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
-  static bool IsHandle(const Napi::Value& value);
-  /** The tensor behind a JS value; throws a JS TypeError naming `what` when it is not a live handle. */
-  static at::Tensor& FromValue(const Napi::Value& value, const char* what);
-
-  explicit TensorHandle(const Napi::CallbackInfo& info);
-  ~TensorHandle() override;
-
-  void Release();
-  bool disposed() const { return !tensor_.defined() && released_; }
-  at::Tensor tensor_;
-  static int64_t live_count;
-
- private:
-  int64_t accounted_bytes_ = 0;
-  bool released_ = false;
-  Napi::Env env_;
-};
+/**
+ * Tensor handles: plain JS objects tagged as ours and wrapping a heap box that holds one
+ * at::Tensor. dispose() removes the wrap and frees the box at once, so disposed handles leave no
+ * finalizer behind (Node defers finalizers to the event loop: a long synchronous loop would
+ * otherwise pile them up and fragment the native heap). The GC finalizer remains the last resort
+ * for handles nobody disposed.
+ */
+namespace TensorHandle {
+/** A new handle owning `tensor`. */
+Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
+/** Is this value one of our handles (live or disposed)? */
+bool IsHandle(const Napi::Value& value);
+/** Is this handle disposed (or not a handle at all)? */
+bool IsDisposed(const Napi::Value& value);
+/** The tensor behind a JS value; throws a JS TypeError naming `what` when it is not a live handle. */
+at::Tensor& FromValue(const Napi::Value& value, const char* what);
+/** Free the tensor now; a second call is harmless. */
+void Release(const Napi::Value& value);
+/** Handles whose tensor is still alive. */
+int64_t LiveCount();
+}  // namespace TensorHandle
 
 /** "[2, 3]" */
 std::string ShapeString(const at::Tensor& t);

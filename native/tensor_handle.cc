@@ -1,12 +1,45 @@
-// The JS-side owner of one tensor. dispose() frees it at once; the GC finalizer is the last resort.
-// Native bytes are reported to V8 so that garbage collection sees the real memory pressure.
+// Tensor handles (see common.h): a tagged JS object wrapping a box with the tensor. Native bytes
+// are reported to V8 so that garbage collection sees the real memory pressure.
 #include "common.h"
 #include <sstream>
 
 namespace mdprop {
+namespace {
 
-Napi::FunctionReference* TensorHandle::constructor = nullptr;
-int64_t TensorHandle::live_count = 0;
+struct TensorBox {
+  at::Tensor tensor;
+  int64_t accounted_bytes = 0;
+};
+
+// Marks objects made by this addon, so a foreign object is never mistaken for a handle.
+constexpr napi_type_tag kHandleTag = {0x6d6470726f702d74ULL, 0x656e736f722d6831ULL};
+int64_t g_live = 0;
+
+void FreeBox(napi_env env, TensorBox* box) {
+  if (box->accounted_bytes != 0) {
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(env, -box->accounted_bytes, &adjusted);
+  }
+  --g_live;
+  delete box;
+}
+
+void FinalizeBox(napi_env env, void* data, void* /*hint*/) { FreeBox(env, static_cast<TensorBox*>(data)); }
+
+bool IsTagged(const Napi::Value& value) {
+  if (!value.IsObject()) return false;
+  bool tagged = false;
+  napi_check_object_type_tag(value.Env(), value, &kHandleTag, &tagged);
+  return tagged;
+}
+
+TensorBox* BoxOf(const Napi::Value& value) {
+  void* data = nullptr;
+  if (napi_unwrap(value.Env(), value, &data) != napi_ok) return nullptr;
+  return static_cast<TensorBox*>(data);
+}
+
+}  // namespace
 
 std::string ShapeString(const at::Tensor& t) {
   if (!t.defined()) return "[undefined]";
@@ -17,55 +50,47 @@ std::string ShapeString(const at::Tensor& t) {
   return out.str();
 }
 
-void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "TensorHandle", {});
-  constructor = new Napi::FunctionReference(Napi::Persistent(ctor));
-  exports.Set("TensorHandle", ctor);
-}
+namespace TensorHandle {
 
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<TensorHandle>(info), env_(info.Env()) {
-  ++live_count;
-}
-
-TensorHandle::~TensorHandle() { Release(); }
-
-void TensorHandle::Release() {
-  if (released_) return;
-  released_ = true;
-  tensor_ = at::Tensor();
-  --live_count;
-  if (accounted_bytes_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env_, -accounted_bytes_);
-    accounted_bytes_ = 0;
-  }
-}
-
-Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
-  Napi::Object obj = constructor->New({});
-  TensorHandle* h = Napi::ObjectWrap<TensorHandle>::Unwrap(obj);
+Napi::Object Wrap(Napi::Env env, at::Tensor tensor) {
+  Napi::Object obj = Napi::Object::New(env);
+  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, obj, &kHandleTag), obj);
+  auto* box = new TensorBox{std::move(tensor), 0};
   // Only CPU memory counts as V8 external memory; device memory is not the JS heap's concern.
-  if (tensor.defined() && tensor.device().is_cpu() && !tensor.is_mkldnn()) {
-    h->accounted_bytes_ = static_cast<int64_t>(tensor.numel()) * static_cast<int64_t>(tensor.element_size());
-    if (h->accounted_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, h->accounted_bytes_);
+  const at::Tensor& t = box->tensor;
+  if (t.defined() && t.device().is_cpu() && !t.is_mkldnn()) {
+    box->accounted_bytes = static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
   }
-  h->tensor_ = std::move(tensor);
+  if (napi_wrap(env, obj, box, FinalizeBox, nullptr, nullptr) != napi_ok) {
+    delete box;
+    throw Napi::Error::New(env, "could not wrap a tensor handle");
+  }
+  ++g_live;
+  if (box->accounted_bytes) Napi::MemoryManagement::AdjustExternalMemory(env, box->accounted_bytes);
   return obj;
 }
 
-bool TensorHandle::IsHandle(const Napi::Value& value) {
-  return value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor->Value());
+bool IsHandle(const Napi::Value& value) { return IsTagged(value); }
+
+bool IsDisposed(const Napi::Value& value) { return !IsTagged(value) || BoxOf(value) == nullptr; }
+
+at::Tensor& FromValue(const Napi::Value& value, const char* what) {
+  if (!IsTagged(value)) throw Napi::TypeError::New(value.Env(), std::string(what) + ": expected a tensor");
+  TensorBox* box = BoxOf(value);
+  if (box == nullptr) throw Napi::Error::New(value.Env(), std::string(what) + ": the tensor was already disposed");
+  return box->tensor;
 }
 
-at::Tensor& TensorHandle::FromValue(const Napi::Value& value, const char* what) {
-  if (!IsHandle(value)) {
-    throw Napi::TypeError::New(value.Env(), std::string(what) + ": expected a tensor");
+void Release(const Napi::Value& value) {
+  if (!IsTagged(value)) return;
+  void* data = nullptr;
+  // Removing the wrap also cancels its finalizer: nothing is left pending for the GC.
+  if (napi_remove_wrap(value.Env(), value, &data) == napi_ok && data != nullptr) {
+    FreeBox(value.Env(), static_cast<TensorBox*>(data));
   }
-  TensorHandle* h = Napi::ObjectWrap<TensorHandle>::Unwrap(value.As<Napi::Object>());
-  if (h->released_) {
-    throw Napi::Error::New(value.Env(), std::string(what) + ": the tensor was already disposed");
-  }
-  return h->tensor_;
 }
 
+int64_t LiveCount() { return g_live; }
+
+}  // namespace TensorHandle
 }  // namespace mdprop

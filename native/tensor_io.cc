@@ -95,15 +95,12 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  if (TensorHandle::IsHandle(info[0])) {
-    Napi::ObjectWrap<TensorHandle>::Unwrap(info[0].As<Napi::Object>())->Release();
-  }
+  TensorHandle::Release(info[0]);
   return info.Env().Undefined();
 }
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  if (!TensorHandle::IsHandle(info[0])) return Napi::Boolean::New(info.Env(), true);
-  return Napi::Boolean::New(info.Env(), Napi::ObjectWrap<TensorHandle>::Unwrap(info[0].As<Napi::Object>())->disposed());
+  return Napi::Boolean::New(info.Env(), TensorHandle::IsDisposed(info[0]));
 }
 
 // sameTensor(a, b): do both handles refer to one TensorImpl (in-place ops return their input)?

@@ -52,7 +52,6 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   readonly torchVersion: string;
-  readonly TensorHandle: new () => NativeHandle;
 }
 
 function packageRoot(): string {
