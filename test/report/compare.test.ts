@@ -1,0 +1,47 @@
+// Comparing runs: loading, alignment of attacks across runs, robustness ratios, table, errors.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { compareRuns, formatComparison, loadRun } from '../../src/report/compare.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mdprop-compare-'));
+
+function fakeRun(name: string, method: string, r1: number, attacks: [string, number, number][]): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify({ method, dataset: 'fashion-mnist', epochs: 1, test: { 'recall@1': r1, nmi: 0.5 }, train_seconds: 1 }));
+  writeFileSync(
+    join(dir, 'eval.json'),
+    JSON.stringify({ clean: { 'recall@1': r1 }, attacks: attacks.map(([attack, eps, rec]) => ({ attack, eps, iters: 10, 'recall@1': rec, 'map@r': rec / 2 })) }),
+  );
+  return dir;
+}
+
+describe('compare', () => {
+  it('aligns attacks across runs and divides by the reference', () => {
+    const base = loadRun(fakeRun('base', 'baseline', 0.8, [['stax', 0.01, 0.2], ['untargeted', 0.01, 0.3]]));
+    const md = loadRun(fakeRun('md', 'mdprop', 0.82, [['untargeted', 0.01, 0.45], ['stax', 0.01, 0.5], ['stax', 0.03, 0.1]]));
+    const c = compareRuns([base, md]);
+    assert.deepEqual(
+      c.attacks.map((a) => [a.attack, a.eps, a.recall1, a.ratio.map((r) => (r === null ? null : Number(r.toFixed(6))))]),
+      [
+        ['stax', 0.01, [0.2, 0.5], [1, 2.5]],
+        ['untargeted', 0.01, [0.3, 0.45], [1, 1.5]],
+        ['stax', 0.03, [null, 0.1], [null, null]],
+      ],
+    );
+    const table = formatComparison(c);
+    assert.match(table, /clean recall@1\s+80\.00\s+82\.00/);
+    assert.match(table, /stax eps=0\.01 iters=10 R@1\s+20\.00\s+50\.00 \(x2\.50\)/);
+  });
+
+  it('names the directory that is not a run', () => {
+    assert.throws(() => loadRun(join(root, 'nothing')), /nothing: no summary\.json/);
+    const dir = join(root, 'broken');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'summary.json'), '{"method": "x"}');
+    assert.throws(() => loadRun(dir), /summary\.json: missing the "test" metrics/);
+  });
+});
