@@ -12,7 +12,9 @@ export type AttackGoal =
   /** Pull each embedding towards its targets: L = ((1/T) sum_j mean_i ||t_j,i - f(x)_i||)^2, minimised. */
   | { kind: 'targeted'; targets: readonly Tensor[] }
   /** Push each embedding away from its clean embedding: L = mean_i ||f(x)_i - e_i||, maximised. */
-  | { kind: 'untargeted'; clean: Tensor };
+  | { kind: 'untargeted'; clean: Tensor }
+  /** Any differentiable objective of the embeddings (the ranking attacks), minimised or maximised. */
+  | { kind: 'objective'; loss: (embeddings: Tensor) => Tensor; direction: 'minimise' | 'maximise' };
 
 /** The valid input range: the batch's own min and max (as the method does), or fixed bounds. */
 export type InputRange = { kind: 'batch' } | { kind: 'fixed'; min: number | Tensor; max: number | Tensor };
@@ -24,8 +26,8 @@ export interface PgdOptions {
    */
   eps: number | readonly number[];
   iters: number;
-  /** Step per iteration; eps / iters by default. */
-  stepSize?: number;
+  /** Step per iteration, one number or one per channel (L-infinity only); eps / iters by default. */
+  stepSize?: number | readonly number[];
   /** Half-width of the uniform random start; 5e-4 by default, 0 for none. */
   randomStart?: number;
   norm?: 'linf' | 'l2';
@@ -35,6 +37,7 @@ export interface PgdOptions {
 /** The attack objective for one batch of embeddings. */
 export function attackObjective(embeddings: Tensor, goal: AttackGoal): Tensor {
   return tidy(() => {
+    if (goal.kind === 'objective') return goal.loss(embeddings);
     if (goal.kind === 'targeted') {
       if (goal.targets.length === 0) throw new Error('targeted attack: no target sets given');
       let total: Tensor | null = null;
@@ -98,12 +101,19 @@ export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, opt
     throw new RangeError(`attack eps has ${epsList.length} channel values for images with ${images.shape[1]} channels`);
   }
   const range = options.range ?? { kind: 'batch' };
-  const sign = goal.kind === 'targeted' ? -1 : 1; // descend towards targets, ascend away from clean
+  // Descend towards targets (or a minimised objective), ascend away from clean (or a maximised one).
+  const sign = goal.kind === 'targeted' || (goal.kind === 'objective' && goal.direction === 'minimise') ? -1 : 1;
+  const stepList = options.stepSize === undefined || typeof options.stepSize === 'number' ? null : [...options.stepSize];
+  if (stepList && (norm === 'l2' || stepList.length !== images.shape[1] || !stepList.every((v) => v >= 0))) {
+    throw new RangeError(`a per-channel step size needs an L-infinity attack and one non-negative value per channel (${images.shape[1]}), got ${String(options.stepSize)}`);
+  }
   return tidy(() => {
     const x = images.detach();
     const channelShape = [1, epsList.length, ...new Array<number>(x.ndim - 2).fill(1)];
     const eps = perChannel ? T.tensor(epsList, channelShape).to(x.device) : epsList[0]!;
-    const step = options.stepSize ?? (typeof eps === 'number' ? eps / iters : eps.div(iters));
+    const stepShape = [1, stepList?.length ?? 1, ...new Array<number>(x.ndim - 2).fill(1)];
+    const given = stepList ? T.tensor(stepList, stepShape).to(x.device) : (options.stepSize as number | undefined);
+    const step = given ?? (typeof eps === 'number' ? eps / iters : eps.div(iters));
     const { lo, hi } = boxBounds(x, eps, range);
     const start = options.randomStart ?? 5e-4;
     let adv = noGrad(() => (start > 0 ? x.add(T.uniform([...x.shape], -start, start, { device: x.device })) : x.clone()));
