@@ -1,0 +1,121 @@
+// The test-time attack suite: names, what each one optimises, and what it measures afterwards.
+//   stax        towards the clean embedding of a random test image of another class (T = 1)
+//   mtax        towards T such images at once (the targeted objective of pgd.ts with T sets)
+//   untargeted  away from the query's own clean embedding
+//   fgsm        the untargeted objective, one signed step of size eps, no random start
+//   ca+ / ca- / qa+ / qa-   the ranking attacks (ranking.ts)
+//   es          embedding shift: the untargeted objective, reported as ES:D (shift) and ES:R (Recall@1)
+import * as T from '../torch/index.js';
+import { noGrad, tidy, type Tensor } from '../torch/index.js';
+import type { CleanGallery } from './gallery.js';
+import type { AttackGoal } from './pgd.js';
+import { rankingObjective, rankPercentiles, type RankingAttack } from './ranking.js';
+import { otherClassTargets, randomRows, rowsFromTop, topPoolSize } from './targets.js';
+
+export const ATTACK_NAMES = ['stax', 'mtax', 'untargeted', 'fgsm', 'ca+', 'ca-', 'qa+', 'qa-', 'es'] as const;
+export type AttackName = (typeof ATTACK_NAMES)[number];
+
+export function isAttackName(name: string): name is AttackName {
+  return (ATTACK_NAMES as readonly string[]).includes(name);
+}
+
+/** Attacks steered towards other classes: they report a success rate. */
+export function isTargetedAttack(name: AttackName): name is 'stax' | 'mtax' {
+  return name === 'stax' || name === 'mtax';
+}
+
+export function isRankingAttack(name: AttackName): name is RankingAttack {
+  return name === 'ca+' || name === 'ca-' || name === 'qa+' || name === 'qa-';
+}
+
+export interface SuiteOptions {
+  /** Target sets of mtax (default 5). */
+  mtaxTargets: number;
+  /** W queries per candidate (CA) and M candidates per query (QA); RobRank's ERS uses 1. */
+  rankPartners: number;
+  /** The share of the ranking CA- and QA- draw their partners from (RobRank: 0.01). */
+  topFraction: number;
+  seed: number;
+}
+
+/** One batch of queries: images are attacked, labels and ids only steer and measure. */
+export interface QueryBatch {
+  images: Tensor;
+  /** Clean embeddings of `images` [b, D]. */
+  clean: Tensor;
+  labels: Int32Array;
+  /** Query ids (positions in the query split): the keys of their random streams. */
+  ids: Int32Array;
+  /** Gallery row of each query's clean copy, -1 if it has none. */
+  ownRows: Int32Array;
+}
+
+/** What one attacked batch achieved, per query. */
+export interface BatchOutcome {
+  /** Targeted attacks: 1 when the nearest gallery image has a target's class. */
+  success?: Float64Array;
+  /** Ranking attacks: the rank percentile in [0, 1]. */
+  rank?: Float64Array;
+}
+
+export interface PreparedAttack {
+  goal: AttackGoal;
+  /** Measures the attacked embeddings [b, D]. */
+  measure(attacked: Tensor): BatchOutcome;
+}
+
+/** Builds the goal of `name` for one batch; tensors it makes belong to the caller's scope. */
+export function prepareAttack(name: AttackName, batch: QueryBatch, gallery: CleanGallery, options: SuiteOptions): PreparedAttack {
+  if (isTargetedAttack(name)) return targeted(name === 'stax' ? 1 : options.mtaxTargets, batch, gallery, options.seed);
+  if (isRankingAttack(name)) return ranking(name, batch, gallery, options);
+  return { goal: { kind: 'untargeted', clean: offsetReference(batch.clean) }, measure: () => ({}) };
+}
+
+/**
+ * The untargeted objective ||f(x) - e|| has a zero gradient at the clean input itself, so a step
+ * without a random start (FGSM) would not move. As RobRank does for ES, the reference embedding is
+ * offset by a tiny seeded noise, which gives the first step a direction and changes nothing else.
+ */
+function offsetReference(clean: Tensor): Tensor {
+  return noGrad(() => clean.add(T.uniform([...clean.shape], -1e-4, 1e-4, { device: clean.device === 'cpu' ? undefined : clean.device })));
+}
+
+function targeted(count: number, batch: QueryBatch, gallery: CleanGallery, seed: number): PreparedAttack {
+  const b = batch.labels.length;
+  const rows = otherClassTargets(gallery, batch.labels, batch.ids, count, seed);
+  const targets = noGrad(() =>
+    tidy(() => {
+      const all = gallery.rows(rows).view([b, count, -1]);
+      return Array.from({ length: count }, (_, j) => all.select(1, j).contiguous());
+    }),
+  );
+  return {
+    goal: { kind: 'targeted', targets },
+    measure(attacked) {
+      const nearest = gallery.nearest(attacked, batch.ownRows);
+      return {
+        success: Float64Array.from(nearest, (row, i) => {
+          const label = gallery.labels[row];
+          for (let j = 0; j < count; j++) if (gallery.labels[rows[i * count + j]!] === label) return 1;
+          return 0;
+        }),
+      };
+    },
+  };
+}
+
+function ranking(attack: RankingAttack, batch: QueryBatch, gallery: CleanGallery, options: SuiteOptions): PreparedAttack {
+  const count = options.rankPartners;
+  let partners: Int32Array;
+  if (attack === 'ca+' || attack === 'qa+') {
+    partners = randomRows(gallery, batch.ownRows, batch.ids, count, options.seed, attack);
+  } else {
+    const pool = topPoolSize(gallery.size, options.topFraction);
+    partners = rowsFromTop(gallery.nearestK(batch.clean, batch.ownRows, pool), pool, batch.ids, count, options.seed, attack);
+  }
+  const p = { attack, partners, perImage: count, ownRows: batch.ownRows };
+  return {
+    goal: { kind: 'objective', loss: rankingObjective(gallery, p), direction: 'minimise' },
+    measure: (attacked) => ({ rank: rankPercentiles(gallery, p, attacked) }),
+  };
+}

@@ -1,0 +1,80 @@
+// The data side of a robustness evaluation: the clean gallery's embeddings and the query images,
+// read through the data layer's loader with the evaluation transform.
+import { evaluationLoader, Random, type DataSplit, type Transform } from '../data/index.js';
+import * as T from '../torch/index.js';
+import { noGrad, tidy } from '../torch/index.js';
+import type { ImageBatch, QuerySource } from './evaluate.js';
+import type { EmbedFn } from './pgd.js';
+
+/**
+ * Which images of a split are queries: all of them, or a seeded random subset of `limit` (the same
+ * subset for the same seed, in split order), so clean and attacked numbers share their queries.
+ */
+export function queryIndices(size: number, limit: number | undefined, seed: number): Int32Array {
+  if (limit === undefined || limit >= size) return Int32Array.from({ length: size }, (_, i) => i);
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`query limit must be a positive integer, got ${limit}`);
+  const chosen = new Random(seed, 'eval-queries').permutation(size).subarray(0, limit);
+  return Int32Array.from(chosen).sort();
+}
+
+/** A view of some images of a split, in the given order. */
+export function subsetSplit(split: DataSplit, indices: Int32Array): DataSplit {
+  const labels = Int32Array.from(indices, (i) => split.labels[i]!);
+  return {
+    dataset: split.dataset,
+    name: split.name,
+    root: split.root,
+    size: indices.length,
+    labels,
+    classNames: split.classNames,
+    numClasses: new Set(labels).size,
+    image: (index) => split.image(indices[index]!),
+    describe: (index) => split.describe(indices[index]!),
+  };
+}
+
+export interface SplitQueryOptions {
+  /** The query images: indices into `split`. */
+  indices: Int32Array;
+  /** Whether the gallery is `split` itself (then query i's clean copy is gallery row indices[i]). */
+  galleryIsSplit: boolean;
+  transform: Transform;
+  batchSize: number;
+}
+
+export function splitQuerySource(split: DataSplit, options: SplitQueryOptions): QuerySource {
+  const { indices } = options;
+  const subset = subsetSplit(split, indices);
+  return {
+    size: indices.length,
+    labels: subset.labels,
+    ids: indices,
+    ownRows: options.galleryIsSplit ? indices : new Int32Array(indices.length).fill(-1),
+    async *batches(): AsyncIterable<ImageBatch> {
+      const loader = evaluationLoader(subset, { batchSize: options.batchSize, transform: options.transform });
+      for await (const batch of loader.epoch()) yield { images: batch.images, shape: batch.shape, positions: batch.indices };
+    },
+  };
+}
+
+/** Clean embeddings [N, D] (row-major) of every image of a split, in split order. */
+export async function embedSplit(
+  embed: EmbedFn,
+  split: DataSplit,
+  options: { transform: Transform; batchSize: number; device: string; onProgress?: (done: number, total: number) => void },
+): Promise<Float32Array> {
+  const loader = evaluationLoader(split, { batchSize: options.batchSize, transform: options.transform });
+  let out: Float32Array | null = null;
+  let done = 0;
+  for await (const batch of loader.epoch()) {
+    const rows = tidy(() =>
+      noGrad(() => embed(T.tensor(batch.images, [...batch.shape], { device: options.device === 'cpu' ? undefined : options.device })).to('cpu').contiguous().toFloat32Array()),
+    );
+    out ??= new Float32Array(split.size * (rows.length / batch.shape[0]));
+    out.set(rows, done * (rows.length / batch.shape[0]));
+    done += batch.shape[0];
+    options.onProgress?.(done, split.size);
+  }
+  if (out === null) throw new Error(`${split.dataset} ${split.name}: no images to embed`);
+  return out;
+}

@@ -1,0 +1,127 @@
+// The evaluation loop on the toy network: eps 0 reproduces the clean numbers exactly, runs are
+// seeded, the report has the contract's keys, and nothing leaks.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { ATTACK_NAMES } from '../../src/adversarial/attacks.js';
+import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
+import { evaluateRobustness, evaluateRun, type AttackRun, type QuerySource, type RobustnessOptions } from '../../src/adversarial/evaluate.js';
+import { queryIndices } from '../../src/adversarial/query-source.js';
+import { GalleryClusters } from '../../src/adversarial/robust-metrics.js';
+import { buildReport, contractOutput } from '../../src/adversarial/report.js';
+import * as T from '../../src/torch/index.js';
+import { MEAN, STD, toy } from './fixtures.js';
+
+const world = toy(30, 9);
+const range = normalizedPixelRange(MEAN, STD);
+const clusters = new GalleryClusters(world.gallery, 2);
+after(() => {
+  clusters.dispose();
+  disposeRange(range);
+  world.dispose();
+});
+
+/** Queries: gallery images at `indices`, in batches of 5 (the last one shorter). */
+function source(indices: Int32Array): QuerySource {
+  const pixels = world.images.toFloat32Array();
+  const per = 2 * 4 * 4;
+  return {
+    size: indices.length,
+    labels: Int32Array.from(indices, (i) => world.labels[i]!),
+    ids: indices,
+    ownRows: indices,
+    async *batches() {
+      for (let start = 0; start < indices.length; start += 5) {
+        const positions = Int32Array.from({ length: Math.min(5, indices.length - start) }, (_, i) => start + i);
+        const images = new Float32Array(positions.length * per);
+        positions.forEach((p, i) => images.set(pixels.subarray(indices[p]! * per, (indices[p]! + 1) * per), i * per));
+        yield { images, shape: [positions.length, 2, 4, 4] as const, positions };
+      }
+    },
+  };
+}
+
+function options(indices: Int32Array): RobustnessOptions {
+  return {
+    embed: world.embed,
+    device: 'cpu',
+    gallery: world.gallery,
+    clusters,
+    queries: source(indices),
+    pgd: { norm: 'linf', randomStart: 'budget', range, std: STD },
+    suite: { mtaxTargets: 3, rankPartners: 1, topFraction: 0.1, seed: 4 },
+    ks: [1, 2, 4],
+  };
+}
+
+const all = Int32Array.from({ length: 12 }, (_, i) => i);
+
+describe('robustness evaluation', () => {
+  it('eps 0 reproduces the clean numbers exactly, for every attack', async () => {
+    const runs: AttackRun[] = ATTACK_NAMES.map((attack) => ({ attack, budget: parseBudget('0'), iters: 4 }));
+    const { clean, runs: results } = await evaluateRobustness(runs, options(all));
+    for (const r of results) {
+      assert.deepEqual(r.metrics, clean.metrics, r.run!.attack);
+      assert.equal(r.embeddingShift, 0, r.run!.attack);
+      assert.equal(r.maxPerturbation, 0, r.run!.attack);
+    }
+  });
+
+  it('a real budget lowers Recall@1 under stax and the same seed gives the same numbers', async () => {
+    const run: AttackRun = { attack: 'stax', budget: parseBudget('64/255'), iters: 10 };
+    const clean = await evaluateRun(null, options(all));
+    const first = await evaluateRun(run, options(all));
+    const second = await evaluateRun(run, options(all));
+    assert.ok(first.metrics['recall@1'] < clean.metrics['recall@1'], `recall@1 ${clean.metrics['recall@1']} -> ${first.metrics['recall@1']}`);
+    assert.ok(first.successRate! > 0);
+    assert.deepEqual(second, first);
+  });
+
+  it('the report carries exactly the contract keys; fgsm reports one iteration', async () => {
+    const runs: AttackRun[] = [
+      { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
+      { attack: 'fgsm', budget: parseBudget('4/255'), iters: 3 },
+      { attack: 'qa-', budget: parseBudget('0.1'), iters: 3 },
+      { attack: 'es', budget: parseBudget('0.1'), iters: 3 },
+    ];
+    const { clean, runs: results } = await evaluateRobustness(runs, options(all));
+    const report = buildReport(clean, results, [1, 2, 4], { note: 'test' });
+    const out = JSON.parse(JSON.stringify(contractOutput(report))) as { clean: object; attacks: object[] };
+    assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
+    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'map@r', 'nmi']);
+    assert.deepEqual(out.attacks.map((a) => Object.keys(a)), [
+      ['attack', 'eps', 'iters', 'recall@1', 'map@r', 'success_rate'],
+      ['attack', 'eps', 'iters', 'recall@1', 'map@r'],
+      ['attack', 'eps', 'iters', 'recall@1', 'map@r'],
+      ['attack', 'eps', 'iters', 'recall@1', 'map@r'],
+    ]);
+    assert.deepEqual(report.attacks.map((a) => [a.attack, a.eps, a.iters]), [
+      ['stax', 0.1, 3],
+      ['fgsm', 4 / 255, 1],
+      ['qa-', 0.1, 3],
+      ['es', 0.1, 3],
+    ]);
+    assert.equal(report.details[2]!.rank !== undefined, true);
+    assert.equal(report.ers.length, 1);
+    assert.deepEqual(report.ers[0]!.missing, ['ca+', 'ca-', 'qa+']);
+  });
+
+  it('leaves no tensors behind', async () => {
+    const before = T.liveTensors();
+    await evaluateRun({ attack: 'ca-', budget: parseBudget('0.1'), iters: 2 }, options(all));
+    await evaluateRun(null, options(all));
+    assert.equal(T.liveTensors(), before);
+  });
+});
+
+describe('query subsets', () => {
+  it('a seeded subset in split order, the same for the same seed', () => {
+    const a = queryIndices(100, 10, 3);
+    assert.equal(a.length, 10);
+    assert.deepEqual(a, queryIndices(100, 10, 3));
+    assert.notDeepEqual(a, queryIndices(100, 10, 4));
+    assert.deepEqual([...a], [...a].sort((x, y) => x - y));
+    assert.equal(new Set(a).size, 10);
+    assert.deepEqual(queryIndices(5, 10, 3), Int32Array.from([0, 1, 2, 3, 4]));
+    assert.deepEqual(queryIndices(5, undefined, 3), Int32Array.from([0, 1, 2, 3, 4]));
+  });
+});

@@ -1,0 +1,129 @@
+// Robust metrics against hand-built cases: embeddings on the unit circle, where every distance and
+// rank can be worked out by hand.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { prepareAttack } from '../../src/adversarial/attacks.js';
+import { budgetInInputUnits, parseBudget } from '../../src/adversarial/budget.js';
+import { CleanGallery } from '../../src/adversarial/gallery.js';
+import { rankPercentiles } from '../../src/adversarial/ranking.js';
+import { GalleryClusters, retrievalMetrics } from '../../src/adversarial/robust-metrics.js';
+import { empiricalRobustnessScore, robustnessRatio, robustnessRatios } from '../../src/adversarial/scores.js';
+import * as T from '../../src/torch/index.js';
+import { tidy, type Tensor } from '../../src/torch/index.js';
+
+/** Unit vectors at the given angles (degrees), [n, 2]. */
+function circle(degrees: readonly number[]): Tensor {
+  return T.tensor(degrees.flatMap((d) => [Math.cos((d * Math.PI) / 180), Math.sin((d * Math.PI) / 180)]), [degrees.length, 2]);
+}
+
+function withGallery<R>(degrees: readonly number[], labels: readonly number[], fn: (g: CleanGallery) => R): R {
+  const gallery = tidy(() => new CleanGallery(circle(degrees), Int32Array.from(labels)));
+  try {
+    return tidy(() => fn(gallery));
+  } finally {
+    gallery.dispose();
+  }
+}
+
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} != ${b}`);
+
+describe('robust retrieval metrics', () => {
+  // rows:      0    1    2     3     4
+  const angles = [0, 10, 20, 180, 190];
+  const labels = [0, 0, 1, 1, 1];
+
+  it('never retrieve a query its own clean copy (Recall@K, MAP@R by hand)', () => {
+    withGallery(angles, labels, (gallery) => {
+      const clusters = new GalleryClusters(gallery, 0);
+      // Query 0 (class 0) is row 0; query 1 (class 1) is row 2.
+      const queries = { embeddings: circle([0, 20]), labels: Int32Array.from([0, 1]), ownRows: Int32Array.from([0, 2]) };
+      const m = retrievalMetrics(queries, gallery, clusters, [1, 2, 4]);
+      // Row 0 finds row 1 first (hit); row 2 finds rows 1, 0 (class 0), then 3, 4 (class 1).
+      close(m['recall@1'], 0.5, 'recall@1');
+      close(m['recall@2'], 0.5, 'recall@2');
+      close(m['recall@4'], 1, 'recall@4');
+      // MAP@R: query 0 has R = 1 relevant item at rank 1 -> 1; query 1 has R = 2 at ranks 3, 4 -> 0.
+      close(m['map@r'], 0.5, 'map@r');
+      // Without the exclusion each query would find itself first.
+      const selfHit = retrievalMetrics({ ...queries, ownRows: Int32Array.from([-1, -1]) }, gallery, clusters, [1]);
+      close(selfHit['recall@1'], 1, 'recall@1 with own copies');
+      clusters.dispose();
+    });
+  });
+
+  it('NMI: the clean gallery clusters fix the centres; queries that change side lose it', () => {
+    withGallery([0, 10, 5, 180, 190, 170], [0, 0, 0, 1, 1, 1], (gallery) => {
+      // Seed 2: k-means++ draws centres on both sides (seed 0's second draw picks row 0, next to the first).
+      const clusters = new GalleryClusters(gallery, 2);
+      const labels = Int32Array.from([0, 0, 1, 1]);
+      const ownRows = Int32Array.from([0, 1, 3, 4]);
+      const clean = retrievalMetrics({ embeddings: circle([0, 10, 180, 190]), labels, ownRows }, gallery, clusters, [1]);
+      close(clean.nmi, 1, 'clean nmi');
+      const moved = retrievalMetrics({ embeddings: circle([185, 175, 180, 190]), labels, ownRows }, gallery, clusters, [1]);
+      close(moved.nmi, 0, 'nmi with every query on one side');
+      close(moved['recall@1'], 0.5, 'recall@1 of the moved queries');
+      clusters.dispose();
+    });
+  });
+
+  it('success rate: the nearest gallery image (own copy excluded) has a target class', () => {
+    withGallery(angles, labels, (gallery) => {
+      const ids = Int32Array.from([0, 1]);
+      const batch = { images: T.zeros([2, 1]), clean: circle([0, 190]), labels: Int32Array.from([0, 1]), ids, ownRows: Int32Array.from([0, 4]) };
+      const prepared = prepareAttack('stax', batch, gallery, { mtaxTargets: 5, rankPartners: 1, topFraction: 0.01, seed: 3 });
+      // Clean: row 0 finds row 1 (its class), row 4 finds row 3 (its class): no success.
+      assert.deepEqual([...prepared.measure(batch.clean).success!], [0, 0]);
+      // Attacked onto the other class's side: both succeed.
+      assert.deepEqual([...prepared.measure(circle([185, 15])).success!], [1, 1]);
+      // One of two.
+      assert.deepEqual([...prepared.measure(circle([185, 190])).success!], [1, 0]);
+    });
+  });
+
+  it('rank percentiles of QA and CA count the gallery without the two images involved', () => {
+    withGallery([0, 10, 20, 30, 40, 50], [0, 0, 0, 0, 0, 0], (gallery) => {
+      // QA: query row 0 at 0 deg, candidate row 3 (30 deg): rows 1 and 2 are nearer, of 4 counted.
+      const qa = rankPercentiles(gallery, { attack: 'qa+', partners: Int32Array.from([3]), perImage: 1, ownRows: Int32Array.from([0]) }, circle([0]));
+      close(qa[0]!, 0.5, 'qa rank');
+      // CA: candidate row 0 moved to 25 deg, query row 5 (50 deg): rows 4 (40) and 3 (30) are nearer.
+      const ca = rankPercentiles(gallery, { attack: 'ca+', partners: Int32Array.from([5]), perImage: 1, ownRows: Int32Array.from([0]) }, circle([25]));
+      close(ca[0]!, 0.5, 'ca rank');
+      // Two partners average: candidate at 45 deg for query 50 (no row nearer) and query 10 (rows 2, 3, 4 nearer... of 4: 20, 30, 40 -> 3).
+      const two = rankPercentiles(gallery, { attack: 'ca-', partners: Int32Array.from([5, 1]), perImage: 2, ownRows: Int32Array.from([0]) }, circle([45]));
+      close(two[0]!, (0 / 4 + 3 / 4) / 2, 'mean of two partners');
+    });
+  });
+});
+
+describe('budgets, ERS and robustness ratios', () => {
+  it('parses normalized numbers and pixel fractions, and converts pixels with the std', () => {
+    assert.deepEqual(parseBudget('0.01'), { text: '0.01', value: 0.01, unit: 'normalized' });
+    assert.deepEqual(parseBudget(' 8 / 255 '), { text: '8 / 255', value: 8 / 255, unit: 'pixel' });
+    assert.equal(parseBudget('1e-2').value, 0.01);
+    for (const bad of ['', 'abc', '-1', '1/0', '4/', '/255', '0.1.2']) assert.throws(() => parseBudget(bad), RangeError, bad);
+    assert.deepEqual(budgetInInputUnits(parseBudget('4/255'), [0.25, 0.5]), [4 / 255 / 0.25, 4 / 255 / 0.5]);
+    assert.equal(budgetInInputUnits(parseBudget('0.03'), [0.25, 0.5]), 0.03);
+  });
+
+  it('ERS rescales each component to [0, 100] as RobRank does and averages them', () => {
+    const r = empiricalRobustnessScore({ 'ca+': 0.25, 'ca-': 0.2, 'qa+': 0.5, 'qa-': 0.6, 'es:d': 1, 'es:r': 0.3 });
+    assert.deepEqual(r.components, { 'ca+': 50, 'ca-': 80, 'qa+': 100, 'qa-': 40, 'es:d': 50, 'es:r': 30 });
+    close(r.score!, (50 + 80 + 100 + 40 + 50 + 30) / 6, 'ers');
+    assert.deepEqual(r.missing, []);
+    const partial = empiricalRobustnessScore({ 'es:r': 0.5 });
+    assert.equal(partial.score, 50);
+    assert.deepEqual(partial.missing, ['ca+', 'ca-', 'qa+', 'qa-', 'es:d']);
+    assert.equal(empiricalRobustnessScore({}).score, null);
+  });
+
+  it('robustness ratios match attacks by name, eps and iterations', () => {
+    const a = { clean: { 'recall@1': 0.8 }, attacks: [{ attack: 'stax', eps: 0.1, iters: 10, 'recall@1': 0.4 }, { attack: 'es', eps: 0.1, iters: 10, 'recall@1': 0.3 }] };
+    const b = { clean: { 'recall@1': 0.5 }, attacks: [{ attack: 'stax', eps: 0.1, iters: 10, 'recall@1': 0.2 }, { attack: 'stax', eps: 0.1, iters: 5, 'recall@1': 0.9 }] };
+    const rows = robustnessRatios(a, b);
+    assert.deepEqual(rows.map((r) => [r.attack, r.ratio]), [
+      ['clean', 0.8 / 0.5],
+      ['stax', 2],
+    ]);
+    assert.equal(robustnessRatio(0.75, 0.5), 1.5);
+  });
+});
