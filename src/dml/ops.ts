@@ -10,7 +10,6 @@ const ops = {
   indexAdd: op('index_add'),
   multinomial: op('multinomial'),
   svdvals: op('linalg_svdvals'),
-  diagonal: op('diagonal'),
   oneHot: op('one_hot'),
 };
 
@@ -51,10 +50,6 @@ export function multinomial(weights: Tensor, n: number, replacement = false): Te
 /** Singular values, descending. */
 export function svdvals(t: Tensor): Tensor {
   return run(ops.svdvals, t);
-}
-
-export function diagonal(t: Tensor, offset = 0): Tensor {
-  return run(ops.diagonal, t, offset, 0, 1);
 }
 
 export function oneHot(labels: Tensor, numClasses: number): Tensor {

@@ -68,6 +68,48 @@ describe('retrieval metrics', () => {
     });
   });
 
+  it("leave out each query's excluded gallery row (an attacked query's clean copy)", () => {
+    tidy(() => {
+      const gallery = data.rows;
+      const queries = gallery.slice(0, 30).map((row, i) => row.map((v, d) => v + 0.05 * Math.sin(7 * i + d)));
+      const queryLabels = data.labels.slice(0, 30);
+      // Each query's own clean copy, except a few queries that exclude nothing or a row of another class.
+      const excluded = queryLabels.map((_, i) => (i % 7 === 3 ? -1 : i % 7 === 5 ? (i + 1) % gallery.length : i));
+      const q = asTensors(queries, queryLabels);
+      const g = asTensors(gallery, data.labels);
+      const report = evaluateRetrieval({
+        queries: q.x,
+        queryLabels: q.y,
+        gallery: g.x,
+        galleryLabels: g.y,
+        excludedGalleryRows: Int32Array.from(excluded),
+        ks: [1, 4],
+        clustering: false,
+        embeddingSpace: false,
+      });
+      const ref = referenceRetrieval(rounded(q.x), queryLabels, rounded(g.x), data.labels, [1, 4], excluded);
+      for (const k of [1, 4]) close(report[`recall@${k}`], ref.recall.get(k)!, 1e-4, `recall@${k}`);
+      close(report['map@r'], ref.mapAtR, 1e-4, 'map@r');
+      close(report.r_precision, ref.rPrecision, 1e-4, 'r_precision');
+      close(report.map, ref.map, 1e-4, 'map');
+    });
+  });
+
+  it('agree with a top-K neighbour search on Recall@K', () => {
+    tidy(() => {
+      const { x, y } = asTensors(data.rows, data.labels);
+      const report = evaluateRetrieval({ queries: x, queryLabels: y, ks: KS, clustering: false, embeddingSpace: false });
+      const found = nearestNeighbours(x, { k: 8 });
+      for (const k of KS) {
+        let hits = 0;
+        data.labels.forEach((label, i) => {
+          if (Array.from(found.indices.subarray(i * 8, i * 8 + k)).some((j) => data.labels[j] === label)) hits++;
+        });
+        close(report[`recall@${k}`], hits / data.labels.length, 1e-12, `recall@${k}`);
+      }
+    });
+  });
+
   it('give identical results for any chunk size', () => {
     tidy(() => {
       const { x, y } = asTensors(data.rows, data.labels);

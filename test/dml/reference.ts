@@ -64,8 +64,15 @@ export interface ReferenceRetrieval {
   map: number;
 }
 
-/** Full sort per query by Euclidean distance on normalised rows. */
-export function referenceRetrieval(queries: Matrix, queryLabels: number[], gallery: Matrix | null, galleryLabels: number[] | null, ks: number[]): ReferenceRetrieval {
+/** Full sort per query by Euclidean distance on normalised rows; `excluded[q]` is a gallery row query q never sees. */
+export function referenceRetrieval(
+  queries: Matrix,
+  queryLabels: number[],
+  gallery: Matrix | null,
+  galleryLabels: number[] | null,
+  ks: number[],
+  excluded?: number[],
+): ReferenceRetrieval {
   const q = queries.map(normalize);
   const g = gallery ? gallery.map(normalize) : q;
   const gl = galleryLabels ?? queryLabels;
@@ -77,7 +84,7 @@ export function referenceRetrieval(queries: Matrix, queryLabels: number[], galle
   q.forEach((query, qi) => {
     const ranking = g
       .map((row, gi) => ({ gi, d: euclidean(query, row) }))
-      .filter(({ gi }) => gallery !== null || gi !== qi)
+      .filter(({ gi }) => (gallery !== null || gi !== qi) && gi !== excluded?.[qi])
       .sort((a, b) => a.d - b.d);
     const relevant = ranking.map(({ gi }) => gl[gi] === queryLabels[qi]);
     const r = relevant.filter(Boolean).length;

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLoss, lossByName, MultiSimilarityLoss, S2sdLoss } from '../../src/dml/index.js';
-import { grad, liveTensors, tidy, type Tensor } from '../../src/torch/index.js';
+import { grad, liveTensors, manualSeed, tidy, type Tensor } from '../../src/torch/index.js';
 import { checkGradient } from './gradcheck.js';
 import * as ref from './loss-reference.js';
 import { LABELS, labelTensor, leaf, randomRows, toMatrix } from './fixtures.js';
 import { normalize, type Matrix } from './reference.js';
 
+manualSeed(8); // the heads' initial weights
 const embeddings = randomRows(2, LABELS.length, 4);
 const features = randomRows(3, LABELS.length, 5, 2);
 const options = { featureDim: 5, targetDims: [6, 7], dtype: 'float64' as const };

@@ -45,7 +45,7 @@ export interface RetrievalEvaluationOptions {
   embeddingSpace?: boolean;
   /** Which singular values rho-spectrum starts from (1: all). */
   rhoOffset?: number;
-  /** Query rows per similarity block (default: from memoryBudgetBytes, 512 MiB). */
+  /** Query rows per similarity block (default: from memoryBudgetBytes, 128 MiB for the block and its copies). */
   chunkSize?: number;
   memoryBudgetBytes?: number;
   onProgress?: (stage: EvaluationStage, done: number, total: number) => void;

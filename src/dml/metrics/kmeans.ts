@@ -3,18 +3,21 @@
 // A centre that loses all its points keeps its previous position.
 import { cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../torch/index.js';
 import { bincount, cumsum, indexAdd, searchsorted } from '../ops.js';
-import { chunkRows, deviceOption } from './chunks.js';
+import { chunkRows, deviceOption, metricFloat } from './chunks.js';
+import { fixedRows, type FixedRows } from './inner-products.js';
 import { seededRandom } from './seeded-random.js';
+
+const KMEANS_MEMORY_BUDGET = 64 * 1024 * 1024;
 
 export interface KMeansOptions {
   /** Seed of the k-means++ draws (default 0). */
   seed?: number;
   /** Lloyd iterations at most (default 20, as the faiss setup of the DML benchmarks). */
   maxIterations?: number;
-  /** Rows per assignment block (default: from memoryBudgetBytes). */
+  /** Rows per assignment block (default: from memoryBudgetBytes, 64 MiB). */
   chunkSize?: number;
   memoryBudgetBytes?: number;
-  /** Called once per k-means++ centre batch and per iteration. */
+  /** Called about every 1% of the k-means++ centres and after each iteration. */
   onProgress?: (stage: 'init' | 'iterate', done: number, total: number) => void;
 }
 
@@ -27,9 +30,26 @@ export interface KMeansResult {
   inertia: number;
 }
 
-/** Squared distances of every row of x (with precomputed squared norms) to one centre. */
-function squaredDistancesTo(x: Tensor, squaredNorms: Tensor, centre: Tensor): Tensor {
-  return tidy(() => squaredNorms.sub(x.mm(centre.unsqueeze(1)).squeeze(1), 2).add(centre.square().sum()).clampMin(0));
+/** x [N, D] cut into row blocks, each laid out once for repeated products with centres. */
+interface RowBlocks {
+  blocks: FixedRows[];
+  squaredNorms: Tensor;
+}
+
+function rowBlocks(x: Tensor, rows: number): RowBlocks {
+  const blocks: FixedRows[] = [];
+  for (let start = 0; start < x.size(0); start += rows) blocks.push(fixedRows(x.narrow(0, start, Math.min(rows, x.size(0) - start))));
+  return { blocks, squaredNorms: x.square().sum(1) };
+}
+
+/** Squared distances [N] of every row (given transposed, [D, N]) to one centre. */
+function squaredDistancesTo(xT: Tensor, squaredNorms: Tensor, centre: Tensor): Tensor {
+  return tidy(() => {
+    // One centre against all rows is bound by reading x once; [1, D] x [D, N] streams through
+    // x in memory order, the fastest of the products measured for this shape.
+    const products = centre.unsqueeze(0).mm(xT).squeeze(0);
+    return squaredNorms.sub(products, 2).add(centre.square().sum()).clampMin(0);
+  });
 }
 
 /** Indices of k initial centres, each drawn with probability proportional to D(x)². */
@@ -38,9 +58,10 @@ export function kmeansPlusPlus(x: Tensor, k: number, seed = 0, onProgress?: (don
     tidy(() => {
       const n = x.size(0);
       const random = seededRandom(seed);
+      const xT = x.t().contiguous();
       const squaredNorms = x.square().sum(1);
       const chosen = [Math.floor(random() * n)];
-      let nearest = squaredDistancesTo(x, squaredNorms, x.select(0, chosen[0]!));
+      let nearest = squaredDistancesTo(xT, squaredNorms, x.select(0, chosen[0]!));
       const step = Math.max(1, Math.floor(k / 100));
       for (let j = 1; j < k; j++) {
         const next = tidy(() => {
@@ -51,7 +72,7 @@ export function kmeansPlusPlus(x: Tensor, k: number, seed = 0, onProgress?: (don
           return Math.min(searchsorted(cumulative, target).item(), n - 1);
         });
         chosen.push(next);
-        const updated = tidy(() => nearest.minimum(squaredDistancesTo(x, squaredNorms, x.select(0, next))));
+        const updated = tidy(() => nearest.minimum(squaredDistancesTo(xT, squaredNorms, x.select(0, next))));
         nearest.dispose();
         nearest = updated;
         if (onProgress && (j % step === 0 || j === k - 1)) onProgress(j + 1, k);
@@ -66,24 +87,15 @@ interface Assignment {
   inertia: number;
 }
 
-/** Nearest centre of every row, in blocks of rows. */
-function assign(x: Tensor, squaredNorms: Tensor, centres: Tensor, rows: number): Assignment {
+/** Nearest centre of every row, block by block. */
+function assign(x: RowBlocks, centres: Tensor): Assignment {
   return tidy(() => {
-    const centreNorms = centres.square().sum(1).unsqueeze(0);
-    const centresT = centres.t().contiguous();
-    const parts: Tensor[] = [];
-    let inertia = 0;
-    for (let start = 0; start < x.size(0); start += rows) {
-      const count = Math.min(rows, x.size(0) - start);
-      const best = tidy(() => {
-        // |x|² is constant per row, so the nearest centre minimises |c|² - 2 x·c.
-        const partial = centreNorms.sub(x.narrow(0, start, count).mm(centresT), 2).minDim(1);
-        inertia += partial.values.add(squaredNorms.narrow(0, start, count)).clampMin(0).sum().item();
-        return partial.indices;
-      });
-      parts.push(best);
-    }
-    return { ids: parts.length === 1 ? parts[0]! : cat(parts, 0), inertia };
+    // |x|² is constant per row, so the nearest centre maximises x·c - |c|²/2.
+    const halfNorms = centres.square().sum(1).mul(0.5);
+    const best = x.blocks.map((b) => b.bestOf(centres, halfNorms));
+    const values = cat(best.map((b) => b.values), 0);
+    const inertia = x.squaredNorms.sub(values, 2).clampMin(0).sum().item();
+    return { ids: cat(best.map((b) => b.indices), 0), inertia };
   });
 }
 
@@ -103,21 +115,23 @@ export function kmeans(x: Tensor, k: number, options: KMeansOptions = {}): KMean
   const n = x.size(0);
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`kmeans: k must be an integer in [1, ${n}], got ${k}`);
   const maxIterations = options.maxIterations ?? 20;
-  const rows = options.chunkSize ?? chunkRows(k, options.memoryBudgetBytes);
+  // Per row of a block: k products plus the max's temporaries. Blocks of tens of MB run faster
+  // than larger ones here (they stay out of the allocator's page-faulting large-block path).
+  const rows = options.chunkSize ?? chunkRows(k, options.memoryBudgetBytes ?? KMEANS_MEMORY_BUDGET, 12);
   return noGrad(() =>
     tidy(() => {
-      const data = x.detach();
-      const squaredNorms = data.square().sum(1);
+      const data = metricFloat(x.detach());
       const initial = kmeansPlusPlus(data, k, options.seed ?? 0, (done, total) => options.onProgress?.('init', done, total));
+      const layout = rowBlocks(data, rows);
       let centres = data.indexSelect(0, tensor(BigInt64Array.from(initial, BigInt), [k], { dtype: 'int64', device: deviceOption(data) }));
-      let current = assign(data, squaredNorms, centres, rows);
+      let current = assign(layout, centres);
       let iterations = 0;
       while (iterations < maxIterations) {
         iterations++;
         const next = update(data, current.ids, centres);
         centres.dispose();
         centres = next;
-        const reassigned = assign(data, squaredNorms, centres, rows);
+        const reassigned = assign(layout, centres);
         const changed = tidy(() => reassigned.ids.ne(current.ids).any().item());
         current.ids.dispose();
         current = reassigned;

@@ -1,20 +1,23 @@
-// Retrieval metrics from one chunked pass over query-by-gallery similarities.
+// Retrieval metrics from one pass over query-by-gallery similarities, block by block.
 //
 // For a query q with R relevant gallery items (same class, q itself excluded), let rank_i be the
 // 1-based position of its i-th nearest relevant item in the full ranking. Then
-//   Recall@K      = 1 if some relevant item is among the K nearest, else 0     (via top-k)
+//   Recall@K      = 1 if rank_1 <= K (some relevant item among the K nearest), else 0
 //   mAP           = 1/R Σ_{i=1..R} i / rank_i                                 (whole ranking)
 //   MAP@R         = 1/R Σ_{i: rank_i <= R} i / rank_i                          (Musgrave et al. 2020)
 //   R-precision   = |{i: rank_i <= R}| / R
 // each averaged over the queries that have R >= 1 (the others are skipped, and counted).
 //
-// rank_i = i + (irrelevant items more similar than that relevant item). Per block the relevant
-// similarities of each query are sorted, every irrelevant similarity is bucketed among them
-// (searchsorted) and the buckets are counted (bincount): no full sort of 60,000-wide rows.
-// Ties between a relevant and an irrelevant item count in favour of the relevant one.
-import { arange, F, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
-import { bincount, cumsum, indexFill_, searchsorted } from '../ops.js';
-import { chunkRows, deviceOption, similarityBlock } from './chunks.js';
+// rank_i = i + (irrelevant items more similar than that relevant item). The gallery is sorted by
+// class, so a query's relevant items are one contiguous range of the block's row; one scan of the
+// row, which skips everything less similar than the least similar relevant item, counts the
+// irrelevant items above each relevant one. No 60,000-wide sort is needed. Ties between a relevant
+// and an irrelevant item count in favour of the relevant one; apart from exact ties, Recall@K is
+// what a top-K search (nearestNeighbours: matmul + topk) finds, without a top-1000 per query.
+import { F, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
+import { indexFill_ } from '../ops.js';
+import { chunkRows, deviceOption, metricFloat, similarityBlock } from './chunks.js';
+import { fixedRows } from './inner-products.js';
 import { orderByClass } from './labels.js';
 
 export interface RetrievalInput {
@@ -85,54 +88,42 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       const galleryIdsRaw = self ? input.queryIds : input.galleryIds!;
       const order = orderByClass(galleryIdsRaw);
       const device = deviceOption(input.queries);
-      const orderT = int64(order, device);
-      const g = F.l2Normalize((self ? input.queries : input.gallery!).detach(), 1).indexSelect(0, orderT);
+      const g = F.l2Normalize(metricFloat((self ? input.queries : input.gallery!).detach()), 1).indexSelect(0, int64(order, device));
       const galleryIds = Int32Array.from(order, (i) => galleryIdsRaw[i]!);
       // In self mode the queries are the sorted gallery itself, so query i's own column is i.
-      const q = self ? g : F.l2Normalize(input.queries.detach(), 1);
+      const q = self ? g : F.l2Normalize(metricFloat(input.queries.detach()), 1);
       const queryIds = self ? galleryIds : input.queryIds;
-      const gT = g.t().contiguous();
-      const galleryIdsT = int64(galleryIds, device);
+      const gallery = fixedRows(g);
       const ranges = classRanges(galleryIds, classes);
       const ng = g.size(0);
       const nq = q.size(0);
       const excluded = excludedColumns(input, order, nq);
-      const candidates = ng - (self || excluded ? 1 : 0);
-      const maxK = Math.min(Math.max(...ks), candidates);
       const rows = input.chunkSize ?? chunkRows(ng, input.memoryBudgetBytes);
 
       const hitsAtK = new Float64Array(ks.length);
-      let sumMapAtR = 0;
-      let sumRPrecision = 0;
-      let sumMap = 0;
+      const sums = { map: 0, mapAtR: 0, rPrecision: 0 };
       let evaluated = 0;
       for (let start = 0; start < nq; start += rows) {
         const count = Math.min(rows, nq - start);
         const blockIds = queryIds.subarray(start, start + count);
         const blockExcluded = excluded?.subarray(start, start + count);
-        const relevantCounts = Int32Array.from(blockIds, (id, i) => {
-          const column = blockExcluded?.[i] ?? -1;
-          const ownCopy = self || (column >= 0 && galleryIds[column] === id);
-          return (ranges.count[id] ?? 0) - (ownCopy ? 1 : 0);
-        });
         tidy(() => {
-          const block = similarityBlock(q, gT, start, count, self);
+          const block = similarityBlock(q, gallery, start, count, self);
           if (blockExcluded) maskColumns(block, blockExcluded);
-          const blockIdsT = int64(blockIds, device);
-          const firstHit = firstRelevantPosition(block, blockIdsT, galleryIdsT, maxK);
-          const skip = self ? Int32Array.from({ length: count }, (_, i) => start + i) : (blockExcluded ?? null);
-          const above = irrelevantAbove(block, blockIdsT, galleryIdsT, blockIds, ranges, skip);
+          const values = block.data() as Float32Array | Float64Array;
           for (let i = 0; i < count; i++) {
-            const r = relevantCounts[i]!;
-            if (r < 1) continue;
+            const id = blockIds[i]!;
+            const skip = self ? start + i : (blockExcluded?.[i] ?? -1);
+            const range = { first: ranges.start[id]!, count: ranges.count[id]!, skip };
+            const scores = rankScores(values.subarray(i * ng, (i + 1) * ng), range);
+            if (scores === null) continue;
             evaluated++;
             ks.forEach((k, j) => {
-              if (firstHit[i]! < k) hitsAtK[j]!++;
+              if (scores.firstRank <= k) hitsAtK[j]!++;
             });
-            const scores = averagePrecisions(above.values, i * above.width, r);
-            sumMap += scores.map;
-            sumMapAtR += scores.mapAtR;
-            sumRPrecision += scores.rPrecision;
+            sums.map += scores.map;
+            sums.mapAtR += scores.mapAtR;
+            sums.rPrecision += scores.rPrecision;
           }
         });
         input.onProgress?.(start + count, nq);
@@ -140,9 +131,9 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       if (evaluated === 0) throw new RangeError('retrieval: no query has a relevant item (same class) among the gallery');
       return {
         recall: Array.from(hitsAtK, (h) => h / evaluated),
-        mapAtR: sumMapAtR / evaluated,
-        rPrecision: sumRPrecision / evaluated,
-        map: sumMap / evaluated,
+        mapAtR: sums.mapAtR / evaluated,
+        rPrecision: sums.rPrecision / evaluated,
+        map: sums.map / evaluated,
         evaluatedQueries: evaluated,
         skippedQueries: nq - evaluated,
       };
@@ -177,72 +168,58 @@ function maskColumns(block: Tensor, columns: Int32Array): void {
   if (flat.length > 0) tidy(() => indexFill_(block.view([-1]), 0, int64(flat, deviceOption(block)), -Infinity));
 }
 
-/** Per query row: the position (0-based) of the first relevant item among the top maxK, or maxK. */
-function firstRelevantPosition(block: Tensor, blockIds: Tensor, galleryIds: Tensor, maxK: number): Int32Array {
-  return tidy(() => {
-    const top = block.topk(maxK, 1, true, true).indices;
-    const hit = galleryIds.indexSelect(0, top.flatten()).view([top.size(0), maxK]).eq(blockIds.unsqueeze(1));
-    const position = hit.to('uint8').argmax(1).toNumbers();
-    const any = hit.sum(1).gt(0).toNumbers();
-    return Int32Array.from(position, (p, i) => (any[i] ? p : maxK));
-  });
+interface RelevantRange {
+  /** First gallery column of the query's class, and how many columns it spans. */
+  first: number;
+  count: number;
+  /** A column the query must not retrieve (itself in self mode, its clean copy), else -1. */
+  skip: number;
 }
 
-interface AboveCounts {
-  /** Row-major [rows, width]: entry p of row i = irrelevant items more similar than the relevant item at ascending position p. */
-  values: Float64Array;
-  width: number;
+interface QueryScores {
+  /** Rank of the nearest relevant item. */
+  firstRank: number;
+  map: number;
+  mapAtR: number;
+  rPrecision: number;
 }
 
-function irrelevantAbove(
-  block: Tensor,
-  blockIdsT: Tensor,
-  galleryIds: Tensor,
-  blockIds: Int32Array,
-  ranges: ClassRanges,
-  /** Per row, a gallery column that is the query itself (-1: none); null when there is none. */
-  skipColumns: Int32Array | null,
-): AboveCounts {
-  return tidy(() => {
-    const rows = block.size(0);
-    const width = Math.max(1, largest(Int32Array.from(blockIds, (id) => ranges.count[id] ?? 0)));
-    // Gather each query's relevant similarities; padding and the query itself become +inf,
-    // which sorts after every real value and is never "below" an irrelevant one.
-    const columns = new Array<number>(rows * width);
-    const padding = new Array<number>(rows * width);
-    for (let i = 0; i < rows; i++) {
-      const id = blockIds[i]!;
-      const first = ranges.start[id]!;
-      const n = ranges.count[id]!;
-      for (let p = 0; p < width; p++) {
-        const column = n === 0 ? 0 : first + Math.min(p, n - 1);
-        columns[i * width + p] = column;
-        padding[i * width + p] = p >= n || (skipColumns !== null && column === skipColumns[i]) ? 1 : 0;
-      }
+/** AP over the whole ranking, AP@R and R-precision of one query from its row of similarities; null without relevant items. */
+function rankScores(row: Float32Array | Float64Array, range: RelevantRange): QueryScores | null {
+  const relevant: number[] = [];
+  for (let c = range.first; c < range.first + range.count; c++) if (c !== range.skip) relevant.push(row[c]!);
+  const r = relevant.length;
+  if (r === 0) return null;
+  relevant.sort((a, b) => a - b);
+  // The skipped column holds -inf, so the scan below passes over it whatever its class.
+  // above[p]: irrelevant items strictly more similar than the relevant item at ascending position p.
+  const bucket = new Float64Array(r + 1);
+  const lowest = relevant[0]!;
+  const end = range.first + range.count;
+  for (let c = 0; c < row.length; c++) {
+    const v = row[c]!;
+    if (v <= lowest || (c >= range.first && c < end)) continue;
+    // Number of relevant similarities strictly below v (binary search; at least 1 here).
+    let lo = 1;
+    let hi = r;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (relevant[mid]! < v) lo = mid + 1;
+      else hi = mid;
     }
-    const device = deviceOption(block);
-    const columnsT = int64(columns, device).view([rows, width]);
-    const paddingT = tensor(padding, [rows, width], { dtype: 'bool', device });
-    const relevant = block.gather(1, columnsT).maskedFill(paddingT, Infinity).sort(1).values;
-    const irrelevant = block.maskedFill(galleryIds.unsqueeze(0).eq(blockIdsT.unsqueeze(1)), -Infinity);
-    const bucket = searchsorted(relevant, irrelevant); // [rows, Ng] in [0, width]
-    const offsets = arange(0, rows * (width + 1), width + 1, { device }).unsqueeze(1);
-    const histogram = bincount(bucket.add(offsets).flatten(), rows * (width + 1)).view([rows, width + 1]);
-    const cumulative = cumsum(histogram, 1);
-    const above = cumulative.narrow(1, width, 1).sub(cumulative.narrow(1, 0, width));
-    return { values: Float64Array.from(above.toNumbers()), width };
-  });
-}
-
-/** AP over the whole ranking, AP@R and R-precision of one query from its "above" counts. */
-function averagePrecisions(above: Float64Array, offset: number, r: number): { map: number; mapAtR: number; rPrecision: number } {
+    bucket[lo]!++;
+  }
   let map = 0;
   let mapAtR = 0;
   let withinR = 0;
-  // Ascending position p holds the i-th most similar relevant item, i = r - p.
-  for (let p = 0; p < r; p++) {
+  let above = 0;
+  let firstRank = 0;
+  // Walk from the most similar relevant item (i = 1, p = r - 1) down.
+  for (let p = r - 1; p >= 0; p--) {
+    above += bucket[p + 1]!;
     const i = r - p;
-    const rank = i + above[offset + p]!;
+    const rank = i + above;
+    if (i === 1) firstRank = rank;
     const precision = i / rank;
     map += precision;
     if (rank <= r) {
@@ -250,5 +227,5 @@ function averagePrecisions(above: Float64Array, offset: number, r: number): { ma
       withinR++;
     }
   }
-  return { map: map / r, mapAtR: mapAtR / r, rPrecision: withinR / r };
+  return { firstRank, map: map / r, mapAtR: mapAtR / r, rPrecision: withinR / r };
 }
