@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerEmbed } from './embed.js';
+import { registerEval } from './eval.js';
 import { registerMetrics } from './metrics.js';
 
 type Register = (program: Command) => void;
 
-const commands: Register[] = [registerData, registerEmbed, registerMetrics];
+const commands: Register[] = [registerData, registerEmbed, registerEval, registerMetrics];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

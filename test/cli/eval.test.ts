@@ -1,0 +1,142 @@
+// `mdprop eval` end to end on a tiny folder dataset (4 classes of 12x12 noise images; the last two
+// classes are the test split) with a random resnet-small: the JSON contract, eval.json, eps 0
+// against the clean numbers, --limit, --weights without a run, --branch, and bad flags.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { registerEval } from '../../src/cli/commands/eval.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { convertToMultiBatchNorm, createModel } from '../../src/nn/index.js';
+import * as T from '../../src/torch/index.js';
+import { runCli, writeNoisePng } from './embed-helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mdprop-eval-'));
+const data = join(root, 'data');
+const run = join(root, 'run');
+const CLASSES = ['a', 'b', 'c', 'd'];
+const PER_CLASS = 6;
+
+interface Contract {
+  clean: Record<string, number>;
+  attacks: Record<string, number | string>[];
+}
+
+before(async () => {
+  for (const [k, name] of CLASSES.entries()) {
+    for (let i = 0; i < PER_CLASS; i++) await writeNoisePng(join(data, name, `${i}.png`), 12, 12, 100 * k + i);
+  }
+  mkdirSync(join(run, 'checkpoint'), { recursive: true });
+  T.manualSeed(1);
+  const model = createModel({ arch: 'resnet-small', embedDim: 8, inChannels: 1 });
+  T.writeSafetensors(join(run, 'model.safetensors'), model.stateDict(), { arch: 'resnet-small', embedDim: '8', method: 'mdprop' });
+  convertToMultiBatchNorm(model, 3);
+  T.writeSafetensors(join(run, 'checkpoint', 'model.safetensors'), model.stateDict(), {});
+  model.dispose();
+  const config = { dataset: 'folder', dataRoot: data, method: 'mdprop', arch: 'resnet-small', embedDim: 8, channels: 1, imageSize: 12, testResize: 12, seed: 3 };
+  writeFileSync(join(run, 'config.json'), JSON.stringify(config));
+});
+
+const base = ['--attacks', 'stax,untargeted,fgsm,qa+', '--eps', '0,0.3', '--iters', '2', '--batch-size', '5'];
+
+describe('mdprop eval', () => {
+  it('prints the contract JSON, writes eval.json, and eps 0 reproduces the clean numbers', () => {
+    const r = runCli(['eval', '--run', run, ...base, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Contract;
+    assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
+    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'nmi']);
+    assert.deepEqual(
+      out.attacks.map((a) => [a.attack, a.eps, a.iters]),
+      [['stax', 0, 2], ['stax', 0.3, 2], ['untargeted', 0, 2], ['untargeted', 0.3, 2], ['fgsm', 0, 1], ['fgsm', 0.3, 1], ['qa+', 0, 2], ['qa+', 0.3, 2]],
+    );
+    for (const a of out.attacks) {
+      const keys = ['attack', 'eps', 'iters', 'recall@1', 'map@r', ...(a.attack === 'stax' ? ['success_rate'] : [])];
+      assert.deepEqual(Object.keys(a), keys);
+      if (a.eps === 0) {
+        assert.equal(a['recall@1'], out.clean['recall@1'], `${a.attack} eps 0 recall@1`);
+        assert.equal(a['map@r'], out.clean['map@r'], `${a.attack} eps 0 map@r`);
+      }
+    }
+    const file = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8')) as Contract & { details: unknown[]; settings: Record<string, unknown>; ers: unknown[] };
+    assert.deepEqual(file.clean, out.clean);
+    assert.deepEqual(file.attacks, out.attacks);
+    assert.equal(file.details.length, out.attacks.length);
+    assert.equal(file.settings.queries, 2 * PER_CLASS);
+    assert.equal(file.settings.gallery, 2 * PER_CLASS);
+    assert.equal(file.settings.seed, 3);
+  });
+
+  it('--limit keeps the whole gallery and the same queries for clean and attacked runs', () => {
+    const out = join(root, 'limited.json');
+    const r = runCli(['eval', '--run', run, '--attacks', 'untargeted', '--eps', '0', '--limit', '5', '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const printed = JSON.parse(r.stdout) as Contract;
+    assert.equal(printed.attacks[0]!['recall@1'], printed.clean['recall@1']);
+    const file = JSON.parse(readFileSync(out, 'utf8')) as { settings: Record<string, unknown> };
+    assert.equal(file.settings.queries, 5);
+    assert.equal(file.settings.gallery, 2 * PER_CLASS);
+  });
+
+  it('evaluates given weights without a run (eval.json next to the weights) and a BN branch from the checkpoint', () => {
+    const r = runCli(['eval', '--weights', join(run, 'model.safetensors'), '--dataset', 'folder', '--data-root', data, '--image-size', '12', '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^run\s+eps/);
+    assert.match(r.stdout, /es\s+4\/255/);
+    assert.ok(existsSync(join(run, 'eval.json')));
+    const branch = join(root, 'branch.json');
+    const b = runCli(['eval', '--run', run, '--branch', '2', '--attacks', 'mtax', '--eps', '0.1', '--iters', '1', '--out', branch, '--json']);
+    assert.equal(b.status, 0, b.stderr);
+    const file = JSON.parse(readFileSync(branch, 'utf8')) as { settings: Record<string, unknown> };
+    assert.equal(file.settings.branch, 2);
+    assert.equal(file.settings.branches, 3);
+  });
+
+  it('rejects bad flags with exit code 2, naming the flag', () => {
+    const r = runCli(['eval', '--run', run, '--attacks', 'stax,bogus']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--attacks: unknown attack 'bogus'/);
+  });
+
+  it('names the flag at fault before any work (each a UsageError)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--eps', '0.1,abc'], /--eps: 'abc' is not a budget/],
+      [['--eps', '0.1,'], /--eps: expected a comma-separated list/],
+      [['--iters', '0'], /--iters: expected a positive integer/],
+      [['--norm', 'l1'], /--norm: expected linf or l2/],
+      [['--norm', 'l2', '--eps', '4/255'], /--norm l2 takes budgets in normalized units/],
+      [['--limit', '-3'], /--limit: expected a positive integer/],
+      [['--branch', 'x'], /--branch: expected an integer >= 0/],
+      [['--branch', '5'], /--run: .*branch 5 requested, the weights hold 3 branches/],
+      [['--random-start', 'sometimes'], /--random-start: expected 'eps', 'none' or a number/],
+      [['--k', '1,0'], /--k: expected a positive integer/],
+      [['--dataset', 'imagenet'], /--dataset: unknown dataset 'imagenet'/],
+      [['--dataset', 'mnist', '--data-root', data], /--data-root: mnist is embedded/],
+      [['--arch', 'vgg'], /--arch: unknown architecture 'vgg'/],
+      [['--device', 'tpu'], /--device: /],
+      [['--weights', join(root, 'missing.safetensors')], /--weights: file not found/],
+    ];
+    for (const [flags, message] of cases) {
+      const err = await evalError(['--run', run, ...flags]);
+      assert.ok(err instanceof UsageError, `${flags.join(' ')}: ${String(err)}`);
+      assert.match(err.message, message, flags.join(' '));
+    }
+    assert.match((await evalError(['--run', join(root, 'nowhere')])).message, /--run: .*nowhere: not a run directory/);
+    assert.match((await evalError([])).message, /--run: give a run directory/);
+    assert.match((await evalError(['--weights', join(run, 'model.safetensors')])).message, /--dataset: required/);
+  });
+});
+
+/** Runs `eval` in this process and returns what it throws. */
+async function evalError(args: readonly string[]): Promise<Error> {
+  const program = new Command().exitOverride();
+  registerEval(program);
+  try {
+    await program.parseAsync(['eval', ...args], { from: 'user' });
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error(`eval ${args.join(' ')}: no error`);
+}
