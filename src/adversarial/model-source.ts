@@ -3,7 +3,8 @@
 //   dataset, dataRoot, arch, embedDim, channels, imageSize (test centre crop), testResize,
 //   method, seed
 // From the weights: <run>/model.safetensors (branch 0 with torchvision names; metadata arch,
-// embedDim) or, for a BN branch K > 0, <run>/checkpoint/model.safetensors (every branch).
+// embed_dim, image_size, test_resize, dataset) or, for a BN branch K > 0,
+// <run>/checkpoint/model.safetensors (every branch). The input channels come from conv1.weight.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARCHS, convertToMultiBatchNorm, createModel, isArch, setBnRouting, type Arch, type EmbeddingModel } from '../nn/index.js';
@@ -84,6 +85,10 @@ export interface WeightsInfo {
   embedDim?: number;
   /** Channels of conv1.weight. */
   inChannels?: number;
+  /** What `mdprop train` records of the data (metadata dataset, image_size, test_resize). */
+  dataset?: string;
+  imageSize?: number;
+  testResize?: number;
   /** 1 + the auxiliary BN branches found (keys `...aux.<k>...`). */
   branches: number;
 }
@@ -91,9 +96,21 @@ export interface WeightsInfo {
 /** Metadata and shapes of a weights file: what it says about the model it belongs to. */
 export function weightsInfo(path: string, state: ReadonlyMap<string, Tensor>, metadata: Record<string, string>): WeightsInfo {
   const info: WeightsInfo = { branches: 1 };
+  const count = (...keys: string[]): number | undefined => {
+    for (const key of keys) {
+      const n = Number(metadata[key]);
+      if (metadata[key] !== undefined && Number.isInteger(n) && n > 0) return n;
+    }
+    return undefined;
+  };
   if (metadata.arch) info.arch = metadata.arch;
-  const dim = Number(metadata.embedDim ?? metadata.embed_dim);
-  if (Number.isInteger(dim) && dim > 0) info.embedDim = dim;
+  if (metadata.dataset) info.dataset = metadata.dataset;
+  const imageSize = count('image_size', 'imageSize');
+  if (imageSize) info.imageSize = imageSize;
+  const testResize = count('test_resize', 'testResize');
+  if (testResize) info.testResize = testResize;
+  const dim = count('embed_dim', 'embedDim');
+  if (dim) info.embedDim = dim;
   else if (state.get('fc.weight')?.ndim === 2) info.embedDim = state.get('fc.weight')!.size(0);
   const conv1 = state.get('conv1.weight');
   if (conv1?.ndim === 4) info.inChannels = conv1.size(1);
@@ -117,6 +134,7 @@ export interface ModelRequest {
 
 export interface LoadedModel {
   model: EmbeddingModel;
+  info: WeightsInfo;
   arch: Arch;
   embedDim: number;
   inChannels: number;
@@ -153,7 +171,7 @@ export function loadModel(request: ModelRequest): LoadedModel {
       model.dispose();
       throw new ModelSourceError(`${request.weights}: ${(err as Error).message}`);
     }
-    return { model, arch, embedDim, inChannels, branches: info.branches };
+    return { model, info, arch, embedDim, inChannels, branches: info.branches };
   } finally {
     dispose(file.tensors);
   }

@@ -2,7 +2,7 @@
 // classes are the test split) with a random resnet-small: the JSON contract, eval.json, eps 0
 // against the clean numbers, --limit, --weights without a run, --branch, and bad flags.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -32,6 +32,10 @@ before(async () => {
   T.manualSeed(1);
   const model = createModel({ arch: 'resnet-small', embedDim: 8, inChannels: 1 });
   T.writeSafetensors(join(run, 'model.safetensors'), model.stateDict(), { arch: 'resnet-small', embedDim: '8', method: 'mdprop' });
+  // What `mdprop train` records in a deployable model's metadata.
+  const trained = { arch: 'resnet-small', embed_dim: '8', in_channels: '1', image_size: '12', test_resize: '12', dataset: 'folder', method: 'baseline' };
+  mkdirSync(join(root, 'weights'), { recursive: true });
+  T.writeSafetensors(join(root, 'weights', 'model.safetensors'), model.stateDict(), trained);
   convertToMultiBatchNorm(model, 3);
   T.writeSafetensors(join(run, 'checkpoint', 'model.safetensors'), model.stateDict(), {});
   model.dispose();
@@ -80,12 +84,13 @@ describe('mdprop eval', () => {
     assert.equal(file.settings.gallery, 2 * PER_CLASS);
   });
 
-  it('evaluates given weights without a run (eval.json next to the weights) and a BN branch from the checkpoint', () => {
-    const r = runCli(['eval', '--weights', join(run, 'model.safetensors'), '--dataset', 'folder', '--data-root', data, '--image-size', '12', '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
+  it('evaluates given weights without a run (settings from their metadata, eval.json beside them) and a BN branch from the checkpoint', () => {
+    const r = runCli(['eval', '--weights', join(root, 'weights', 'model.safetensors'), '--data-root', data, '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^run\s+eps/);
     assert.match(r.stdout, /es\s+4\/255/);
-    assert.ok(existsSync(join(run, 'eval.json')));
+    const beside = JSON.parse(readFileSync(join(root, 'weights', 'eval.json'), 'utf8')) as { settings: Record<string, unknown> };
+    assert.deepEqual([beside.settings.dataset, beside.settings.image_size, beside.settings.embed_dim], ['folder', 12, 8]);
     const branch = join(root, 'branch.json');
     const b = runCli(['eval', '--run', run, '--branch', '2', '--attacks', 'mtax', '--eps', '0.1', '--iters', '1', '--out', branch, '--json']);
     assert.equal(b.status, 0, b.stderr);

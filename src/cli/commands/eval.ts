@@ -106,7 +106,7 @@ export function registerEval(program: Command): void {
     .option('--embed-dim <D>', 'embedding dimension (default: from the run or the weights)')
     .option('--dataset <name>', `dataset: ${DATASET_NAMES.join(', ')} (default: the run's)`)
     .option('--data-root <dir>', 'folder the dataset was downloaded to (not for fashion-mnist, mnist)')
-    .option('--attacks <list>', `comma-separated: ${ATTACK_NAMES.join(', ')}`, 'stax,mtax,untargeted')
+    .option('--attacks <list>', `comma-separated: ${ATTACK_NAMES.join(', ')}; or all`, 'stax,mtax,untargeted')
     .option('--eps <list>', 'budgets: numbers in normalized-input units (0.01) or pixel fractions (4/255)', '0.01,0.03,0.1')
     .option('--iters <n>', 'PGD iterations (fgsm always takes one step)', '10')
     .option('--step-size <s>', 'step per iteration, normalized units or a pixel fraction (default 2.5 eps / iters)')
@@ -154,6 +154,7 @@ function listOf(flag: string, text: string): string[] {
 }
 
 function parseAttacks(text: string): AttackName[] {
+  if (text.trim().toLowerCase() === 'all') return [...ATTACK_NAMES];
   const names = listOf('--attacks', text.toLowerCase());
   for (const name of names) if (!isAttackName(name)) throw new UsageError(`--attacks: unknown attack '${name}'; expected some of ${ATTACK_NAMES.join(', ')}`);
   return [...new Set(names)] as AttackName[];
@@ -218,21 +219,9 @@ function planEval(flags: EvalFlags): EvalPlan {
       throw new UsageError(`--run: ${(err as Error).message}`);
     }
   }
-  const datasetName = flags.dataset ?? run.dataset;
-  if (datasetName === undefined) throw new UsageError('--dataset: required when the run does not name one');
-  if (!isDatasetName(datasetName)) throw new UsageError(`--dataset: unknown dataset '${datasetName}'; expected one of ${DATASET_NAMES.join(', ')}`);
-  const root = flags.dataRoot ?? (datasetName === run.dataset ? run.dataRoot : undefined);
-  if (isEmbedded(datasetName) && flags.dataRoot !== undefined) throw new UsageError(`--data-root: ${datasetName} is embedded and takes no root`);
-  if (!isEmbedded(datasetName) && root === undefined) throw new UsageError(`--data-root: required for ${datasetName}`);
-  const ks = flags.k === undefined ? defaultKs(datasetName) : listOf('--k', flags.k).map((k) => positiveInt('--k', k));
-  if (!ks.includes(1)) ks.unshift(1); // the contract reports recall@1
-  const seed = flags.seed === undefined ? (run.seed ?? 0) : nonNegativeInt('--seed', flags.seed);
-  const embedded = isEmbedded(datasetName);
-  const imageSize = flags.imageSize === undefined ? (run.imageSize ?? (embedded ? 28 : 224)) : positiveInt('--image-size', flags.imageSize);
-  const testResize =
-    flags.testResize === undefined ? (run.testResize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224))) : positiveInt('--test-resize', flags.testResize);
-  if (imageSize > testResize) throw new UsageError(`--image-size (${imageSize}) must not exceed --test-resize (${testResize})`);
-
+  if (flags.dataset !== undefined && !isDatasetName(flags.dataset)) {
+    throw new UsageError(`--dataset: unknown dataset '${flags.dataset}'; expected one of ${DATASET_NAMES.join(', ')}`);
+  }
   const weights = flags.weights ?? weightsOfRun(flags.run!, branch);
   if (!isFile(weights)) throw new UsageError(`--weights: file not found: ${weights}`);
   let loaded: LoadedModel;
@@ -243,37 +232,54 @@ function planEval(flags: EvalFlags): EvalPlan {
     throw err;
   }
   try {
+    // The data settings: flags, then the run's config.json, then what the weights record.
+    const datasetName = flags.dataset ?? run.dataset ?? loaded.info.dataset;
+    if (datasetName === undefined) throw new UsageError('--dataset: required when neither the run nor the weights name one');
+    if (!isDatasetName(datasetName)) throw new UsageError(`--dataset: unknown dataset '${datasetName}' (from ${weights}); expected one of ${DATASET_NAMES.join(', ')}`);
+    const root = flags.dataRoot ?? (datasetName === run.dataset ? run.dataRoot : undefined);
+    if (isEmbedded(datasetName) && flags.dataRoot !== undefined) throw new UsageError(`--data-root: ${datasetName} is embedded and takes no root`);
+    if (!isEmbedded(datasetName) && root === undefined) throw new UsageError(`--data-root: required for ${datasetName}`);
+    const ks = flags.k === undefined ? defaultKs(datasetName) : listOf('--k', flags.k).map((k) => positiveInt('--k', k));
+    if (!ks.includes(1)) ks.unshift(1); // the contract reports recall@1
+    const seed = flags.seed === undefined ? (run.seed ?? 0) : nonNegativeInt('--seed', flags.seed);
+    const embedded = isEmbedded(datasetName);
+    const imageSize = flags.imageSize === undefined ? (run.imageSize ?? loaded.info.imageSize ?? (embedded ? 28 : 224)) : positiveInt('--image-size', flags.imageSize);
+    const testResize =
+      flags.testResize === undefined
+        ? (run.testResize ?? loaded.info.testResize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224)))
+        : positiveInt('--test-resize', flags.testResize);
+    if (imageSize > testResize) throw new UsageError(`--image-size (${imageSize}) must not exceed --test-resize (${testResize})`);
     if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new UsageError(`--weights: the model takes ${loaded.inChannels} input channels; evaluation supports 1 or 3`);
     loaded.model.to(device);
+    const transform = testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3 });
+    const runs = attacks.flatMap((attack) => budgets.map((budget) => ({ attack, budget, iters: attack === 'fgsm' ? 1 : iters })));
+    const out = flags.out ?? (flags.run !== undefined ? join(flags.run, 'eval.json') : join(dirname(weights), 'eval.json'));
+    return {
+      loaded,
+      weights,
+      dataset: datasetName,
+      root,
+      transform,
+      runs,
+      limit,
+      ks: [...new Set(ks)],
+      batchSize,
+      seed,
+      device,
+      branch,
+      norm,
+      stepSize,
+      randomStart,
+      mtaxTargets,
+      rankPartners,
+      out,
+      json: flags.json === true,
+      flags,
+    };
   } catch (err) {
     loaded.model.dispose();
     throw err;
   }
-  const transform = testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3 });
-  const runs = attacks.flatMap((attack) => budgets.map((budget) => ({ attack, budget, iters: attack === 'fgsm' ? 1 : iters })));
-  const out = flags.out ?? (flags.run !== undefined ? join(flags.run, 'eval.json') : join(dirname(weights), 'eval.json'));
-  return {
-    loaded,
-    weights,
-    dataset: datasetName,
-    root,
-    transform,
-    runs,
-    limit,
-    ks: [...new Set(ks)],
-    batchSize,
-    seed,
-    device,
-    branch,
-    norm,
-    stepSize,
-    randomStart,
-    mtaxTargets,
-    rankPartners,
-    out,
-    json: flags.json === true,
-    flags,
-  };
 }
 
 /** Branch 0: the run's best weights; other branches: the checkpoint, which holds every branch. */
