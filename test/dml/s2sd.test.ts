@@ -94,6 +94,12 @@ describe('S2SD distillation over a base loss', () => {
     loss.dispose();
   });
 
+  it('places every learnable tensor where the config says', () => {
+    const loss = createLoss({ loss: { name: 'proxyanchor', numClasses: 3 }, embeddingDim: 4, s2sd: { featureDim: 5, targetDims: [6] }, placement: { dtype: 'float64' } });
+    assert.deepEqual([...new Set(loss.parameters().map((p) => p.dtype))], ['float64']);
+    loss.dispose();
+  });
+
   it('asks for the backbone features and leaks nothing', () => {
     const before = liveTensors();
     const loss = lossByName('multisimilarity', { numClasses: 3, embeddingDim: 4 }, { featureDim: 5, targetDims: [6] });

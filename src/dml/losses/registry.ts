@@ -1,7 +1,7 @@
 // Losses by name with typed options: what the trainer's `--loss` flag selects.
 import { ArcFaceLoss, type ArcFaceOptions } from './arcface.js';
 import { ContrastiveLoss, type ContrastiveLossOptions } from './contrastive.js';
-import type { DmlLoss } from './loss.js';
+import type { DmlLoss, ParameterPlacement } from './loss.js';
 import { MarginLoss, type MarginLossOptions } from './margin.js';
 import { MultiSimilarityLoss, type MultiSimilarityOptions } from './multi-similarity.js';
 import { ProxyAnchorLoss, type ProxyAnchorOptions } from './proxy-anchor.js';
@@ -33,6 +33,11 @@ export interface LossConfig {
   embeddingDim: number;
   /** Wrap the loss in S2SD multi-dimensional distillation. */
   s2sd?: S2sdOptions;
+  /**
+   * Where the loss's learnable tensors (margins, proxies, S2SD heads) live, e.g. { device: 'cuda' }
+   * when training on a GPU; fields set in the loss or S2SD options win. Plain losses ignore it.
+   */
+  placement?: ParameterPlacement;
 }
 
 /** What the training problem fixes: used to fill in the options a loss needs. */
@@ -41,28 +46,29 @@ export interface LossProblem {
   embeddingDim: number;
 }
 
-function createBase(spec: LossSpec, embeddingDim: number): DmlLoss {
+function createBase(spec: LossSpec, embeddingDim: number, placement: ParameterPlacement): DmlLoss {
   switch (spec.name) {
     case 'multisimilarity':
       return new MultiSimilarityLoss(spec);
     case 'margin':
-      return new MarginLoss(spec);
+      return new MarginLoss({ ...placement, ...spec });
     case 'triplet':
       return new TripletLoss(spec);
     case 'contrastive':
       return new ContrastiveLoss(spec);
     case 'arcface':
-      return new ArcFaceLoss({ ...spec, embeddingDim });
+      return new ArcFaceLoss({ ...placement, ...spec, embeddingDim });
     case 'proxyanchor':
-      return new ProxyAnchorLoss({ ...spec, embeddingDim });
+      return new ProxyAnchorLoss({ ...placement, ...spec, embeddingDim });
   }
 }
 
 /** Builds a loss; its learnable tensors come from parameters() / parameterGroups(). */
 export function createLoss(config: LossConfig): DmlLoss {
   const { loss, embeddingDim, s2sd } = config;
-  if (!s2sd) return createBase(loss, embeddingDim);
-  return new S2sdLoss((dim) => createBase(loss, dim), embeddingDim, s2sd);
+  const placement = config.placement ?? {};
+  if (!s2sd) return createBase(loss, embeddingDim, placement);
+  return new S2sdLoss((dim) => createBase(loss, dim, placement), embeddingDim, { ...placement, ...s2sd });
 }
 
 /** The paper defaults for a loss chosen by name, sized for the problem. */
@@ -84,7 +90,7 @@ export function defaultLossSpec(name: LossName, problem: LossProblem): LossSpec 
 }
 
 /** Shortcut for the trainer: the loss named by a CLI flag, with paper defaults. */
-export function lossByName(name: string, problem: LossProblem, s2sd?: S2sdOptions): DmlLoss {
+export function lossByName(name: string, problem: LossProblem, s2sd?: S2sdOptions, placement?: ParameterPlacement): DmlLoss {
   if (!isLossName(name)) throw new RangeError(`unknown loss '${name}'; expected one of ${LOSS_NAMES.join(', ')}`);
-  return createLoss({ loss: defaultLossSpec(name, problem), embeddingDim: problem.embeddingDim, s2sd });
+  return createLoss({ loss: defaultLossSpec(name, problem), embeddingDim: problem.embeddingDim, s2sd, placement });
 }

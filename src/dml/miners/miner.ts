@@ -12,7 +12,8 @@ export interface Triplets {
 export type MinerName = 'random' | 'semihard' | 'distanceweighted';
 
 export interface Miner {
-  readonly name: MinerName | string;
+  /** One of MinerName for the built-in miners; anything for a custom one. */
+  readonly name: string;
   /** Triplets for this batch; anchors without a negative in the batch are left out. */
   mine(embeddings: Tensor, labels: Tensor): Triplets;
 }
