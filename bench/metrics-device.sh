@@ -16,4 +16,4 @@ FLAGS="-std=c++17 -O2 -fPIC -DNAPI_CPP_EXCEPTIONS -DNAPI_VERSION=8 -D_GLIBCXX_US
 for f in native/*.cc; do g++ $FLAGS -c "$f" -o "/tmp/$(basename "$f" .cc).o" & done; wait
 g++ -shared /tmp/*.o -o build/Release/mdprop.node -L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -lc10 -ltorch_cpu -ltorch -lc10_cuda -ltorch_cuda
 node dist/bench/metrics-cuda.js --device cuda | tee "$OUT/metrics-cuda.json"
-node dist/bench/metrics.js --device cuda --noise 1.4 | tee "$OUT/metrics-60k-cuda.json"
+node dist/bench/metrics.js --device cuda | tee "$OUT/metrics-60k-cuda.json"

@@ -1,5 +1,5 @@
 // Benchmark of the evaluation metrics at SOP scale; prints one JSON object on stdout.
-//   node dist/bench/metrics.js [--n 60000] [--dim 128] [--classes 11316] [--noise 1.1] [--seed 0] [--device cpu]
+//   node dist/bench/metrics.js [--n 60000] [--dim 128] [--classes 11316] [--noise 1.4] [--seed 0] [--device cpu]
 // Random clustered embeddings: class centres N(0, I), samples centre + noise * N(0, I) (the
 // default puts Recall@1 mid-range), labels drawn uniformly from the classes (SOP's test split:
 // 60,502 images of 11,316 classes). One evaluateRetrieval call
@@ -32,7 +32,7 @@ function text(name: string, fallback: string): string {
 const n = flag('n', 60_000);
 const dim = flag('dim', 128);
 const classes = flag('classes', 11_316);
-const noise = real('noise', 1.1);
+const noise = real('noise', 1.4);
 const seed = flag('seed', 0);
 const device = resolveDevice(text('device', 'cpu'));
 const ks = [1, 10, 100, 1000];
