@@ -1,0 +1,129 @@
+// The training configuration: one zod schema for every setting, with the text each error uses.
+// A setting has one name in three places: the camelCase field of config.json and of a --config
+// file (which may also use the flag's kebab-case name), and the kebab-case command-line flag.
+import { z } from 'zod';
+import { DATASET_NAMES } from '../data/index.js';
+import { LOSS_NAMES, type LossName } from '../dml/index.js';
+import { METHOD_NAMES } from '../methods/index.js';
+import { ARCHS, type Arch } from '../nn/index.js';
+
+export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
+export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
+
+const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const positiveNumber = z.number().positive().finite();
+const nonNegativeNumber = z.number().nonnegative().finite();
+const path = z.string().min(1);
+
+export const configSchema = z.strictObject({
+  dataset: z.enum(DATASET_NAMES),
+  dataRoot: path.nullable(),
+  method: z.enum(METHOD_NAMES),
+  arch: z.enum(ARCHS as [Arch, ...Arch[]]),
+  embedDim: positiveInt,
+  pretrained: path.nullable(),
+  loss: z.enum(LOSS_NAMES as [LossName, ...LossName[]]),
+  optimizer: z.enum(OPTIMIZER_NAMES),
+  epochs: positiveInt,
+  batchSize: positiveInt.min(2),
+  samplesPerClass: positiveInt,
+  lr: positiveNumber,
+  lrHead: positiveNumber.nullable(),
+  lrMainBn: positiveNumber.nullable(),
+  lrAuxBn: positiveNumber.nullable(),
+  weightDecay: nonNegativeNumber,
+  schedule: z.enum(SCHEDULE_NAMES),
+  eps: nonNegativeNumber,
+  attackIters: positiveInt,
+  mtaxTargets: positiveInt,
+  imageSize: positiveInt,
+  testResize: positiveInt,
+  channels: z.union([z.literal(1), z.literal(3)]),
+  minCropScale: z.number().gt(0).lte(1),
+  limitTrain: positiveInt.nullable(),
+  limitTest: positiveInt.nullable(),
+  evalEvery: nonNegativeInt,
+  evalBatchSize: positiveInt,
+  seed: nonNegativeInt,
+  threads: positiveInt,
+  device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
+  out: path,
+});
+
+/** Every resolved setting of a run: what config.json holds. */
+export type TrainConfig = z.infer<typeof configSchema>;
+export type ConfigField = keyof TrainConfig;
+export type OptimizerName = TrainConfig['optimizer'];
+export type ScheduleName = TrainConfig['schedule'];
+
+export const CONFIG_FIELDS = Object.keys(configSchema.shape) as ConfigField[];
+
+export interface FieldText {
+  /** The flag's argument, as --help shows it. */
+  arg: string;
+  /** What a valid value is, for error messages. */
+  expected: string;
+  help: string;
+}
+
+const names = (values: readonly string[]): string => values.join(', ');
+
+/** Help and error text of every field; the flag is `--` + the kebab-case name. */
+export const FIELD_TEXT: Record<ConfigField, FieldText> = {
+  dataset: { arg: 'name', expected: `one of ${names(DATASET_NAMES)}`, help: `dataset: ${names(DATASET_NAMES)}` },
+  dataRoot: { arg: 'dir', expected: 'a folder path', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
+  method: { arg: 'name', expected: `one of ${names(METHOD_NAMES)}`, help: `training method: ${names(METHOD_NAMES)} (default mdprop)` },
+  arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
+  embedDim: { arg: 'D', expected: 'a positive integer', help: 'embedding dimension (default 128)' },
+  pretrained: { arg: 'file', expected: 'a safetensors file path', help: 'initial weights (torchvision names); a head fc.* of another shape is left freshly initialised' },
+  loss: { arg: 'name', expected: `one of ${names(LOSS_NAMES)}`, help: `metric-learning loss: ${names(LOSS_NAMES)} (default multisimilarity)` },
+  optimizer: { arg: 'name', expected: `one of ${names(OPTIMIZER_NAMES)}`, help: `optimizer: ${names(OPTIMIZER_NAMES)} (default adam, as the authors)` },
+  epochs: { arg: 'n', expected: 'a positive integer', help: 'epochs to train (default: 4 for fashion-mnist/mnist, 125 otherwise)' },
+  batchSize: { arg: 'n', expected: 'an integer >= 2', help: 'clean images per batch (default 64; sop 112)' },
+  samplesPerClass: { arg: 'm', expected: 'a positive integer', help: 'images per class in a batch; must divide --batch-size (default 2)' },
+  lr: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the backbone, the base of the others (default: 1e-3 for fashion-mnist/mnist, 1e-5 otherwise)' },
+  lrHead: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the embedding head fc (default: --lr)' },
+  lrMainBn: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the clean (branch 0) batch norms (default: --lr)' },
+  lrAuxBn: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the auxiliary batch-norm branches (default: --lr-main-bn)' },
+  weightDecay: { arg: 'w', expected: 'a number >= 0', help: 'weight decay (default 4e-4, as the authors)' },
+  schedule: { arg: 'name', expected: `one of ${names(SCHEDULE_NAMES)}`, help: 'learning-rate schedule over the epochs: constant or cosine (default constant)' },
+  eps: { arg: 'e', expected: 'a number >= 0', help: 'attack budget in normalised-input units (default 0.01)' },
+  attackIters: { arg: 'n', expected: 'a positive integer', help: 'PGD iterations per attack (default 1)' },
+  mtaxTargets: { arg: 'T', expected: 'a positive integer', help: 'target sets of the multi-targeted attack (default 5)' },
+  imageSize: { arg: 'px', expected: 'a positive integer', help: 'side of the training crop and of the test centre crop (default: 28 for fashion-mnist/mnist, 224 otherwise)' },
+  testResize: { arg: 'px', expected: 'a positive integer >= --image-size', help: 'shorter side before the test centre crop (default: 28 / 256)' },
+  channels: { arg: 'c', expected: '1 or 3', help: 'input channels (default: 1 for fashion-mnist/mnist, 3 otherwise)' },
+  minCropScale: { arg: 's', expected: 'a number in (0, 1]', help: 'smallest area fraction of the random resized crop (default: 0.5 for fashion-mnist/mnist, 0.08 otherwise)' },
+  limitTrain: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'train on at most n images, classes in turn (default: 2000 for fashion-mnist/mnist, all otherwise)' },
+  limitTest: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'evaluate on at most n test images (default: 5000 for fashion-mnist/mnist, all otherwise)' },
+  evalEvery: { arg: 'n', expected: 'an integer >= 0', help: 'evaluate every n epochs, and always after the last; 0: only after the last (default 1)' },
+  evalBatchSize: { arg: 'n', expected: 'a positive integer', help: 'images per forward pass when evaluating (default: 256 / 64)' },
+  seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
+  threads: { arg: 'n', expected: 'a positive integer', help: 'CPU threads of libtorch (default: the number of cores)' },
+  device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
+  out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
+};
+
+/** `batchSize` -> `batch-size`. */
+export function kebab(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `batch-size` -> `batchSize`. */
+export function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function flagOf(field: ConfigField): string {
+  return `--${kebab(field)}`;
+}
+
+export function isConfigField(name: string): name is ConfigField {
+  return (CONFIG_FIELDS as string[]).includes(name);
+}
+
+/** A setting that cannot be used, named as the user wrote it (a flag, or a field of a file). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

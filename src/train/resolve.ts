@@ -1,0 +1,208 @@
+// Resolving a run's configuration: dataset defaults <- a --config JSON file <- command-line flags,
+// each value checked as it comes in so an error names the flag or the file and field at fault,
+// then the checks that involve several settings. Nothing else happens before this succeeds.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { isEmbedded } from '../data/index.js';
+import {
+  camel,
+  CONFIG_FIELDS,
+  ConfigError,
+  configSchema,
+  FIELD_TEXT,
+  flagOf,
+  isConfigField,
+  type ConfigField,
+  type TrainConfig,
+} from './config.js';
+import { datasetDefaults, defaultRunDir } from './defaults.js';
+
+/** Raw command-line values, by field name (commander's camelCase of the flag). */
+export type FlagValues = Partial<Record<ConfigField, string>>;
+
+type GivenSettings = Partial<Record<ConfigField, unknown>>;
+
+/** Fields whose flags take numbers; the others take words or paths. */
+const NUMERIC = new Set<ConfigField>([
+  'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
+  'attackIters', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
+  'evalEvery', 'evalBatchSize', 'seed', 'threads',
+]);
+
+/** Settings a resumed run may change: they do not alter what has been trained so far. */
+export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'evalBatchSize', 'threads', 'device'];
+
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+function isNullable(field: ConfigField): boolean {
+  return configSchema.shape[field].safeParse(null).success;
+}
+
+function show(raw: unknown): string {
+  return typeof raw === 'string' ? `'${raw}'` : JSON.stringify(raw);
+}
+
+/** Checks one value against its field's schema; `where` names its origin in the error. */
+function checkField(field: ConfigField, value: unknown, where: string, raw: unknown = value): unknown {
+  const parsed = configSchema.shape[field].safeParse(value);
+  if (!parsed.success) throw new ConfigError(`${where}: expected ${FIELD_TEXT[field].expected}, got ${show(raw)}`);
+  return parsed.data;
+}
+
+/** 'none' (any optional setting) and 'all' (the limits) stand for null: no file, no limit. */
+function isNullWord(field: ConfigField, value: unknown): boolean {
+  if (typeof value !== 'string' || !isNullable(field)) return false;
+  const word = value.trim().toLowerCase();
+  return word === 'none' || (word === 'all' && (field === 'limitTrain' || field === 'limitTest'));
+}
+
+/** A flag's string as the value its field holds. */
+function flagValue(field: ConfigField, raw: string): unknown {
+  if (isNullWord(field, raw)) return null;
+  if (NUMERIC.has(field)) return NUMBER_TEXT.test(raw.trim()) ? Number(raw) : raw;
+  return raw;
+}
+
+export function parseFlags(flags: FlagValues): GivenSettings {
+  const out: GivenSettings = {};
+  for (const field of CONFIG_FIELDS) {
+    const raw = flags[field];
+    if (raw !== undefined) out[field] = checkField(field, flagValue(field, raw), flagOf(field), raw);
+  }
+  return out;
+}
+
+/** A --config file: a JSON object whose keys are field names (camelCase) or flag names (kebab-case). */
+export function readConfigFile(path: string): GivenSettings {
+  const where = `--config ${path}`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`${where}: file not found or unreadable`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${where}: expected a JSON object of settings`);
+  const out: GivenSettings = {};
+  const seenAs = new Map<ConfigField, string>();
+  for (const [key, value] of Object.entries(json)) {
+    const field = camel(key.replace(/^--/, ''));
+    if (field === 'config' || field === 'resume') throw new ConfigError(`${where}: "${key}" can only be given on the command line`);
+    if (!isConfigField(field)) throw new ConfigError(`${where}: unknown setting "${key}"; known: ${CONFIG_FIELDS.join(', ')}`);
+    const earlier = seenAs.get(field);
+    if (earlier !== undefined) throw new ConfigError(`${where}: "${earlier}" and "${key}" are the same setting`);
+    seenAs.set(field, key);
+    out[field] = checkField(field, isNullWord(field, value) ? null : value, `${where}: "${key}"`, value);
+  }
+  return out;
+}
+
+export interface ResolveInput {
+  flags: FlagValues;
+  /** Path of the --config file, if given. */
+  configFile?: string;
+  /** For the default run directory's timestamp. */
+  now?: Date;
+}
+
+/** Where each explicitly given value came from, for messages about combinations. */
+class Origins {
+  constructor(
+    private readonly flags: GivenSettings,
+    private readonly file: GivenSettings,
+    private readonly fileName: string | undefined,
+  ) {}
+
+  name(field: ConfigField): string {
+    if (field in this.flags) return flagOf(field);
+    if (field in this.file) return `"${field}" in ${this.fileName}`;
+    return `${flagOf(field)} (default)`;
+  }
+}
+
+/** The configuration of a new run. Throws ConfigError naming the flag or field at fault. */
+export function resolveConfig(input: ResolveInput): TrainConfig {
+  const flags = parseFlags(input.flags);
+  const file = input.configFile === undefined ? {} : readConfigFile(input.configFile);
+  const dataset = (flags.dataset ?? file.dataset) as TrainConfig['dataset'] | undefined;
+  if (dataset === undefined) throw new ConfigError('--dataset is required (or "dataset" in the --config file)');
+  const merged: GivenSettings = { ...datasetDefaults(dataset), ...file, ...flags };
+  merged.out ??= defaultRunDir(dataset, String(merged.method), input.now ?? new Date());
+  const config = configSchema.parse(merged);
+  checkCombinations(config, new Origins(flags, file, input.configFile));
+  return config;
+}
+
+function checkCombinations(c: TrainConfig, origin: Origins): void {
+  if (c.batchSize % c.samplesPerClass !== 0) {
+    throw new ConfigError(`${origin.name('batchSize')} ${c.batchSize} is not a multiple of ${origin.name('samplesPerClass')} ${c.samplesPerClass}`);
+  }
+  if (c.batchSize / c.samplesPerClass < 2) {
+    throw new ConfigError(`${origin.name('batchSize')} ${c.batchSize} holds fewer than 2 classes of ${origin.name('samplesPerClass')} ${c.samplesPerClass}; metric learning needs negatives`);
+  }
+  if (c.testResize < c.imageSize) throw new ConfigError(`${origin.name('testResize')} ${c.testResize} is smaller than ${origin.name('imageSize')} ${c.imageSize}`);
+  if (isEmbedded(c.dataset) && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
+  if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`--data-root <dir> is required for ${c.dataset}`);
+  if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
+  if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
+}
+
+/**
+ * The configuration of a run being resumed: its saved config.json, with the flags that may change
+ * (RESUMABLE_CHANGES) applied. Any other flag must repeat the saved value.
+ */
+export function resolveResumeConfig(runDir: string, flags: FlagValues): TrainConfig {
+  const where = `--resume ${runDir}`;
+  const file = `${runDir}/config.json`;
+  if (!existsSync(file)) throw new ConfigError(`${where}: no config.json there; is it a run directory?`);
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${where}: config.json is not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = configSchema.safeParse(saved);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${where}: config.json: "${issue.path.join('.')}": ${issue.message}`);
+  }
+  const config: TrainConfig = { ...parsed.data, out: runDir };
+  const given = parseFlags(flags);
+  for (const field of Object.keys(given) as ConfigField[]) {
+    const value = given[field];
+    if (field === 'out') {
+      if (resolvePath(String(value)) !== resolvePath(runDir)) throw new ConfigError(`--out cannot differ from --resume ${runDir}`);
+      continue;
+    }
+    if (RESUMABLE_CHANGES.includes(field)) {
+      (config as Record<ConfigField, unknown>)[field] = value;
+    } else if (value !== config[field]) {
+      throw new ConfigError(
+        `${flagOf(field)} cannot change when resuming (the run uses ${JSON.stringify(config[field])}); ` +
+          `only ${RESUMABLE_CHANGES.map(flagOf).join(', ')} can`,
+      );
+    }
+  }
+  return configSchema.parse(config);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
