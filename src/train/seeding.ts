@@ -1,0 +1,10 @@
+// Seeding without saved generator state. libtorch's global generator cannot be saved and restored,
+// so it is re-seeded before every training step from (seed, epoch, step), and the data layer draws
+// its randomness from (seed, epoch, ...) streams too: a run resumed at any step continues with
+// exactly the random numbers the uninterrupted run would have used.
+import { Random } from '../data/index.js';
+
+/** The libtorch seed of one training step (epoch counted from 1, step within the epoch from 0). */
+export function stepSeed(seed: number, epoch: number, step: number): number {
+  return new Random(seed, 'torch-step', epoch, step).nextUint32();
+}

@@ -1,0 +1,140 @@
+// Building what a run trains from its configuration: the data, the method, the model with its
+// multi-branch batch norms, the loss, the optimizer with its parameter groups and the schedule.
+import {
+  ClassBalancedSampler,
+  limitSplit,
+  openDataset,
+  testTransform,
+  trainTransform,
+  type Dataset,
+  type DataSplit,
+  type TestTransform,
+  type TrainTransform,
+} from '../data/index.js';
+import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
+import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
+import { convertToMultiBatchNorm, createModel, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
+import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
+import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
+import { ConfigError, type TrainConfig } from './config.js';
+import { loadPretrained } from './pretrained.js';
+
+export interface TrainingData {
+  train: DataSplit;
+  evaluation: Dataset['evaluation'];
+  trainTransform: TrainTransform;
+  testTransform: TestTransform;
+}
+
+export interface TrainingParts {
+  method: MethodSpec;
+  model: EmbeddingModel;
+  criterion: DmlLoss;
+  optimizer: AnyOptimizer;
+  scheduler: LrScheduler;
+  /** Lines for the log (pretrained weights, notable defaults). */
+  notes: string[];
+}
+
+/** Opens the dataset and cuts its splits to --limit-train / --limit-test. */
+export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
+  const dataset = await openDataset(config.dataset, config.dataRoot === null ? {} : { root: config.dataRoot });
+  const limitTest = config.limitTest ?? undefined;
+  const { query, gallery, sameSet } = dataset.evaluation;
+  const limitedQuery = limitSplit(query, limitTest);
+  const train = limitSplit(dataset.train, config.limitTrain ?? undefined);
+  const sampler = new ClassBalancedSampler(train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
+  if (sampler.batchesInEpoch(0) === 0) {
+    throw new ConfigError(
+      `--batch-size ${config.batchSize}: the training split (${train.size} images, ${train.numClasses} classes) does not fill one batch; raise --limit-train or lower --batch-size`,
+    );
+  }
+  const channels = config.channels;
+  return {
+    train,
+    evaluation: { query: limitedQuery, gallery: sameSet ? limitedQuery : limitSplit(gallery, limitTest), sameSet },
+    trainTransform: trainTransform({ size: config.imageSize, channels, scale: [config.minCropScale, 1] }),
+    testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels }),
+  };
+}
+
+export function methodOf(config: TrainConfig): MethodSpec {
+  return validateMethod(presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets }));
+}
+
+/** A fresh model, loss and optimizer; the model's initial weights come from the seed (or --pretrained). */
+export function buildParts(config: TrainConfig, numClasses: number): TrainingParts {
+  let device: string;
+  try {
+    device = resolveDevice(config.device);
+  } catch (err) {
+    throw new ConfigError(`--device: ${(err as Error).message}`);
+  }
+  const method = methodOf(config);
+  const notes: string[] = [];
+  manualSeed(config.seed);
+  const model = createModel({ arch: config.arch, embedDim: config.embedDim, inChannels: config.channels });
+  try {
+    if (config.pretrained !== null) notes.push(...loadPretrained(model, config.pretrained));
+    else if (config.arch !== 'resnet-small') notes.push(`${config.arch} starts from random weights (no --pretrained); the paper's figures use ImageNet weights`);
+    convertToMultiBatchNorm(model, method.branches);
+    syncAuxBranches(model);
+    model.to(device);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const criterion = createLoss({ loss: defaultLossSpec(config.loss, { numClasses, embeddingDim: config.embedDim }), embeddingDim: config.embedDim });
+  const optimizer = createOptimizer(config, model, criterion);
+  const scheduler = new LrScheduler(optimizer, scheduleOf(config));
+  return { method, model, criterion, optimizer, scheduler, notes };
+}
+
+interface GroupSpec {
+  name: string;
+  params: Tensor[];
+  lr: number;
+}
+
+function createOptimizer(config: TrainConfig, model: EmbeddingModel, criterion: DmlLoss): AnyOptimizer {
+  const rates = {
+    backbone: config.lr,
+    ...(config.lrMainBn !== null ? { mainBn: config.lrMainBn } : {}),
+    ...(config.lrAuxBn !== null ? { auxBn: config.lrAuxBn } : {}),
+    ...(config.lrHead !== null ? { head: config.lrHead } : {}),
+  };
+  const groups: GroupSpec[] = modelParameterGroups(model, rates).map((g) => ({ name: g.name, params: g.params, lr: g.lr }));
+  for (const g of criterion.parameterGroups()) {
+    if (g.params.length > 0) groups.push({ name: `loss.${g.name}`, params: g.params, lr: lossRate(g.learningRate, config.lr) });
+  }
+  const options = { lr: config.lr, weightDecay: config.weightDecay };
+  switch (config.optimizer) {
+    case 'adam':
+      return new Adam(groups, options);
+    case 'adamw':
+      return new AdamW(groups, options);
+    case 'sgd':
+      return new SGD(groups, { ...options, momentum: 0.9 });
+  }
+}
+
+function lossRate(rate: LearningRate | undefined, base: number): number {
+  if (rate === undefined) return base;
+  return rate.kind === 'absolute' ? rate.value : rate.factor * base;
+}
+
+function scheduleOf(config: TrainConfig): Schedule {
+  switch (config.schedule) {
+    case 'constant':
+      return { lrAt: (_epoch, base) => base };
+    case 'cosine':
+      return cosineAnnealing({ tMax: config.epochs });
+  }
+}
+
+/** Frees the model's, the loss's and the optimizer's tensors. */
+export function disposeParts(parts: TrainingParts): void {
+  parts.optimizer.dispose();
+  parts.criterion.dispose();
+  parts.model.dispose();
+}

@@ -1,0 +1,309 @@
+// The training loop: epochs of class-balanced batches, one method step per batch, evaluation every
+// --eval-every epochs and after the last, the best weights and a checkpoint after every epoch.
+// Stops cleanly on request (Ctrl-C: after the current step, with a checkpoint) and on a NaN or
+// infinite loss (without stepping, keeping the last good checkpoint).
+import { DataLoader, restoreSampler, ClassBalancedSampler, type Batch } from '../data/index.js';
+import { methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
+import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
+import { loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
+import { ConfigError, type TrainConfig } from './config.js';
+import { evaluateModel } from './evaluation.js';
+import { finiteGuard } from './finite-guard.js';
+import { RunDirectory } from './run-dir.js';
+import { stepSeed } from './seeding.js';
+import { buildParts, disposeParts, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
+import { buildSummary, type RunSummary } from './summary.js';
+import { restoreCheckpoint, withCheckpoint, writeDeployableModel } from './weights.js';
+
+export interface ProgressReporter {
+  tick(n?: number, info?: string): void;
+  stop(): void;
+}
+
+export interface TrainerHooks {
+  /** One line of the run's log (the CLI writes it to stderr). */
+  log?(line: string): void;
+  /** A progress display for `total` units of work. */
+  progress?(label: string, total: number, unit: string): ProgressReporter;
+}
+
+/** Training stopped on request; the checkpoint holds the state after the last finished step. */
+export class TrainingInterrupted extends Error {
+  override name = 'TrainingInterrupted';
+  constructor(
+    readonly runDir: string,
+    readonly epoch: number,
+    readonly stepInEpoch: number,
+  ) {
+    super(`training interrupted at epoch ${epoch}, step ${stepInEpoch}; checkpoint written to ${runDir}/checkpoint`);
+  }
+}
+
+/** The loss became NaN or infinite: the run stopped without applying that step. */
+export class TrainingDiverged extends Error {
+  override name = 'TrainingDiverged';
+}
+
+const silentProgress: ProgressReporter = { tick() {}, stop() {} };
+
+export class Trainer {
+  #stopRequested = false;
+  /** Where the checkpoint on disk stands, for messages. */
+  #checkpointAt = 'at the start';
+
+  private constructor(
+    readonly config: TrainConfig,
+    readonly run: RunDirectory,
+    private readonly data: TrainingData,
+    private readonly parts: TrainingParts,
+    private state: TrainerState,
+    private readonly hooks: TrainerHooks,
+  ) {}
+
+  /** A new run in config.out (which must not hold one). Writes config.json and an initial checkpoint. */
+  static async start(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
+    RunDirectory.checkFree(config.out);
+    setNumThreads(config.threads);
+    const data = await openTrainingData(config);
+    const parts = buildParts(config, data.train.numClasses);
+    const run = RunDirectory.create(config.out);
+    run.writeConfig(config);
+    run.truncateMetrics(0);
+    const sampler = new ClassBalancedSampler(data.train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
+    const state: TrainerState = {
+      epoch: 0,
+      step: 0,
+      sampler: sampler.state(),
+      scheduler: parts.scheduler.stateDict(),
+      partialEpoch: null,
+      best: null,
+      lastEval: null,
+      trainSeconds: 0,
+      evalSeconds: 0,
+      samplesPerBranch: new Array<number>(parts.method.branches).fill(0),
+      metricsBytes: 0,
+    };
+    const trainer = new Trainer(config, run, data, parts, state, hooks);
+    trainer.saveCheckpoint();
+    for (const note of parts.notes) trainer.log(note);
+    return trainer;
+  }
+
+  /** Continues the run in config.out from its checkpoint (config from resolveResumeConfig). */
+  static async resume(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
+    setNumThreads(config.threads);
+    const run = new RunDirectory(config.out);
+    const checkpoint = loadCheckpoint(config.out);
+    const data = await openTrainingData(config);
+    const parts = buildParts({ ...config, pretrained: null }, data.train.numClasses);
+    try {
+      restoreCheckpoint(parts, checkpoint);
+    } catch (err) {
+      disposeParts(parts);
+      throw new Error(`--resume ${config.out}: the checkpoint does not fit this configuration: ${(err as Error).message}`);
+    }
+    const state = checkpoint.trainer;
+    if (state.epoch > config.epochs) {
+      disposeParts(parts);
+      throw new ConfigError(`--epochs ${config.epochs} is fewer than the ${state.epoch} epochs ${config.out} has completed`);
+    }
+    run.truncateMetrics(state.metricsBytes);
+    run.writeConfig(config);
+    const trainer = new Trainer(config, run, data, parts, state, hooks);
+    const at = state.partialEpoch ? `in epoch ${state.epoch + 1} after step ${state.partialEpoch.steps}` : `after epoch ${state.epoch}`;
+    trainer.log(`resuming ${config.out} ${at} (${state.step} steps so far)`);
+    return trainer;
+  }
+
+  /** Ask the loop to stop after the current step (what Ctrl-C does). */
+  requestStop(): void {
+    this.#stopRequested = true;
+  }
+
+  get stopRequested(): boolean {
+    return this.#stopRequested;
+  }
+
+  /** Trains the remaining epochs; writes summary.json and returns it. */
+  async train(): Promise<RunSummary> {
+    const { config, data } = this;
+    this.log(
+      `training ${config.method} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
+        `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
+        `${config.epochs} epochs, ${config.threads} threads -> ${this.run.path}`,
+    );
+    const loader = new DataLoader(data.train, {
+      sampler: restoreSampler(data.train.labels, this.state.sampler),
+      transform: data.trainTransform,
+      seed: config.seed,
+    });
+    try {
+      while (this.state.epoch < config.epochs) {
+        const progress = await this.trainEpoch(loader);
+        await this.finishEpoch(progress);
+      }
+    } finally {
+      loader.close();
+    }
+    if (this.state.lastEval?.epoch !== this.state.epoch) {
+      await this.evaluate(this.state.epoch);
+      this.saveCheckpoint();
+    }
+    const summary = buildSummary({
+      config,
+      state: this.state,
+      trainImages: data.train.size,
+      testImages: data.evaluation.query.size + (data.evaluation.sameSet ? 0 : data.evaluation.gallery.size),
+    });
+    this.run.writeSummary(summary);
+    const best = this.state.best;
+    this.log(`done: Recall@1 ${fmt(best?.metrics['recall@1'])} (best, epoch ${best?.epoch ?? '-'}); summary in ${this.run.file('summary')}`);
+    return summary;
+  }
+
+  /** Frees the model, loss and optimizer. */
+  dispose(): void {
+    disposeParts(this.parts);
+  }
+
+  private async trainEpoch(loader: DataLoader): Promise<EpochProgress> {
+    const epoch = this.state.epoch + 1;
+    const progress = this.state.partialEpoch ?? { steps: 0, lossSum: 0, seconds: 0, samplesPerBranch: new Array<number>(this.parts.method.branches).fill(0) };
+    const total = loader.batchesPerEpoch(epoch - 1);
+    const bar = this.hooks.progress?.(`epoch ${epoch}/${this.config.epochs}`, total - progress.steps, 'step') ?? silentProgress;
+    try {
+      for (;;) {
+        if (this.#stopRequested) this.interrupt(progress);
+        const started = performance.now();
+        const batch = await loader.next();
+        if (batch.epoch !== epoch - 1) throw new Error(`internal: batch of sampler epoch ${batch.epoch} during epoch ${epoch}`);
+        const result = this.step(batch, epoch, progress.steps, total);
+        progress.steps += 1;
+        progress.lossSum += result.loss;
+        progress.seconds += (performance.now() - started) / 1000;
+        result.samplesPerBranch.forEach((n, b) => (progress.samplesPerBranch[b] = (progress.samplesPerBranch[b] ?? 0) + n));
+        this.state.step += 1;
+        this.state.sampler = loader.state();
+        this.state.partialEpoch = progress;
+        bar.tick(1, `loss ${(progress.lossSum / progress.steps).toFixed(4)}`);
+        if (batch.lastInEpoch) return progress;
+        await turnOfEventLoop();
+      }
+    } finally {
+      bar.stop();
+    }
+  }
+
+  private step(batch: Batch, epoch: number, stepInEpoch: number, total: number): StepResult {
+    const { model, method, criterion, optimizer } = this.parts;
+    const device = this.config.device;
+    manualSeed(stepSeed(this.config.seed, epoch, batch.step));
+    try {
+      return tidy(() => {
+        const images = tensor(batch.images, [...batch.shape]);
+        const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
+        return methodStep(
+          { model, method, criterion: finiteGuard(criterion), optimizer },
+          device === 'cpu' ? images : images.to(device),
+          device === 'cpu' ? labels : labels.to(device),
+        );
+      });
+    } catch (err) {
+      if (!(err instanceof NonFiniteLossError)) throw err;
+      throw new TrainingDiverged(
+        `epoch ${epoch}, step ${stepInEpoch + 1}/${total}: the loss or the embeddings are ${err.value} (not finite); training stopped without applying that step. ` +
+          `The last good checkpoint (${this.#checkpointAt}) is kept in ${this.run.file('checkpoint')}` +
+          `${this.state.best ? `, the best weights so far in ${this.run.file('bestModel')}` : ''}. ` +
+          `Lower --lr (now ${this.config.lr}) and start a new run.`,
+      );
+    }
+  }
+
+  private async finishEpoch(progress: EpochProgress): Promise<void> {
+    const epoch = this.state.epoch + 1;
+    const { optimizer, scheduler } = this.parts;
+    const loss = progress.lossSum / Math.max(1, progress.steps);
+    this.run.appendMetrics({
+      kind: 'epoch',
+      epoch,
+      loss,
+      seconds: progress.seconds,
+      lr: optimizer.groups[0]!.lr,
+      steps: progress.steps,
+      samples_per_branch: progress.samplesPerBranch,
+    });
+    this.state.trainSeconds += progress.seconds;
+    progress.samplesPerBranch.forEach((n, b) => (this.state.samplesPerBranch[b] = (this.state.samplesPerBranch[b] ?? 0) + n));
+    this.state.epoch = epoch;
+    this.state.partialEpoch = null;
+    scheduler.step();
+    this.state.scheduler = scheduler.stateDict();
+    const every = this.config.evalEvery;
+    const evaluated = epoch === this.config.epochs || (every > 0 && epoch % every === 0) ? await this.evaluate(epoch) : null;
+    this.saveCheckpoint();
+    const evalText = evaluated ? `, Recall@1 ${fmt(evaluated)} (best ${fmt(this.state.best?.metrics['recall@1'])} at epoch ${this.state.best?.epoch})` : '';
+    this.log(`epoch ${epoch}/${this.config.epochs}: loss ${loss.toFixed(4)}, ${progress.seconds.toFixed(1)} s${evalText}`);
+    if (this.#stopRequested && epoch < this.config.epochs) throw new TrainingInterrupted(this.run.path, epoch, progress.steps);
+  }
+
+  /** Evaluates, logs the line, and writes model.safetensors when Recall@1 beats the best so far. Returns Recall@1. */
+  private async evaluate(epoch: number): Promise<number> {
+    const started = performance.now();
+    const { query, gallery, sameSet } = this.data.evaluation;
+    const bar = this.hooks.progress?.(`evaluate ${epoch}`, query.size + (sameSet ? 0 : gallery.size), 'img') ?? silentProgress;
+    let shown = 0;
+    let metrics: Record<string, number>;
+    try {
+      metrics = await evaluateModel(this.parts.model, this.data.evaluation, {
+        transform: this.data.testTransform,
+        batchSize: this.config.evalBatchSize,
+        device: this.config.device,
+        onProgress: (done) => {
+          bar.tick(done - shown);
+          shown = done;
+        },
+      });
+    } finally {
+      bar.stop();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.run.appendMetrics({ kind: 'eval', epoch, seconds, metrics });
+    this.state.evalSeconds += seconds;
+    this.state.lastEval = { epoch, metrics };
+    const recall = metrics['recall@1'] ?? Number.NaN;
+    const best = this.state.best?.metrics['recall@1'];
+    if (best === undefined || recall > best) {
+      this.state.best = { epoch, metrics };
+      writeDeployableModel(this.run.file('bestModel'), this.parts.model, this.config, epoch, metrics);
+    }
+    return recall;
+  }
+
+  private saveCheckpoint(): void {
+    this.state.metricsBytes = this.run.metricsBytes();
+    const partial = this.state.partialEpoch;
+    this.#checkpointAt = partial ? `at epoch ${this.state.epoch + 1}, step ${partial.steps}` : this.state.epoch === 0 ? 'at the start' : `after epoch ${this.state.epoch}`;
+    withCheckpoint(this.parts, this.state, (checkpoint) => saveCheckpoint(this.run.path, checkpoint));
+  }
+
+  private interrupt(progress: EpochProgress): never {
+    this.saveCheckpoint();
+    throw new TrainingInterrupted(this.run.path, this.state.epoch + 1, progress.steps);
+  }
+
+  private log(line: string): void {
+    this.hooks.log?.(line);
+  }
+}
+
+/**
+ * Lets pending I/O and signal handlers run. Awaiting an already prefetched batch only drains
+ * microtasks, so without this a Ctrl-C would not be seen until the whole run ended.
+ */
+function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function fmt(value: number | undefined): string {
+  return value === undefined ? '-' : value.toFixed(4);
+}
