@@ -1,0 +1,111 @@
+// `mdprop train --dataset NAME [--method baseline|advprop-d|mdprop] [--config FILE] [flags...]`
+// `mdprop train --resume DIR [--epochs N ...]`
+// Settings resolve as dataset defaults <- --config JSON file <- flags, and are all checked before
+// any work starts (exit 2 naming the flag or field). The run directory receives config.json,
+// metrics.jsonl, model.safetensors (best Recall@1), checkpoint/ and summary.json; stdout gets the
+// summary JSON, stderr the log and progress. Ctrl-C stops after the current step with a
+// checkpoint (exit 130); a NaN or infinite loss stops the run, keeping the last checkpoint (exit 1).
+import type { Command } from 'commander';
+import {
+  CONFIG_FIELDS,
+  ConfigError,
+  FIELD_TEXT,
+  flagOf,
+  resolveConfig,
+  resolveResumeConfig,
+  RESUMABLE_CHANGES,
+  Trainer,
+  TrainingDiverged,
+  TrainingInterrupted,
+  type FlagValues,
+  type TrainConfig,
+} from '../../train/index.js';
+import { UsageError } from '../errors.js';
+import { progressBar } from '../progress.js';
+
+type TrainFlags = FlagValues & { config?: string; resume?: string };
+
+export function registerTrain(program: Command): void {
+  const command = program
+    .command('train')
+    .description('train an embedding model with a method (baseline, advprop-d, mdprop) and evaluate it')
+    .option('--config <file>', 'JSON file of settings: the fields below in camelCase (batchSize) or as flag names (batch-size); flags win')
+    .option('--resume <dir>', `continue the run in <dir> from its checkpoint; only ${RESUMABLE_CHANGES.map(flagOf).join(', ')} may change`);
+  for (const field of CONFIG_FIELDS) {
+    const text = FIELD_TEXT[field];
+    command.option(`${flagOf(field)} <${text.arg}>`, text.help);
+  }
+  command.addHelpText(
+    'after',
+    `
+Run directory: config.json, metrics.jsonl (a line per epoch and per evaluation), model.safetensors
+(the best weights by Recall@1, clean branch only, torchvision names), checkpoint/, summary.json.
+Exit codes: 0 done, 1 error or NaN/infinite loss (the last checkpoint is kept), 2 bad flag or
+setting, 130 interrupted by Ctrl-C (resume with --resume DIR).`,
+  );
+  command.action(async (flags: TrainFlags) => {
+    await runTrain(flags);
+  });
+}
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  const values: FlagValues = {};
+  for (const field of CONFIG_FIELDS) if (flags[field] !== undefined) values[field] = flags[field];
+  const config = usage(() => {
+    if (flags.resume === undefined) return resolveConfig({ flags: values, configFile: flags.config });
+    if (flags.config !== undefined) throw new ConfigError('--config cannot be combined with --resume (the run keeps its own config.json)');
+    return resolveResumeConfig(flags.resume, values);
+  });
+  const trainer = await startTrainer(config, flags.resume !== undefined);
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      process.stderr.write('mdprop: interrupted again; exiting without a new checkpoint (the previous one is kept)\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nmdprop: stopping after the current step to write a checkpoint (Ctrl-C again to quit at once)\n');
+    trainer.requestStop();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const summary = await trainer.train();
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } catch (err) {
+    if (err instanceof TrainingInterrupted) {
+      process.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
+      process.exitCode = 130;
+    } else if (err instanceof TrainingDiverged) {
+      process.stderr.write(`mdprop: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      throw err;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    trainer.dispose();
+  }
+}
+
+async function startTrainer(config: TrainConfig, resume: boolean): Promise<Trainer> {
+  const hooks = {
+    log: (line: string) => process.stderr.write(`${line}\n`),
+    progress: progressBar,
+  };
+  try {
+    return resume ? await Trainer.resume(config, hooks) : await Trainer.start(config, hooks);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** Settings errors are usage errors (exit 2). */
+function usage<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,32 @@
+// `mdprop bench`: the JSON keys of the contract and flag errors.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCli } from './embed-helpers.js';
+
+const tiny = ['bench', '--arch', 'resnet-small', '--image-size', '16', '--batch-size', '4', '--steps', '1', '--warmup', '0', '--channels', '1', '--threads', '1', '--embed-dim', '8'];
+
+describe('mdprop bench', () => {
+  it('prints ms_per_step, images_per_s, peak_rss_mb and the settings as JSON', () => {
+    const r = runCli([...tiny, '--method', 'mdprop', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of ['ms_per_step', 'images_per_s', 'peak_rss_mb']) assert.ok(typeof report[key] === 'number' && (report[key] as number) > 0, key);
+    assert.deepEqual(
+      { method: report.method, arch: report.arch, image_size: report.image_size, batch_size: report.batch_size, steps: report.steps, threads: report.threads },
+      { method: 'mdprop', arch: 'resnet-small', image_size: 16, batch_size: 4, steps: 1, threads: 1 },
+    );
+    assert.equal(report.forward_images_per_step, 8, 'mdprop adds a STAX and an MTAX half');
+  });
+
+  it('prints key: value lines without --json and names a bad flag', () => {
+    const r = runCli([...tiny, '--method', 'baseline']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ms_per_step: [\d.]+$/m);
+    const bad = runCli([...tiny, '--method', 'nope']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--method: unknown method 'nope'/);
+    const odd = runCli([...tiny, '--batch-size', '5']);
+    assert.equal(odd.status, 2);
+    assert.match(odd.stderr, /--batch-size: expected an even number/);
+  });
+});
