@@ -1,7 +1,7 @@
 // One training step of baseline and mdprop, mdprop (libtorch from TypeScript) beside the PyTorch
 // reference (bench/reference/mdprop_step.py), same settings and thread count, runs interleaved so
 // that both engines see the same machine load. Prints one JSON object.
-//   node dist/bench/compare-step.js [--threads 2] [--steps 10] [--rounds 2] [--python /usr/bin/python3]
+//   node dist/bench/compare-step.js [--threads 2] [--steps 10] [--rounds 2] [--device cpu] [--python /usr/bin/python3]
 // Defaults: ResNet-18, 64x64, batch 32 (the figure issue 5 asks for). For each engine and method it
 // reports the round with the lowest ms_per_step (others' load only ever slows a round down) and
 // every round's figure.
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'image-size': { type: 'string', default: '64' },
     'batch-size': { type: 'string', default: '32' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 
@@ -29,7 +30,7 @@ type Report = Record<string, number | string>;
 
 const common = [
   '--arch', values.arch!, '--image-size', values['image-size']!, '--batch-size', values['batch-size']!,
-  '--steps', values.steps!, '--warmup', values.warmup!, '--threads', values.threads!, '--json',
+  '--steps', values.steps!, '--warmup', values.warmup!, '--threads', values.threads!, '--device', values.device!, '--json',
 ];
 
 function run(command: string, args: string[]): Report {
@@ -69,7 +70,7 @@ for (const method of methods) {
 process.stdout.write(
   `${JSON.stringify(
     {
-      settings: { arch: values.arch, image_size: Number(values['image-size']), batch_size: Number(values['batch-size']), steps: Number(values.steps), warmup: Number(values.warmup), threads: Number(values.threads), rounds: Number(values.rounds) },
+      settings: { arch: values.arch, image_size: Number(values['image-size']), batch_size: Number(values['batch-size']), steps: Number(values.steps), warmup: Number(values.warmup), threads: Number(values.threads), rounds: Number(values.rounds), device: values.device },
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), load_average_at_end: loadavg().map((l) => Math.round(l * 100) / 100) },
       results,
     },

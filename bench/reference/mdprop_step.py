@@ -81,7 +81,7 @@ class EmbeddingNet(nn.Module):
 def multi_similarity(emb, labels, alpha=2.0, beta=40.0, base=0.5, margin=0.1):
     sim = emb @ emb.t()
     same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool)
+    eye = torch.eye(len(labels), dtype=torch.bool, device=emb.device)
     pos_mask = same & ~eye
     neg_mask = ~same
     with torch.no_grad():
@@ -124,7 +124,7 @@ def method_step(model, optimizer, distributions, images, labels, eps, iters):
         set_routing(model, ("branch", branch))
         with torch.no_grad():
             clean = model(xs)
-        target_sets = [clean[torch.randperm(len(xs))] for _ in range(targets)]
+        target_sets = [clean[torch.randperm(len(xs), device=xs.device)] for _ in range(targets)]
         pieces.append((feature_pgd(model, xs, target_sets, eps, iters), ys, branch))
     model.train()
     pieces.sort(key=lambda p: p[2])
@@ -152,21 +152,25 @@ def main():
     p.add_argument("--eps", type=float, default=0.01)
     p.add_argument("--iters", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     distributions = METHODS[a.method]
-    model = EmbeddingNet(a.arch, a.embed_dim, 1 + len(distributions))
+    model = EmbeddingNet(a.arch, a.embed_dim, 1 + len(distributions)).to(a.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-5, weight_decay=4e-4)
-    labels = torch.arange(a.batch_size) // 2
+    labels = (torch.arange(a.batch_size) // 2).to(a.device)
+    sync = torch.cuda.synchronize if a.device.startswith("cuda") else (lambda: None)
     times = []
     forward_images = 0
     for i in range(a.warmup + a.steps):
-        images = torch.randn(a.batch_size, 3, a.image_size, a.image_size)
+        images = torch.randn(a.batch_size, 3, a.image_size, a.image_size, device=a.device)
+        sync()
         started = time.perf_counter()
         _, forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)
+        sync()
         if i >= a.warmup:
             times.append((time.perf_counter() - started) * 1000)
     mean = sum(times) / len(times)
@@ -184,7 +188,7 @@ def main():
         "warmup": a.warmup,
         "threads": a.threads,
         "embed_dim": a.embed_dim,
-        "device": "cpu",
+        "device": a.device,
         "engine": f"pytorch {torch.__version__}",
     }
     if a.json:

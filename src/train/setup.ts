@@ -72,6 +72,9 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
   }
   const method = methodOf(config);
   const notes: string[] = [];
+  // Seen on an H100: two runs with the same seed differ from the first epoch (cuDNN picks
+  // non-deterministic kernels), so exact reproduction and resume hold on the CPU only.
+  if (device !== 'cpu') notes.push(`${device}: GPU kernels are not deterministic here; same-seed runs and resumed runs match only approximately`);
   manualSeed(config.seed);
   const model = createModel({ arch: config.arch, embedDim: config.embedDim, inChannels: config.channels });
   try {
