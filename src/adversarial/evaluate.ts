@@ -106,7 +106,7 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
   let done = 0;
   for await (const batch of queries.batches()) {
     tidy(() => {
-      const pick = <A extends Int32Array>(all: A): A => Int32Array.from(batch.positions, (p) => all[p]!) as A;
+      const pick = (all: Int32Array): Int32Array => Int32Array.from(batch.positions, (p) => all[p]!);
       const images = T.tensor(batch.images, [...batch.shape], { device: options.device === 'cpu' ? undefined : options.device });
       const clean = noGrad(() => options.embed(images));
       let attacked = clean;

@@ -203,6 +203,10 @@ function planEval(flags: EvalFlags): EvalPlan {
   const embedDim = flags.embedDim === undefined ? undefined : positiveInt('--embed-dim', flags.embedDim);
   if (flags.arch !== undefined && !(ARCHS as string[]).includes(flags.arch)) throw new UsageError(`--arch: unknown architecture '${flags.arch}'; expected one of ${ARCHS.join(', ')}`);
   if (flags.threads !== undefined) positiveInt('--threads', flags.threads);
+  const kFlag = flags.k === undefined ? undefined : listOf('--k', flags.k).map((k) => positiveInt('--k', k));
+  const seedFlag = flags.seed === undefined ? undefined : nonNegativeInt('--seed', flags.seed);
+  const imageSizeFlag = flags.imageSize === undefined ? undefined : positiveInt('--image-size', flags.imageSize);
+  const testResizeFlag = flags.testResize === undefined ? undefined : positiveInt('--test-resize', flags.testResize);
   let device: string;
   try {
     device = resolveDevice(flags.device);
@@ -239,15 +243,12 @@ function planEval(flags: EvalFlags): EvalPlan {
     const root = flags.dataRoot ?? (datasetName === run.dataset ? run.dataRoot : undefined);
     if (isEmbedded(datasetName) && flags.dataRoot !== undefined) throw new UsageError(`--data-root: ${datasetName} is embedded and takes no root`);
     if (!isEmbedded(datasetName) && root === undefined) throw new UsageError(`--data-root: required for ${datasetName}`);
-    const ks = flags.k === undefined ? defaultKs(datasetName) : listOf('--k', flags.k).map((k) => positiveInt('--k', k));
+    const ks = kFlag ?? defaultKs(datasetName);
     if (!ks.includes(1)) ks.unshift(1); // the contract reports recall@1
-    const seed = flags.seed === undefined ? (run.seed ?? 0) : nonNegativeInt('--seed', flags.seed);
+    const seed = seedFlag ?? run.seed ?? 0;
     const embedded = isEmbedded(datasetName);
-    const imageSize = flags.imageSize === undefined ? (run.imageSize ?? loaded.info.imageSize ?? (embedded ? 28 : 224)) : positiveInt('--image-size', flags.imageSize);
-    const testResize =
-      flags.testResize === undefined
-        ? (run.testResize ?? loaded.info.testResize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224)))
-        : positiveInt('--test-resize', flags.testResize);
+    const imageSize = imageSizeFlag ?? run.imageSize ?? loaded.info.imageSize ?? (embedded ? 28 : 224);
+    const testResize = testResizeFlag ?? run.testResize ?? loaded.info.testResize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224));
     if (imageSize > testResize) throw new UsageError(`--image-size (${imageSize}) must not exceed --test-resize (${testResize})`);
     if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new UsageError(`--weights: the model takes ${loaded.inChannels} input channels; evaluation supports 1 or 3`);
     loaded.model.to(device);
