@@ -13,7 +13,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from 'node:path';
 import type { SamplerState } from '../data/index.js';
 import type { OptimizerState, OptimizerStateMeta, SchedulerState } from '../optim/index.js';
-import { readSafetensors, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { dispose, readSafetensors, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
 import { RUN_FILES, writeJson, type MetricValues } from './run-dir.js';
 
 export const CHECKPOINT_FORMAT = 'mdprop.checkpoint/1';
@@ -137,6 +137,13 @@ export function loadCheckpoint(runDir: string): Checkpoint {
     loss: tensorsOf('loss.safetensors'),
     trainer: readJson<TrainerState>(join(dir, 'trainer.json')),
   };
+}
+
+/** Frees a loaded checkpoint's tensors. */
+export function disposeCheckpoint(checkpoint: Checkpoint): void {
+  dispose(checkpoint.model);
+  dispose(checkpoint.optimizer.tensors);
+  dispose(checkpoint.loss);
 }
 
 function readJson<T>(path: string): T {

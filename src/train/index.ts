@@ -5,6 +5,7 @@ export { parseFlags, readConfigFile, resolveConfig, resolveResumeConfig, RESUMAB
 export { RunDirectory, RUN_FILES, type EpochLine, type EvalLine, type MetricsLine, type MetricValues } from './run-dir.js';
 export {
   CHECKPOINT_FORMAT,
+  disposeCheckpoint,
   findCheckpoint,
   loadCheckpoint,
   saveCheckpoint,

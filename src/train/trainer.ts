@@ -5,7 +5,7 @@
 import { DataLoader, restoreSampler, ClassBalancedSampler, type Batch } from '../data/index.js';
 import { methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
-import { loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
+import { disposeCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import { evaluateModel } from './evaluation.js';
 import { finiteGuard } from './finite-guard.js';
@@ -94,8 +94,15 @@ export class Trainer {
     setNumThreads(config.threads);
     const run = new RunDirectory(config.out);
     const checkpoint = loadCheckpoint(config.out);
-    const data = await openTrainingData(config);
-    const parts = buildParts({ ...config, pretrained: null }, data.train.numClasses);
+    let data: TrainingData;
+    let parts: TrainingParts;
+    try {
+      data = await openTrainingData(config);
+      parts = buildParts({ ...config, pretrained: null }, data.train.numClasses);
+    } catch (err) {
+      disposeCheckpoint(checkpoint);
+      throw err;
+    }
     try {
       restoreCheckpoint(parts, checkpoint);
     } catch (err) {

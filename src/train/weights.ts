@@ -3,8 +3,8 @@
 import type { DmlLoss } from '../dml/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
 import type { AnyOptimizer, LrScheduler } from '../optim/index.js';
-import { dispose, noGrad, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
-import type { Checkpoint, TrainerState } from './checkpoint.js';
+import { noGrad, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { disposeCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 
 export const MODEL_FORMAT = 'mdprop.model/1';
@@ -76,8 +76,6 @@ export function restoreCheckpoint(learned: LearnedState, checkpoint: Checkpoint)
     );
     learned.scheduler.loadStateDict(checkpoint.trainer.scheduler);
   } finally {
-    dispose(checkpoint.model);
-    dispose(checkpoint.optimizer.tensors);
-    dispose(checkpoint.loss);
+    disposeCheckpoint(checkpoint);
   }
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadCheckpoint, RunDirectory } from '../../src/train/index.js';
+import { disposeCheckpoint, loadCheckpoint, RunDirectory } from '../../src/train/index.js';
 import { TINY_FLAGS, tempDir } from '../train/helpers.js';
 import { repoRoot, runCli } from './embed-helpers.js';
 
@@ -66,7 +66,7 @@ describe('mdprop train', () => {
     assert.match(stderr, /stopping after the current step/);
     assert.match(stderr, new RegExp(`resume with: mdprop train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     const checkpoint = loadCheckpoint(out);
-    for (const map of [checkpoint.model, checkpoint.optimizer.tensors, checkpoint.loss]) for (const t of map.values()) t.dispose();
+    disposeCheckpoint(checkpoint);
     assert.equal(checkpoint.trainer.epoch, 0);
     assert.ok((checkpoint.trainer.partialEpoch?.steps ?? 0) >= 1, 'the checkpoint holds the finished steps');
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { OptimizerState } from '../../src/optim/index.js';
 import { liveTensors, tensor, tidy, type Tensor } from '../../src/torch/index.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainerState } from '../../src/train/index.js';
+import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainerState } from '../../src/train/index.js';
 import { tempDir } from './helpers.js';
 
 function trainerState(epoch: number): TrainerState {
@@ -70,7 +70,7 @@ describe('checkpoints', () => {
     assert.deepEqual([...c.model.keys()].sort(), ['bn1.aux.0.running_mean', 'bn1.num_batches_tracked', 'conv1.weight']);
     assert.deepEqual(c.model.get('conv1.weight')!.toNumbers(), [1.25, 1.25, 1.25]);
     assert.equal(c.optimizer.meta.optimizer, 'adam');
-    for (const map of [c.model, c.optimizer.tensors, c.loss]) for (const t of map.values()) t.dispose();
+    disposeCheckpoint(c);
     assert.equal(liveTensors(), before);
   });
 

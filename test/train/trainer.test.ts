@@ -9,6 +9,7 @@ import { createModel, type EmbeddingModel } from '../../src/nn/index.js';
 import { liveTensors, readSafetensors, tidy, writeSafetensors } from '../../src/torch/index.js';
 import {
   CONFIG_FIELDS,
+  disposeCheckpoint,
   loadCheckpoint,
   loadPretrained,
   RunDirectory,
@@ -100,7 +101,7 @@ describe('Trainer', () => {
     assert.equal(checkpoint.trainer.epoch, 2);
     assert.equal(checkpoint.trainer.partialEpoch, null);
     assert.ok(checkpoint.optimizer.meta.params.some((p) => p.step > 0));
-    for (const map of [checkpoint.model, checkpoint.optimizer.tensors, checkpoint.loss]) for (const t of map.values()) t.dispose();
+    disposeCheckpoint(checkpoint);
   });
 
   it('resumes exactly: after an epoch and after a stop mid-epoch, the metrics equal an uninterrupted run', async () => {
@@ -174,7 +175,7 @@ describe('Trainer', () => {
 
 function loadCheckpointTrainer(dir: string) {
   const checkpoint = loadCheckpoint(dir);
-  for (const map of [checkpoint.model, checkpoint.optimizer.tensors, checkpoint.loss]) for (const t of map.values()) t.dispose();
+  disposeCheckpoint(checkpoint);
   return checkpoint.trainer;
 }
 
