@@ -87,7 +87,12 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
     model.dispose();
     throw err;
   }
-  const criterion = createLoss({ loss: defaultLossSpec(config.loss, { numClasses, embeddingDim: config.embedDim }), embeddingDim: config.embedDim });
+  // The loss's own learnable tensors (margins, proxies) live where the embeddings are.
+  const criterion = createLoss({
+    loss: defaultLossSpec(config.loss, { numClasses, embeddingDim: config.embedDim }),
+    embeddingDim: config.embedDim,
+    placement: { device },
+  });
   const optimizer = createOptimizer(config, model, criterion);
   const scheduler = new LrScheduler(optimizer, scheduleOf(config));
   return { method, model, criterion, optimizer, scheduler, notes };
