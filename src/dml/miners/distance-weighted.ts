@@ -11,9 +11,9 @@
 import { noGrad, tidy } from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { EuclideanDistance } from '../distances.js';
-import { labelList, labelMasks } from '../labels.js';
+import { labelMasks } from '../labels.js';
 import { multinomial } from '../ops.js';
-import { indexTensor, positivePairs, type Miner, type Triplets } from './miner.js';
+import { positivePairTensors, type Miner, type Triplets } from './miner.js';
 
 export interface DistanceWeightedMinerOptions {
   /** Distances below are raised to this value (paper: 0.5). */
@@ -60,10 +60,8 @@ export class DistanceWeightedMiner implements Miner {
   mine(embeddings: Tensor, labels: Tensor): Triplets {
     return noGrad(() =>
       tidy(() => {
-        const pairs = positivePairs(labelList(labels));
-        const anchors = indexTensor(pairs.anchors, embeddings.device);
-        const positives = indexTensor(pairs.positives, embeddings.device);
-        if (pairs.anchors.length === 0) return { anchors, positives, negatives: positives.clone() };
+        const { anchors, positives, count } = positivePairTensors(labels, embeddings.device);
+        if (count === 0) return { anchors, positives, negatives: positives.clone() };
         const rows = this.weights(embeddings, labels).indexSelect(0, anchors);
         return { anchors, positives, negatives: multinomial(rows, 1).squeeze(1) };
       }),

@@ -1,6 +1,7 @@
 // The common shape of batch miners: every miner keeps each positive pair (anchor, positive) of
 // the batch and picks one negative for it by its own rule. Mining never records gradients.
 import { tensor, type Tensor } from '../../torch/index.js';
+import { labelList } from '../labels.js';
 
 /** Index triplets into the batch, int64 [T] each, on the embeddings' device. */
 export interface Triplets {
@@ -43,4 +44,10 @@ export function positivePairs(labels: readonly number[]): PositivePairs {
 /** int64 index tensor on a device. */
 export function indexTensor(values: readonly number[], device: string): Tensor {
   return tensor(BigInt64Array.from(values, (v) => BigInt(v)), [values.length], { dtype: 'int64', device: device === 'cpu' ? undefined : device });
+}
+
+/** Every (anchor, positive) pair of a batch as int64 index tensors on the embeddings' device. */
+export function positivePairTensors(labels: Tensor, device: string): { anchors: Tensor; positives: Tensor; count: number } {
+  const pairs = positivePairs(labelList(labels));
+  return { anchors: indexTensor(pairs.anchors, device), positives: indexTensor(pairs.positives, device), count: pairs.anchors.length };
 }

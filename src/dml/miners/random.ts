@@ -1,9 +1,9 @@
 // Random miner: for every positive pair, a negative drawn uniformly from the anchor's negatives.
 import { noGrad, tidy } from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
-import { labelList, labelMasks } from '../labels.js';
+import { labelMasks } from '../labels.js';
 import { uniformChoice } from './choose.js';
-import { indexTensor, positivePairs, type Miner, type Triplets } from './miner.js';
+import { positivePairTensors, type Miner, type Triplets } from './miner.js';
 
 export class RandomMiner implements Miner {
   readonly name = 'random';
@@ -11,9 +11,7 @@ export class RandomMiner implements Miner {
   mine(embeddings: Tensor, labels: Tensor): Triplets {
     return noGrad(() =>
       tidy(() => {
-        const pairs = positivePairs(labelList(labels));
-        const anchors = indexTensor(pairs.anchors, embeddings.device);
-        const positives = indexTensor(pairs.positives, embeddings.device);
+        const { anchors, positives } = positivePairTensors(labels, embeddings.device);
         const negatives = uniformChoice(labelMasks(labels).negative.indexSelect(0, anchors));
         return { anchors, positives, negatives };
       }),

@@ -6,9 +6,9 @@
 import { noGrad, tidy } from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import type { Distance } from '../distances.js';
-import { labelList, labelMasks } from '../labels.js';
+import { labelMasks } from '../labels.js';
 import { uniformChoice } from './choose.js';
-import { indexTensor, positivePairs, type Miner, type Triplets } from './miner.js';
+import { positivePairTensors, type Miner, type Triplets } from './miner.js';
 
 export interface SemiHardMinerOptions {
   /** The band beyond the positive; use the loss's margin (triplet: 0.2). */
@@ -25,9 +25,7 @@ export class SemiHardMiner implements Miner {
   mine(embeddings: Tensor, labels: Tensor): Triplets {
     return noGrad(() =>
       tidy(() => {
-        const pairs = positivePairs(labelList(labels));
-        const anchors = indexTensor(pairs.anchors, embeddings.device);
-        const positives = indexTensor(pairs.positives, embeddings.device);
+        const { anchors, positives } = positivePairTensors(labels, embeddings.device);
         const values = this.distance.matrix(embeddings.detach());
         const anchorRows = values.indexSelect(0, anchors); // [P, B]
         const positiveValue = anchorRows.gather(1, positives.unsqueeze(1)); // [P, 1]
