@@ -126,6 +126,8 @@ export interface DecodeOptions {
   readonly resize?: number;
   /** Side of the centred square crop (default 224). */
   readonly crop?: number;
+  /** 3 (RGB, the default) or 1 (grey, for models trained on MNIST-like data). */
+  readonly channels?: 1 | 3;
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
 }
@@ -137,7 +139,7 @@ export interface DecodeOptions {
  * to crop is not resampled. Errors name `file`.
  */
 export function decodeImageFile(file: string, options: DecodeOptions = {}): Promise<{ data: Float32Array; shape: [number, number, number] }> {
-  const t = testTransform({ ...options, channels: 3 });
+  const t = testTransform({ ...options, channels: options.channels ?? 3 });
   return transformImage({ kind: 'file', path: file, name: file }, t);
 }
 

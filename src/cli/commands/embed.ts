@@ -34,6 +34,8 @@ interface EmbedPlan {
   readonly crop: number;
   readonly batchSize: number;
   readonly device: string;
+  /** Channels the model takes: 3 (images decoded to RGB) or 1 (decoded to grey). */
+  readonly channels: 1 | 3;
 }
 
 const EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
@@ -80,7 +82,9 @@ async function planEmbed(flags: EmbedFlags): Promise<EmbedPlan> {
   const files = await findImages(flags.images);
   if (files.length === 0) throw new UsageError(`--images: no jpg, jpeg, png or webp files found in ${flags.images}`);
 
-  const model = createModel({ arch: flags.arch, embedDim });
+  // Grey models (trained on MNIST-like data) take one input channel: read it off the stem's weights.
+  const inChannels = stemChannels(flags.weights);
+  const model = createModel({ arch: flags.arch, embedDim, inChannels });
   try {
     loadWeights(model, flags.weights);
   } catch (err) {
@@ -88,7 +92,20 @@ async function planEmbed(flags: EmbedFlags): Promise<EmbedPlan> {
     throw err;
   }
   model.eval().to(device);
-  return { model, files, imagesDir: flags.images, out: flags.out, resize, crop, batchSize, device };
+  return { model, files, imagesDir: flags.images, out: flags.out, resize, crop, batchSize, device, channels: inChannels === 1 ? 1 : 3 };
+}
+
+/** Input channels of the stem convolution `conv1.weight` [out, in, k, k] (3 when absent or unreadable). */
+function stemChannels(path: string): number {
+  try {
+    const { tensors } = readSafetensors(path, new Set(['conv1.weight']));
+    const stem = tensors.get('conv1.weight');
+    const channels = stem?.shape[1] ?? 3;
+    dispose(tensors);
+    return channels;
+  } catch {
+    return 3; // loadWeights reports the unreadable file with its reason
+  }
 }
 
 function loadWeights(model: EmbeddingModel, path: string): void {
@@ -110,7 +127,7 @@ function loadWeights(model: EmbeddingModel, path: string): void {
 
 async function runEmbed(plan: EmbedPlan): Promise<void> {
   const { model, files, crop, batchSize } = plan;
-  const imageSize = 3 * crop * crop;
+  const imageSize = plan.channels * crop * crop;
   const embeddings = new Float32Array(files.length * model.embedDim);
   const progress = progressBar('embed', files.length, 'img');
   const decodeBatch = (start: number): Promise<Float32Array> => {
@@ -127,7 +144,7 @@ async function runEmbed(plan: EmbedPlan): Promise<void> {
       const count = pixels.length / imageSize;
       const rows = tidy(() =>
         noGrad(() => {
-          const input = tensor(pixels, [count, 3, crop, crop]).to(plan.device);
+          const input = tensor(pixels, [count, plan.channels, crop, crop]).to(plan.device);
           return model.forward(input).to('cpu').toFloat32Array();
         }),
       );
@@ -147,7 +164,7 @@ async function runEmbed(plan: EmbedPlan): Promise<void> {
 }
 
 async function decodeInto(rels: readonly string[], plan: EmbedPlan, out: Float32Array): Promise<Float32Array> {
-  const images = await Promise.all(rels.map((rel) => decodeImageFile(join(plan.imagesDir, rel), { resize: plan.resize, crop: plan.crop })));
+  const images = await Promise.all(rels.map((rel) => decodeImageFile(join(plan.imagesDir, rel), { resize: plan.resize, crop: plan.crop, channels: plan.channels })));
   images.forEach((image, i) => out.set(image.data, i * image.data.length));
   return out;
 }
