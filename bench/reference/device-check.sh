@@ -9,16 +9,9 @@
 # .devcarry/mnist-png). Usage from the repository root: bash bench/reference/device-check.sh OUTDIR
 set -euo pipefail
 OUT=${1:-/tmp/out}
-mkdir -p /tmp/node/bin /tmp/node/include build/Release
 tar xJf .devcarry/bundle.tar.xz
-xz -dc .device/node.xz > /tmp/node/bin/node && chmod +x /tmp/node/bin/node
-tar xJf .device/node-include.tar.xz -C /tmp/node/include
-export PATH=/tmp/node/bin:$PATH MDPROP_QUIET=1
-TORCH=$(python3 -c "import torch, os; print(os.path.dirname(torch.__file__))")
-ABI=$(python3 -c "import torch; print(int(torch.compiled_with_cxx11_abi()))")
-FLAGS="-std=c++17 -O2 -fPIC -DNAPI_CPP_EXCEPTIONS -DNAPI_VERSION=8 -D_GLIBCXX_USE_CXX11_ABI=$ABI -I/tmp/node/include/node -Inode_modules/node-addon-api -I$TORCH/include -I$TORCH/include/torch/csrc/api/include -Wno-deprecated-declarations"
-for f in native/*.cc; do g++ $FLAGS -c "$f" -o "/tmp/$(basename "$f" .cc).o" & done; wait
-g++ -shared /tmp/*.o -o build/Release/mdprop.node -L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -lc10 -ltorch_cpu -ltorch -lc10_cuda -ltorch_cuda
+source bench/cuda/build-addon.sh
+export MDPROP_QUIET=1
 node dist/bench/compare-step.js --python python3 --device cuda --threads 2 --steps 20 --warmup 3 --rounds 2 | tee "$OUT/compare-cuda.json"
 node dist/bench/compare-step.js --python python3 --device cpu --threads 2 --steps 5 --rounds 2 | tee "$OUT/compare-cpu.json"
 TRAIN="--dataset folder --data-root .devcarry/mnist-png --method mdprop --arch resnet18 --channels 3 --image-size 32 --test-resize 32 --batch-size 32 --lr 1e-3 --device cuda --threads 2"
