@@ -10,22 +10,55 @@ import { noGrad, tidy, type Tensor } from '../torch/index.js';
 import type { CleanGallery } from './gallery.js';
 import type { AttackGoal } from './pgd.js';
 import { rankingObjective, rankPercentiles, type RankingAttack } from './ranking.js';
+import type { ErsComponent } from './scores.js';
 import { otherClassTargets, randomRows, rowsFromTop, topPoolSize } from './targets.js';
 
 export const ATTACK_NAMES = ['stax', 'mtax', 'untargeted', 'fgsm', 'ca+', 'ca-', 'qa+', 'qa-', 'es'] as const;
 export type AttackName = (typeof ATTACK_NAMES)[number];
 
+/** The facts of one attack that planning, running and reporting need. */
+export interface AttackDescriptor {
+  readonly name: AttackName;
+  /** What it does, in a line. */
+  readonly summary: string;
+  /** One signed step of size eps from the clean input, whatever iterations were asked for. */
+  readonly singleStep: boolean;
+  /** What it reports besides retrieval metrics. */
+  readonly measures: 'success_rate' | 'rank' | null;
+  /** The components of the empirical robustness score it provides. */
+  readonly ers: readonly ErsComponent[];
+}
+
+const attack = (name: AttackName, summary: string, extra: Partial<AttackDescriptor> = {}): AttackDescriptor => ({ name, summary, singleStep: false, measures: null, ers: [], ...extra });
+
+export const ATTACKS: Readonly<Record<AttackName, AttackDescriptor>> = {
+  stax: attack('stax', 'towards one random other-class gallery image (Recall@1, success rate)', { measures: 'success_rate' }),
+  mtax: attack('mtax', 'towards T random other-class gallery images at once', { measures: 'success_rate' }),
+  untargeted: attack('untargeted', "away from the query's own clean embedding"),
+  fgsm: attack('fgsm', 'the untargeted objective, one signed step of size eps', { singleStep: true }),
+  'ca+': attack('ca+', 'candidate attack: raise random candidates in the queries’ rankings', { measures: 'rank', ers: ['ca+'] }),
+  'ca-': attack('ca-', 'candidate attack: sink top candidates out of the rankings', { measures: 'rank', ers: ['ca-'] }),
+  'qa+': attack('qa+', 'query attack: raise random candidates in the query’s ranking', { measures: 'rank', ers: ['qa+'] }),
+  'qa-': attack('qa-', 'query attack: sink the top candidates of the query’s ranking', { measures: 'rank', ers: ['qa-'] }),
+  es: attack('es', 'embedding shift: the untargeted objective, reported as ES:D and ES:R', { ers: ['es:d', 'es:r'] }),
+};
+
 export function isAttackName(name: string): name is AttackName {
   return (ATTACK_NAMES as readonly string[]).includes(name);
 }
 
+/** The iterations an attack runs when `iters` were asked for. */
+export function attackIters(name: AttackName, iters: number): number {
+  return ATTACKS[name].singleStep ? 1 : iters;
+}
+
 /** Attacks steered towards other classes: they report a success rate. */
 export function isTargetedAttack(name: AttackName): name is 'stax' | 'mtax' {
-  return name === 'stax' || name === 'mtax';
+  return ATTACKS[name].measures === 'success_rate';
 }
 
 export function isRankingAttack(name: AttackName): name is RankingAttack {
-  return name === 'ca+' || name === 'ca-' || name === 'qa+' || name === 'qa-';
+  return ATTACKS[name].measures === 'rank';
 }
 
 export interface SuiteOptions {

@@ -5,7 +5,7 @@
 import { Random } from '../data/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy } from '../torch/index.js';
-import { isTargetedAttack, isRankingAttack, prepareAttack, type AttackName, type SuiteOptions } from './attacks.js';
+import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName, type SuiteOptions } from './attacks.js';
 import { budgetInInputUnits, scaleAmount, smallestAmount, type Budget } from './budget.js';
 import type { CleanGallery } from './gallery.js';
 import { featurePgd, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
@@ -14,7 +14,7 @@ import { retrievalMetrics, type GalleryClusters, type RetrievalMetrics } from '.
 export interface AttackRun {
   attack: AttackName;
   budget: Budget;
-  /** PGD iterations (FGSM always takes one step). */
+  /** PGD iterations (single-step attacks such as FGSM take one, see attackIters). */
   iters: number;
 }
 
@@ -82,7 +82,7 @@ export function pgdOptionsFor(run: AttackRun, settings: PgdSettings): PgdOptions
   if (settings.norm === 'l2' && (typeof eps !== 'number' || settings.stepSize?.unit === 'pixel')) {
     throw new RangeError(`an L2 attack takes budgets in normalized units (a plain number), got '${run.budget.text}'`);
   }
-  if (run.attack === 'fgsm') return { eps, iters: 1, stepSize: eps, randomStart: 0, norm: settings.norm, range: settings.range };
+  if (ATTACKS[run.attack].singleStep) return { eps, iters: 1, stepSize: eps, randomStart: 0, norm: settings.norm, range: settings.range };
   const stepSize = settings.stepSize ? budgetInInputUnits(settings.stepSize, settings.std) : scaleAmount(eps, 2.5 / Math.max(run.iters, 1));
   const randomStart = settings.randomStart === 'budget' ? smallestAmount(eps) : settings.randomStart;
   return { eps, iters: run.iters, stepSize, randomStart, norm: settings.norm, range: settings.range };

@@ -13,7 +13,10 @@ export {
 export { CleanGallery } from './gallery.js';
 export {
   ATTACK_NAMES,
+  ATTACKS,
+  attackIters,
   isAttackName,
+  type AttackDescriptor,
   isTargetedAttack,
   isRankingAttack,
   prepareAttack,
@@ -42,39 +45,8 @@ export {
   empiricalRobustnessScore,
   rescaleErsComponent,
   robustnessRatio,
-  robustnessRatios,
   type ErsComponent,
   type ErsMeasures,
   type ErsResult,
-  type AttackKey,
-  type RatioRow,
 } from './scores.js';
-export {
-  buildReport,
-  contractOutput,
-  formatReport,
-  orderedMetrics,
-  ersEntries,
-  type AttackEntry,
-  type AttackDetail,
-  type CleanMetrics,
-  type ErsEntry,
-  type EvalFile,
-  type EvalOutput,
-} from './report.js';
-export { queryIndices, subsetSplit, splitQuerySource, embedSplit, type SplitQueryOptions } from './query-source.js';
-export {
-  readRunSettings,
-  checkpointWeights,
-  weightsInfo,
-  loadModel,
-  isFile,
-  ModelSourceError,
-  RUN_CONFIG,
-  RUN_WEIGHTS,
-  CHECKPOINT_WEIGHTS,
-  type RunSettings,
-  type WeightsInfo,
-  type ModelRequest,
-  type LoadedModel,
-} from './model-source.js';
+export { queryIndices, subsetSplit, splitQuerySource, type SplitQueryOptions } from './query-source.js';

@@ -1,10 +1,7 @@
 // The data side of a robustness evaluation: the clean gallery's embeddings and the query images,
 // read through the data layer's loader with the evaluation transform.
 import { evaluationLoader, Random, type DataSplit, type Transform } from '../data/index.js';
-import * as T from '../torch/index.js';
-import { noGrad, tidy } from '../torch/index.js';
 import type { ImageBatch, QuerySource } from './evaluate.js';
-import type { EmbedFn } from './pgd.js';
 
 /**
  * Which images of a split are queries: all of them, or a seeded random subset of `limit` (the same
@@ -55,26 +52,4 @@ export function splitQuerySource(split: DataSplit, options: SplitQueryOptions): 
       for await (const batch of loader.epoch()) yield { images: batch.images, shape: batch.shape, positions: batch.indices };
     },
   };
-}
-
-/** Clean embeddings [N, D] (row-major) of every image of a split, in split order. */
-export async function embedSplit(
-  embed: EmbedFn,
-  split: DataSplit,
-  options: { transform: Transform; batchSize: number; device: string; onProgress?: (done: number, total: number) => void },
-): Promise<Float32Array> {
-  const loader = evaluationLoader(split, { batchSize: options.batchSize, transform: options.transform });
-  let out: Float32Array | null = null;
-  let done = 0;
-  for await (const batch of loader.epoch()) {
-    const rows = tidy(() =>
-      noGrad(() => embed(T.tensor(batch.images, [...batch.shape], { device: options.device === 'cpu' ? undefined : options.device })).to('cpu').contiguous().toFloat32Array()),
-    );
-    out ??= new Float32Array(split.size * (rows.length / batch.shape[0]));
-    out.set(rows, done * (rows.length / batch.shape[0]));
-    done += batch.shape[0];
-    options.onProgress?.(done, split.size);
-  }
-  if (out === null) throw new Error(`${split.dataset} ${split.name}: no images to embed`);
-  return out;
 }

@@ -12,7 +12,7 @@
 // (ERS over these six) is comparable across our runs, not to the paper's tables.
 //
 // Robustness ratio (how MDProp states "2.12x robustness"): a run's metric under an attack divided
-// by another run's metric under the same attack, eps and iterations.
+// by a reference run's metric under the same attack, eps and iterations.
 
 export const ERS_COMPONENTS = ['ca+', 'ca-', 'qa+', 'qa-', 'es:d', 'es:r'] as const;
 export type ErsComponent = (typeof ERS_COMPONENTS)[number];
@@ -56,43 +56,11 @@ export function empiricalRobustnessScore(measures: ErsMeasures): ErsResult {
   return { score: present.length ? present.reduce((a, b) => a + b, 0) / present.length : null, components, missing };
 }
 
-/** attacked / reference; Infinity when only the reference is 0, NaN when both are. */
-export function robustnessRatio(attacked: number, reference: number): number {
-  return attacked / reference;
-}
-
-/** The fields an attack entry of eval.json is matched by. */
-export interface AttackKey {
-  attack: string;
-  eps: number;
-  iters: number;
-}
-
-export interface RatioRow extends AttackKey {
-  a: number;
-  b: number;
-  /** a / b */
-  ratio: number;
-}
-
 /**
- * Ratios of `metric` between two evaluations, for every (attack, eps, iters) present in both, in
- * the order of `a`. With `clean`, the first row compares the clean metric (attack 'clean').
+ * A run's metric over the reference run's under the same attack, eps and iterations. Null where
+ * either value is missing or the reference is 0 (no ratio to speak of): the one rule every table uses.
  */
-export function robustnessRatios<E extends AttackKey>(
-  a: { clean: Record<string, number>; attacks: readonly E[] },
-  b: { clean: Record<string, number>; attacks: readonly E[] },
-  metric: string & keyof E = 'recall@1' as string & keyof E,
-): RatioRow[] {
-  const rows: RatioRow[] = [];
-  const cleanA = a.clean[metric];
-  const cleanB = b.clean[metric];
-  if (typeof cleanA === 'number' && typeof cleanB === 'number') rows.push({ attack: 'clean', eps: 0, iters: 0, a: cleanA, b: cleanB, ratio: robustnessRatio(cleanA, cleanB) });
-  for (const entry of a.attacks) {
-    const other = b.attacks.find((o) => o.attack === entry.attack && o.eps === entry.eps && o.iters === entry.iters);
-    const x = entry[metric];
-    const y = other?.[metric];
-    if (typeof x === 'number' && typeof y === 'number') rows.push({ attack: entry.attack, eps: entry.eps, iters: entry.iters, a: x, b: y, ratio: robustnessRatio(x, y) });
-  }
-  return rows;
+export function robustnessRatio(value: number | null | undefined, reference: number | null | undefined): number | null {
+  if (value === null || value === undefined || reference === null || reference === undefined || reference === 0) return null;
+  return value / reference;
 }

@@ -22,7 +22,14 @@ export function countDistinct(labels: Int32Array): number {
 
 /** Sorts strings by code point, as Python's sorted() does, so class order matches the reference code. */
 export function byCodePoint(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  // UTF-16 order differs from code-point order only for characters beyond U+FFFF.
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }
 
 export class FileSplit implements DataSplit {

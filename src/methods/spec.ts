@@ -8,7 +8,8 @@
  * - untargeted: away from each sample's own clean embedding;
  * - unadversarial: towards the embedding of another sample of the same class (helpful examples).
  */
-export type DistributionKind = 'targeted' | 'untargeted' | 'unadversarial';
+export const DISTRIBUTION_KINDS = ['targeted', 'untargeted', 'unadversarial'] as const;
+export type DistributionKind = (typeof DISTRIBUTION_KINDS)[number];
 
 export interface DistributionSpec {
   kind: DistributionKind;
@@ -74,7 +75,7 @@ export function validateMethod(spec: MethodSpec): MethodSpec {
   const where = (i: number, field: string) => `method '${spec.name}': distributions[${i}].${field}`;
   if (!Number.isInteger(spec.branches) || spec.branches < 1) throw new Error(`method '${spec.name}': branches must be a positive integer`);
   spec.distributions.forEach((d, i) => {
-    if (!['targeted', 'untargeted', 'unadversarial'].includes(d.kind)) throw new Error(`${where(i, 'kind')} must be targeted, untargeted or unadversarial`);
+    if (!DISTRIBUTION_KINDS.includes(d.kind)) throw new Error(`${where(i, 'kind')} must be targeted, untargeted or unadversarial`);
     if (d.kind === 'targeted' && (!Number.isInteger(d.targets) || d.targets < 1)) throw new Error(`${where(i, 'targets')} must be a positive integer`);
     if (!(d.eps >= 0)) throw new Error(`${where(i, 'eps')} must be >= 0`);
     if (!Number.isInteger(d.iters) || d.iters < 0) throw new Error(`${where(i, 'iters')} must be a non-negative integer`);

@@ -1,81 +1,37 @@
 // Side-by-side comparison of runs: clean retrieval quality from each run's summary.json and
 // robustness from its eval.json, with each run's robustness ratio against the first run (the
 // reference, usually the baseline): attacked Recall@1 of the run over that of the reference.
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-
-export interface AttackResult {
-  attack: string;
-  eps: number | string;
-  iters: number;
-  'recall@1': number;
-  'map@r'?: number;
-  success_rate?: number;
-}
+import { basename } from 'node:path';
+import { robustnessRatio } from '../adversarial/index.js';
+import { RunDirectory, type AttackEntry, type Comparison, type ComparisonRow, type MetricValues } from '../formats/index.js';
 
 export interface RunResults {
   name: string;
   dir: string;
   method: string;
-  clean: Record<string, number>;
-  attacks: AttackResult[];
-}
-
-export interface ComparisonRow {
-  attack: string;
-  eps: number | string;
-  iters: number;
-  /** Attacked Recall@1 per run, in run order (null where a run lacks this attack). */
-  recall1: (number | null)[];
-  /** recall1[i] / recall1[0] (null where undefined or the reference is 0). */
-  ratio: (number | null)[];
-}
-
-export interface Comparison {
-  runs: { name: string; method: string; clean: Record<string, number> }[];
-  attacks: ComparisonRow[];
-}
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`${path}: cannot read JSON (${(err as Error).message})`);
-  }
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function numbers(record: Record<string, unknown>): Record<string, number> {
-  return Object.fromEntries(Object.entries(record).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  clean: MetricValues;
+  attacks: AttackEntry[];
 }
 
 /** Loads a run directory: summary.json (required) and eval.json (optional: clean numbers only without it). */
 export function loadRun(dir: string): RunResults {
-  const summaryPath = join(dir, 'summary.json');
-  if (!existsSync(summaryPath)) throw new Error(`${dir}: no summary.json (is this a finished run directory?)`);
-  const summary = readJson(summaryPath);
-  if (!isRecord(summary) || !isRecord(summary.test)) throw new Error(`${summaryPath}: missing the "test" metrics`);
-  const evalPath = join(dir, 'eval.json');
-  let clean = numbers(summary.test);
-  let attacks: AttackResult[] = [];
-  if (existsSync(evalPath)) {
-    const evaluation = readJson(evalPath);
-    if (!isRecord(evaluation) || !Array.isArray(evaluation.attacks)) throw new Error(`${evalPath}: missing the "attacks" list`);
-    if (isRecord(evaluation.clean)) clean = { ...clean, ...numbers(evaluation.clean) };
-    attacks = evaluation.attacks.filter(isRecord).map((a, i) => {
-      if (typeof a.attack !== 'string' || typeof a['recall@1'] !== 'number') throw new Error(`${evalPath}: attacks[${i}] lacks "attack" or "recall@1"`);
-      return a as unknown as AttackResult;
-    });
-  }
-  return { name: basename(dir), dir, method: typeof summary.method === 'string' ? summary.method : 'unknown', clean, attacks };
+  const run = RunDirectory.open(dir);
+  const summary = run.readSummary();
+  const evaluation = run.has('eval') ? run.readEval() : null;
+  return {
+    name: basename(dir),
+    dir,
+    method: summary.method,
+    clean: { ...summary.test, ...(evaluation?.clean ?? {}) },
+    attacks: evaluation?.attacks ?? [],
+  };
 }
 
-const key = (a: { attack: string; eps: number | string; iters: number }) => `${a.attack}|${a.eps}|${a.iters}`;
+const key = (a: { attack: string; eps: number; iters: number }) => `${a.attack}|${a.eps}|${a.iters}`;
 
 export function compareRuns(runs: readonly RunResults[]): Comparison {
   if (runs.length === 0) throw new Error('compare: no runs given');
-  const order: AttackResult[] = [];
+  const order: AttackEntry[] = [];
   const seen = new Set<string>();
   for (const run of runs) {
     for (const a of run.attacks) {
@@ -85,11 +41,9 @@ export function compareRuns(runs: readonly RunResults[]): Comparison {
       }
     }
   }
-  const attacks = order.map((a) => {
+  const attacks = order.map((a): ComparisonRow => {
     const recall1 = runs.map((r) => r.attacks.find((b) => key(b) === key(a))?.['recall@1'] ?? null);
-    const reference = recall1[0];
-    const ratio = recall1.map((v) => (v === null || reference === null || reference === undefined || reference === 0 ? null : v / reference));
-    return { attack: a.attack, eps: a.eps, iters: a.iters, recall1, ratio };
+    return { attack: a.attack, eps: a.eps, iters: a.iters, recall1, ratio: recall1.map((v) => robustnessRatio(v, recall1[0])) };
   });
   return { runs: runs.map((r) => ({ name: r.name, method: r.method, clean: r.clean })), attacks };
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { SamplerState } from '../data/index.js';
 import type { OptimizerState, OptimizerStateMeta, SchedulerState } from '../optim/index.js';
 import { dispose, readSafetensors, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
-import { RUN_FILES, writeJson, type MetricValues } from './run-dir.js';
+import { CHECKPOINT_FILES, RUN_FILES, writeJsonFile, type MetricValues } from '../formats/index.js';
 
 export const CHECKPOINT_FORMAT = 'mdprop.checkpoint/1';
 
@@ -72,14 +72,12 @@ export interface SaveHooks {
   afterFile?(name: string): void;
 }
 
-const NEXT = `${RUN_FILES.checkpoint}.next`;
-const PREVIOUS = `${RUN_FILES.checkpoint}.prev`;
 
 /** Writes the checkpoint of a run directory, replacing the previous one atomically. */
 export function saveCheckpoint(runDir: string, checkpoint: Checkpoint, hooks: SaveHooks = {}): void {
   const current = join(runDir, RUN_FILES.checkpoint);
-  const next = join(runDir, NEXT);
-  const previous = join(runDir, PREVIOUS);
+  const next = join(runDir, RUN_FILES.nextCheckpoint);
+  const previous = join(runDir, RUN_FILES.previousCheckpoint);
   rmSync(next, { recursive: true, force: true });
   mkdirSync(next, { recursive: true });
   const files: Record<string, number> = {};
@@ -91,14 +89,14 @@ export function saveCheckpoint(runDir: string, checkpoint: Checkpoint, hooks: Sa
   };
   const metadata = { format: CHECKPOINT_FORMAT };
   tidy(() => {
-    put('model.safetensors', (p) => writeSafetensors(p, onCpu(checkpoint.model), metadata));
-    put('optimizer.safetensors', (p) => writeSafetensors(p, onCpu(checkpoint.optimizer.tensors), metadata));
-    put('loss.safetensors', (p) => writeSafetensors(p, onCpu(checkpoint.loss), metadata));
+    put(CHECKPOINT_FILES.model, (p) => writeSafetensors(p, onCpu(checkpoint.model), metadata));
+    put(CHECKPOINT_FILES.optimizerTensors, (p) => writeSafetensors(p, onCpu(checkpoint.optimizer.tensors), metadata));
+    put(CHECKPOINT_FILES.loss, (p) => writeSafetensors(p, onCpu(checkpoint.loss), metadata));
   });
-  put('optimizer.json', (p) => writeJson(p, checkpoint.optimizer.meta));
-  put('trainer.json', (p) => writeJson(p, checkpoint.trainer));
+  put(CHECKPOINT_FILES.optimizer, (p) => writeJsonFile(p, checkpoint.optimizer.meta));
+  put(CHECKPOINT_FILES.trainer, (p) => writeJsonFile(p, checkpoint.trainer));
   const manifest: Manifest = { format: CHECKPOINT_FORMAT, epoch: checkpoint.trainer.epoch, step: checkpoint.trainer.step, files };
-  writeJson(join(next, 'manifest.json'), manifest);
+  writeJsonFile(join(next, CHECKPOINT_FILES.manifest), manifest);
   fsyncPath(next);
 
   if (existsSync(current)) {
@@ -112,9 +110,9 @@ export function saveCheckpoint(runDir: string, checkpoint: Checkpoint, hooks: Sa
 
 /** The folder holding the run's newest complete checkpoint, or null when it has none. */
 export function findCheckpoint(runDir: string): string | null {
-  for (const name of [RUN_FILES.checkpoint, PREVIOUS]) {
+  for (const name of [RUN_FILES.checkpoint, RUN_FILES.previousCheckpoint]) {
     const dir = join(runDir, name);
-    if (existsSync(join(dir, 'manifest.json'))) return dir;
+    if (existsSync(join(dir, CHECKPOINT_FILES.manifest))) return dir;
   }
   return null;
 }
@@ -122,8 +120,8 @@ export function findCheckpoint(runDir: string): string | null {
 /** Reads a run's checkpoint; the tensors belong to the caller. Errors name the file at fault. */
 export function loadCheckpoint(runDir: string): Checkpoint {
   const dir = findCheckpoint(runDir);
-  if (dir === null) throw new Error(`${runDir}: no checkpoint (expected ${join(runDir, RUN_FILES.checkpoint, 'manifest.json')})`);
-  const manifest = readJson<Manifest>(join(dir, 'manifest.json'));
+  if (dir === null) throw new Error(`${runDir}: no checkpoint (expected ${join(runDir, RUN_FILES.checkpoint, CHECKPOINT_FILES.manifest)})`);
+  const manifest = readJson<Manifest>(join(dir, CHECKPOINT_FILES.manifest));
   if (manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${dir}: unknown checkpoint format '${String(manifest.format)}'`);
   for (const [name, size] of Object.entries(manifest.files)) {
     const path = join(dir, name);
@@ -132,10 +130,10 @@ export function loadCheckpoint(runDir: string): Checkpoint {
   }
   const tensorsOf = (name: string) => readSafetensors(join(dir, name)).tensors;
   return {
-    model: tensorsOf('model.safetensors'),
-    optimizer: { tensors: tensorsOf('optimizer.safetensors'), meta: readJson<OptimizerStateMeta>(join(dir, 'optimizer.json')) },
-    loss: tensorsOf('loss.safetensors'),
-    trainer: readJson<TrainerState>(join(dir, 'trainer.json')),
+    model: tensorsOf(CHECKPOINT_FILES.model),
+    optimizer: { tensors: tensorsOf(CHECKPOINT_FILES.optimizerTensors), meta: readJson<OptimizerStateMeta>(join(dir, CHECKPOINT_FILES.optimizer)) },
+    loss: tensorsOf(CHECKPOINT_FILES.loss),
+    trainer: readJson<TrainerState>(join(dir, CHECKPOINT_FILES.trainer)),
   };
 }
 

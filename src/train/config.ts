@@ -1,63 +1,14 @@
-// The training configuration: one zod schema for every setting, with the text each error uses.
+// The training configuration's texts: help and error wording of every setting. The schema of
+// config.json itself lives in src/formats/config-file.ts.
 // A setting has one name in three places: the camelCase field of config.json and of a --config
 // file (which may also use the flag's kebab-case name), and the kebab-case command-line flag.
-import { z } from 'zod';
 import { DATASET_NAMES } from '../data/index.js';
-import { LOSS_NAMES, type LossName } from '../dml/index.js';
+import { LOSS_NAMES } from '../dml/index.js';
+import { CONFIG_FIELDS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField } from '../formats/index.js';
 import { METHOD_NAMES } from '../methods/index.js';
-import { ARCHS, type Arch } from '../nn/index.js';
+import { ARCHS } from '../nn/index.js';
 
-export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
-export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
-
-const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const positiveNumber = z.number().positive().finite();
-const nonNegativeNumber = z.number().nonnegative().finite();
-const path = z.string().min(1);
-
-export const configSchema = z.strictObject({
-  dataset: z.enum(DATASET_NAMES),
-  dataRoot: path.nullable(),
-  method: z.enum(METHOD_NAMES),
-  arch: z.enum(ARCHS as [Arch, ...Arch[]]),
-  embedDim: positiveInt,
-  pretrained: path.nullable(),
-  loss: z.enum(LOSS_NAMES as [LossName, ...LossName[]]),
-  optimizer: z.enum(OPTIMIZER_NAMES),
-  epochs: positiveInt,
-  batchSize: positiveInt.min(2),
-  samplesPerClass: positiveInt,
-  lr: positiveNumber,
-  lrHead: positiveNumber.nullable(),
-  lrMainBn: positiveNumber.nullable(),
-  lrAuxBn: positiveNumber.nullable(),
-  weightDecay: nonNegativeNumber,
-  schedule: z.enum(SCHEDULE_NAMES),
-  eps: nonNegativeNumber,
-  attackIters: positiveInt,
-  mtaxTargets: positiveInt,
-  imageSize: positiveInt,
-  testResize: positiveInt,
-  channels: z.union([z.literal(1), z.literal(3)]),
-  minCropScale: z.number().gt(0).lte(1),
-  limitTrain: positiveInt.nullable(),
-  limitTest: positiveInt.nullable(),
-  evalEvery: nonNegativeInt,
-  evalBatchSize: positiveInt,
-  seed: nonNegativeInt,
-  threads: positiveInt,
-  device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
-  out: path,
-});
-
-/** Every resolved setting of a run: what config.json holds. */
-export type TrainConfig = z.infer<typeof configSchema>;
-export type ConfigField = keyof TrainConfig;
-export type OptimizerName = TrainConfig['optimizer'];
-export type ScheduleName = TrainConfig['schedule'];
-
-export const CONFIG_FIELDS = Object.keys(configSchema.shape) as ConfigField[];
+export { CONFIG_FIELDS, configSchema, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from '../formats/index.js';
 
 export interface FieldText {
   /** The flag's argument, as --help shows it. */
@@ -73,7 +24,7 @@ const names = (values: readonly string[]): string => values.join(', ');
 export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   dataset: { arg: 'name', expected: `one of ${names(DATASET_NAMES)}`, help: `dataset: ${names(DATASET_NAMES)}` },
   dataRoot: { arg: 'dir', expected: 'a folder path', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
-  method: { arg: 'name', expected: `one of ${names(METHOD_NAMES)}`, help: `training method: ${names(METHOD_NAMES)} (default mdprop)` },
+  method: { arg: 'name|file', expected: `one of ${names(METHOD_NAMES)}, or a method written as data`, help: `training method: ${names(METHOD_NAMES)} (default mdprop), or a JSON file of a method written as data (see README)` },
   arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
   embedDim: { arg: 'D', expected: 'a positive integer', help: 'embedding dimension (default 128)' },
   pretrained: { arg: 'file', expected: 'a safetensors file path', help: 'initial weights (torchvision names); a head fc.* of another shape is left freshly initialised' },
@@ -115,7 +66,7 @@ export function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-export function flagOf(field: ConfigField): string {
+export function flagOf(field: ConfigField | string): string {
   return `--${kebab(field)}`;
 }
 
@@ -123,7 +74,25 @@ export function isConfigField(name: string): name is ConfigField {
   return (CONFIG_FIELDS as string[]).includes(name);
 }
 
-/** A setting that cannot be used, named as the user wrote it (a flag, or a field of a file). */
+/**
+ * A reference to a setting inside an error message. The library's message names the field
+ * (`batchSize`); the command line renders the same error with the flag (`--batch-size`).
+ */
+export function setting(field: ConfigField | 'config' | 'resume'): string {
+  return `{{${field}}}`;
+}
+
+const SETTING_REF = /\{\{([A-Za-z]+)\}\}/g;
+
+/** A setting that cannot be used, named as the user gave it (an option field, a flag, or a field of a file). */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  constructor(readonly template: string) {
+    super(template.replace(SETTING_REF, (_, field: string) => field));
+  }
+
+  /** The message with each setting named by `nameOf(field)`. */
+  render(nameOf: (field: string) => string): string {
+    return this.template.replace(SETTING_REF, (_, field: string) => nameOf(field));
+  }
 }

@@ -2,7 +2,7 @@
 // small network from scratch on a CPU in minutes; the file datasets get the authors' settings
 // (ResNet-50 at 224, Adam 1e-5, weight decay 4e-4, 64 images of 2 per class, multi-similarity).
 import { availableParallelism } from 'node:os';
-import { isEmbedded, type DatasetName } from '../data/index.js';
+import { DATASETS, isEmbedded, type DatasetName } from '../data/index.js';
 import type { TrainConfig } from './config.js';
 
 export type DefaultedConfig = Omit<TrainConfig, 'dataset' | 'out'>;
@@ -41,7 +41,7 @@ export function datasetDefaults(dataset: DatasetName): DefaultedConfig {
       minCropScale: 0.5,
       lr: 1e-3,
       epochs: 4,
-      batchSize: 64,
+      batchSize: DATASETS[dataset].batchSize,
       limitTrain: 2000,
       limitTest: 5000,
       evalBatchSize: 256,
@@ -57,7 +57,7 @@ export function datasetDefaults(dataset: DatasetName): DefaultedConfig {
     minCropScale: 0.08,
     lr: 1e-5,
     epochs: 125,
-    batchSize: dataset === 'sop' ? 112 : 64,
+    batchSize: DATASETS[dataset].batchSize,
     limitTrain: null,
     limitTest: null,
     evalBatchSize: 64,

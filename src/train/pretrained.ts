@@ -4,7 +4,7 @@
 // the model's fresh head, and missing `num_batches_tracked` counters keep the model's.
 import { StateDictError, type EmbeddingModel } from '../nn/index.js';
 import { dispose, readSafetensors, tidy, type Tensor } from '../torch/index.js';
-import { ConfigError } from './config.js';
+import { ConfigError, setting } from './config.js';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -16,7 +16,7 @@ export function loadPretrained(model: EmbeddingModel, path: string): string[] {
   try {
     state = readSafetensors(path).tensors;
   } catch (err) {
-    throw new ConfigError(`--pretrained ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`${setting('pretrained')} ${path}: ${(err as Error).message}`);
   }
   const notes: string[] = [];
   try {
@@ -36,7 +36,7 @@ export function loadPretrained(model: EmbeddingModel, path: string): string[] {
       try {
         model.loadStateDict(merged);
       } catch (err) {
-        if (err instanceof StateDictError) throw new ConfigError(`--pretrained ${path}: ${err.message}`);
+        if (err instanceof StateDictError) throw new ConfigError(`${setting('pretrained')} ${path}: ${err.message}`);
         throw err;
       }
     });

@@ -1,17 +1,19 @@
 // Resolving a run's configuration: dataset defaults <- a --config JSON file <- command-line flags,
 // each value checked as it comes in so an error names the flag or the file and field at fault,
 // then the checks that involve several settings. Nothing else happens before this succeeds.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { isEmbedded } from '../data/index.js';
+import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
+import { isMethodName } from '../methods/index.js';
 import {
   camel,
   CONFIG_FIELDS,
   ConfigError,
   configSchema,
   FIELD_TEXT,
-  flagOf,
   isConfigField,
+  setting,
   type ConfigField,
   type TrainConfig,
 } from './config.js';
@@ -20,7 +22,8 @@ import { datasetDefaults, defaultRunDir } from './defaults.js';
 /** Raw command-line values, by field name (commander's camelCase of the flag). */
 export type FlagValues = Partial<Record<ConfigField, string>>;
 
-type GivenSettings = Partial<Record<ConfigField, unknown>>;
+/** Settings given as values (a library caller's options, a parsed --config file). */
+export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 
 /** Fields whose flags take numbers; the others take words or paths. */
 const NUMERIC = new Set<ConfigField>([
@@ -45,8 +48,17 @@ function show(raw: unknown): string {
 /** Checks one value against its field's schema; `where` names its origin in the error. */
 function checkField(field: ConfigField, value: unknown, where: string, raw: unknown = value): unknown {
   const parsed = configSchema.shape[field].safeParse(value);
-  if (!parsed.success) throw new ConfigError(`${where}: expected ${FIELD_TEXT[field].expected}, got ${show(raw)}`);
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  if (field === 'method' && typeof value === 'object' && value !== null) {
+    // A method written as data: name the field of the method at fault.
+    try {
+      parseWithSchema(where, methodSpecSchema, value);
+    } catch (err) {
+      if (err instanceof FormatError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
+  throw new ConfigError(`${where}: expected ${FIELD_TEXT[field].expected}, got ${show(raw)}`);
 }
 
 /** 'none' (any optional setting) and 'all' (the limits) stand for null: no file, no limit. */
@@ -56,25 +68,48 @@ function isNullWord(field: ConfigField, value: unknown): boolean {
   return word === 'none' || (word === 'all' && (field === 'limitTrain' || field === 'limitTest'));
 }
 
-/** A flag's string as the value its field holds. */
+/** A flag's string as the value its field holds; --method also takes a JSON file of a method. */
 function flagValue(field: ConfigField, raw: string): unknown {
   if (isNullWord(field, raw)) return null;
+  if (field === 'method' && !isMethodName(raw)) return readMethodFile(raw);
   if (NUMERIC.has(field)) return NUMBER_TEXT.test(raw.trim()) ? Number(raw) : raw;
   return raw;
+}
+
+/** A method written as data, from a JSON file named by the method setting. */
+function readMethodFile(path: string): unknown {
+  if (!isFile(path)) return path; // not a preset name and not a file: the schema reports it
+  try {
+    return readJsonFile(path, methodSpecSchema);
+  } catch (err) {
+    if (err instanceof FormatError) throw new ConfigError(`${setting('method')} ${err.message}`);
+    throw err;
+  }
 }
 
 export function parseFlags(flags: FlagValues): GivenSettings {
   const out: GivenSettings = {};
   for (const field of CONFIG_FIELDS) {
     const raw = flags[field];
-    if (raw !== undefined) out[field] = checkField(field, flagValue(field, raw), flagOf(field), raw);
+    if (raw !== undefined) out[field] = checkField(field, flagValue(field, raw), setting(field), raw);
+  }
+  return out;
+}
+
+/** Settings given as values (the library's options): each checked against its field. */
+export function checkSettings(given: GivenSettings): GivenSettings {
+  const out: GivenSettings = {};
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    if (!isConfigField(key)) throw new ConfigError(`unknown setting "${key}"; known: ${CONFIG_FIELDS.join(', ')}`);
+    out[key] = checkField(key, value, setting(key));
   }
   return out;
 }
 
 /** A --config file: a JSON object whose keys are field names (camelCase) or flag names (kebab-case). */
 export function readConfigFile(path: string): GivenSettings {
-  const where = `--config ${path}`;
+  const where = `${setting('config')} ${path}`;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -92,7 +127,7 @@ export function readConfigFile(path: string): GivenSettings {
   const seenAs = new Map<ConfigField, string>();
   for (const [key, value] of Object.entries(json)) {
     const field = camel(key.replace(/^--/, ''));
-    if (field === 'config' || field === 'resume') throw new ConfigError(`${where}: "${key}" can only be given on the command line`);
+    if (field === 'config' || field === 'resume') throw new ConfigError(`${where}: "${key}" cannot be given in a settings file`);
     if (!isConfigField(field)) throw new ConfigError(`${where}: unknown setting "${key}"; known: ${CONFIG_FIELDS.join(', ')}`);
     const earlier = seenAs.get(field);
     if (earlier !== undefined) throw new ConfigError(`${where}: "${earlier}" and "${key}" are the same setting`);
@@ -103,7 +138,10 @@ export function readConfigFile(path: string): GivenSettings {
 }
 
 export interface ResolveInput {
-  flags: FlagValues;
+  /** Command-line strings. */
+  flags?: FlagValues;
+  /** Values (a library caller's options); flags win over them. */
+  given?: GivenSettings;
   /** Path of the --config file, if given. */
   configFile?: string;
   /** For the default run directory's timestamp. */
@@ -119,20 +157,20 @@ class Origins {
   ) {}
 
   name(field: ConfigField): string {
-    if (field in this.flags) return flagOf(field);
+    if (field in this.flags) return setting(field);
     if (field in this.file) return `"${field}" in ${this.fileName}`;
-    return `${flagOf(field)} (default)`;
+    return `${setting(field)} (default)`;
   }
 }
 
 /** The configuration of a new run. Throws ConfigError naming the flag or field at fault. */
 export function resolveConfig(input: ResolveInput): TrainConfig {
-  const flags = parseFlags(input.flags);
+  const flags = { ...checkSettings(input.given ?? {}), ...parseFlags(input.flags ?? {}) };
   const file = input.configFile === undefined ? {} : readConfigFile(input.configFile);
   const dataset = (flags.dataset ?? file.dataset) as TrainConfig['dataset'] | undefined;
-  if (dataset === undefined) throw new ConfigError('--dataset is required (or "dataset" in the --config file)');
+  if (dataset === undefined) throw new ConfigError(`${setting('dataset')} is required (or "dataset" in the ${setting('config')} file)`);
   const merged: GivenSettings = { ...datasetDefaults(dataset), ...file, ...flags };
-  merged.out ??= defaultRunDir(dataset, String(merged.method), input.now ?? new Date());
+  merged.out ??= defaultRunDir(dataset, methodName(merged.method as TrainConfig['method']), input.now ?? new Date());
   const config = configSchema.parse(merged);
   checkCombinations(config, new Origins(flags, file, input.configFile));
   return config;
@@ -147,7 +185,7 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
   }
   if (c.testResize < c.imageSize) throw new ConfigError(`${origin.name('testResize')} ${c.testResize} is smaller than ${origin.name('imageSize')} ${c.imageSize}`);
   if (isEmbedded(c.dataset) && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
-  if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`--data-root <dir> is required for ${c.dataset}`);
+  if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
   if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
   if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
 }
@@ -156,42 +194,37 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
  * The configuration of a run being resumed: its saved config.json, with the flags that may change
  * (RESUMABLE_CHANGES) applied. Any other flag must repeat the saved value.
  */
-export function resolveResumeConfig(runDir: string, flags: FlagValues): TrainConfig {
-  const where = `--resume ${runDir}`;
-  const file = `${runDir}/config.json`;
-  if (!existsSync(file)) throw new ConfigError(`${where}: no config.json there; is it a run directory?`);
-  let saved: unknown;
+export function resolveResumeConfig(runDir: string, flags: FlagValues = {}, given: GivenSettings = {}): TrainConfig {
+  const where = `${setting('resume')} ${runDir}`;
+  if (!RunDirectory.holdsRun(runDir)) throw new ConfigError(`${where}: no config.json there; is it a run directory?`);
+  let saved: TrainConfig;
   try {
-    saved = JSON.parse(readFileSync(file, 'utf8'));
+    saved = new RunDirectory(runDir).readConfig();
   } catch (err) {
-    throw new ConfigError(`${where}: config.json is not valid JSON (${(err as Error).message})`);
+    if (err instanceof FormatError) throw new ConfigError(`${where}: ${err.message}`);
+    throw err;
   }
-  const parsed = configSchema.safeParse(saved);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${where}: config.json: "${issue.path.join('.')}": ${issue.message}`);
-  }
-  const config: TrainConfig = { ...parsed.data, out: runDir };
-  const given = parseFlags(flags);
-  for (const field of Object.keys(given) as ConfigField[]) {
-    const value = given[field];
+  const config: TrainConfig = { ...saved, out: runDir };
+  const changes = { ...checkSettings(given), ...parseFlags(flags) };
+  for (const field of Object.keys(changes) as ConfigField[]) {
+    const value = changes[field];
     if (field === 'out') {
-      if (resolvePath(String(value)) !== resolvePath(runDir)) throw new ConfigError(`--out cannot differ from --resume ${runDir}`);
+      if (resolvePath(String(value)) !== resolvePath(runDir)) throw new ConfigError(`${setting('out')} cannot differ from ${setting('resume')} ${runDir}`);
       continue;
     }
     if (RESUMABLE_CHANGES.includes(field)) {
       (config as Record<ConfigField, unknown>)[field] = value;
-    } else if (value !== config[field]) {
+    } else if (JSON.stringify(value) !== JSON.stringify(config[field])) {
       throw new ConfigError(
-        `${flagOf(field)} cannot change when resuming (the run uses ${JSON.stringify(config[field])}); ` +
-          `only ${RESUMABLE_CHANGES.map(flagOf).join(', ')} can`,
+        `${setting(field)} cannot change when resuming (the run uses ${JSON.stringify(config[field])}); ` +
+          `only ${RESUMABLE_CHANGES.map(setting).join(', ')} can`,
       );
     }
   }
   return configSchema.parse(config);
 }
 
-function isFile(path: string): boolean {
+export function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
   } catch {

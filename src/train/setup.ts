@@ -16,7 +16,7 @@ import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } f
 import { convertToMultiBatchNorm, createModel, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
 import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
-import { ConfigError, type TrainConfig } from './config.js';
+import { ConfigError, setting, type TrainConfig } from './config.js';
 import { loadPretrained } from './pretrained.js';
 
 export interface TrainingData {
@@ -46,7 +46,7 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
   const sampler = new ClassBalancedSampler(train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
   if (sampler.batchesInEpoch(0) === 0) {
     throw new ConfigError(
-      `--batch-size ${config.batchSize}: the training split (${train.size} images, ${train.numClasses} classes) does not fill one batch; raise --limit-train or lower --batch-size`,
+      `${setting('batchSize')} ${config.batchSize}: the training split (${train.size} images, ${train.numClasses} classes) does not fill one batch; raise ${setting('limitTrain')} or lower ${setting('batchSize')}`,
     );
   }
   const channels = config.channels;
@@ -58,8 +58,14 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
   };
 }
 
+/** The run's method: a preset with the run's attack settings, or the method written as data. */
 export function methodOf(config: TrainConfig): MethodSpec {
-  return validateMethod(presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets }));
+  const spec = typeof config.method === 'string' ? presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets }) : config.method;
+  try {
+    return validateMethod(spec);
+  } catch (err) {
+    throw new ConfigError(`${setting('method')}: ${(err as Error).message}`);
+  }
 }
 
 /** A fresh model, loss and optimizer; the model's initial weights come from the seed (or --pretrained). */
@@ -68,7 +74,7 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
   try {
     device = resolveDevice(config.device);
   } catch (err) {
-    throw new ConfigError(`--device: ${(err as Error).message}`);
+    throw new ConfigError(`${setting('device')}: ${(err as Error).message}`);
   }
   const method = methodOf(config);
   const notes: string[] = [];

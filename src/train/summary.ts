@@ -1,38 +1,15 @@
-// summary.json: what a finished run achieved, in the keys of the issue's contract ("method",
-// "dataset", "epochs", "test" with recall@1/2/4/8, nmi, map@r, pi_ratio, "train_seconds"), plus
-// where the numbers come from. "test" holds the metrics of model.safetensors: the evaluation with
-// the highest Recall@1; "final_test" those after the last epoch.
+// Building summary.json (its schema: src/formats/summary-file.ts): "method", "dataset", "epochs",
+// "test" with the dataset's Recall@K, nmi, map@r, pi_ratio, "train_seconds", plus where the
+// numbers come from. "test" holds the metrics of model.safetensors: the evaluation with the
+// highest Recall@1; "final_test" those after the last epoch.
+import { DATASETS } from '../data/index.js';
+import { methodName, RUN_FILES, type MetricValues, type RunSummary } from '../formats/index.js';
 import type { EvaluationRecord, TrainerState } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import type { MetricValues } from './run-dir.js';
 
-export const SUMMARY_METRICS = ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'nmi', 'map@r', 'pi_ratio'] as const;
-
-export interface RunSummary {
-  method: string;
-  dataset: string;
-  /** Epochs trained. */
-  epochs: number;
-  test: MetricValues;
-  train_seconds: number;
-  eval_seconds: number;
-  best_epoch: number | null;
-  final_epoch: number | null;
-  final_test: MetricValues | null;
-  arch: string;
-  embed_dim: number;
-  loss: string;
-  batch_size: number;
-  lr: number;
-  seed: number;
-  threads: number;
-  train_images: number;
-  test_images: number;
-  steps: number;
-  /** Images that entered the joint forward per BN branch over the run (0 = clean, then the attacks). */
-  samples_per_branch: number[];
-  model_file: string;
-  finished_at: string;
+/** The metrics a summary lists first, in this order: Recall@K of the dataset's protocol, then these. */
+export function summaryMetrics(dataset: TrainConfig['dataset']): string[] {
+  return [...DATASETS[dataset].recallKs.map((k) => `recall@${k}`), 'nmi', 'map@r', 'pi_ratio'];
 }
 
 export interface SummaryInput {
@@ -43,21 +20,19 @@ export interface SummaryInput {
   now?: Date;
 }
 
-/** Metrics in a fixed order: the contract's first, then any others. */
-function ordered(metrics: MetricValues): MetricValues {
+/** Metrics in a fixed order: the protocol's first, then any others. */
+function ordered(metrics: MetricValues, first: readonly string[]): MetricValues {
   const out: MetricValues = {};
-  for (const key of SUMMARY_METRICS) if (key in metrics) out[key] = metrics[key]!;
+  for (const key of first) if (key in metrics) out[key] = metrics[key]!;
   for (const [key, value] of Object.entries(metrics)) if (!(key in out)) out[key] = value;
   return out;
 }
 
-function metricsOf(record: EvaluationRecord | null): MetricValues | null {
-  return record ? ordered(record.metrics) : null;
-}
-
 export function buildSummary({ config, state, trainImages, testImages, now }: SummaryInput): RunSummary {
+  const first = summaryMetrics(config.dataset);
+  const metricsOf = (record: EvaluationRecord | null): MetricValues | null => (record ? ordered(record.metrics, first) : null);
   return {
-    method: config.method,
+    method: methodName(config.method),
     dataset: config.dataset,
     epochs: state.epoch,
     test: metricsOf(state.best) ?? {},
@@ -77,7 +52,7 @@ export function buildSummary({ config, state, trainImages, testImages, now }: Su
     test_images: testImages,
     steps: state.step,
     samples_per_branch: state.samplesPerBranch,
-    model_file: 'model.safetensors',
+    model_file: RUN_FILES.model,
     finished_at: (now ?? new Date()).toISOString(),
   };
 }

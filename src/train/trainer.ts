@@ -2,18 +2,19 @@
 // --eval-every epochs and after the last, the best weights and a checkpoint after every epoch.
 // Stops cleanly on request (Ctrl-C: after the current step, with a checkpoint) and on a NaN or
 // infinite loss (without stepping, keeping the last good checkpoint).
-import { DataLoader, restoreSampler, ClassBalancedSampler, type Batch } from '../data/index.js';
+import { mkdirSync } from 'node:fs';
+import { DataLoader, DATASETS, restoreSampler, ClassBalancedSampler, type Batch } from '../data/index.js';
+import { evaluateModel } from '../evaluate/index.js';
+import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
 import { methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
-import { ConfigError, type TrainConfig } from './config.js';
-import { evaluateModel } from './evaluation.js';
+import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
-import { RunDirectory } from './run-dir.js';
 import { stepSeed } from './seeding.js';
 import { buildParts, disposeParts, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
-import { buildSummary, type RunSummary } from './summary.js';
-import { restoreCheckpoint, withCheckpoint, writeDeployableModel } from './weights.js';
+import { buildSummary } from './summary.js';
+import { restoreCheckpoint, withCheckpoint, writeRunModel } from './weights.js';
 
 export interface ProgressReporter {
   tick(n?: number, info?: string): void;
@@ -39,8 +40,8 @@ export class TrainingInterrupted extends Error {
   }
 }
 
-/** The loss became NaN or infinite: the run stopped without applying that step. */
-export class TrainingDiverged extends Error {
+/** The loss became NaN or infinite: the run stopped without applying that step. Its message names settings as ConfigError does. */
+export class TrainingDiverged extends ConfigError {
   override name = 'TrainingDiverged';
 }
 
@@ -62,11 +63,13 @@ export class Trainer {
 
   /** A new run in config.out (which must not hold one). Writes config.json and an initial checkpoint. */
   static async start(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
-    RunDirectory.checkFree(config.out);
+    checkFree(config.out);
     setNumThreads(config.threads);
     const data = await openTrainingData(config);
     const parts = buildParts(config, data.train.numClasses);
-    const run = RunDirectory.create(config.out);
+    checkFree(config.out);
+    mkdirSync(config.out, { recursive: true });
+    const run = new RunDirectory(config.out);
     run.writeConfig(config);
     run.truncateMetrics(0);
     const sampler = new ClassBalancedSampler(data.train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
@@ -112,7 +115,7 @@ export class Trainer {
     const state = checkpoint.trainer;
     if (state.epoch > config.epochs) {
       disposeParts(parts);
-      throw new ConfigError(`--epochs ${config.epochs} is fewer than the ${state.epoch} epochs ${config.out} has completed`);
+      throw new ConfigError(`${setting('epochs')} ${config.epochs} is fewer than the ${state.epoch} epochs ${config.out} has completed`);
     }
     run.truncateMetrics(state.metricsBytes);
     run.writeConfig(config);
@@ -135,7 +138,7 @@ export class Trainer {
   async train(): Promise<RunSummary> {
     const { config, data } = this;
     this.log(
-      `training ${config.method} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
+      `training ${methodName(config.method)} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
         `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
         `${config.epochs} epochs, ${config.threads} threads -> ${this.run.path}`,
     );
@@ -220,8 +223,8 @@ export class Trainer {
       throw new TrainingDiverged(
         `epoch ${epoch}, step ${stepInEpoch + 1}/${total}: the loss or the embeddings are ${err.value} (not finite); training stopped without applying that step. ` +
           `The last good checkpoint (${this.#checkpointAt}) is kept in ${this.run.file('checkpoint')}` +
-          `${this.state.best ? `, the best weights so far in ${this.run.file('bestModel')}` : ''}. ` +
-          `Lower --lr (now ${this.config.lr}) and start a new run.`,
+          `${this.state.best ? `, the best weights so far in ${this.run.file('model')}` : ''}. ` +
+          `Lower ${setting('lr')} (now ${this.config.lr}) and start a new run.`,
       );
     }
   }
@@ -265,6 +268,7 @@ export class Trainer {
         transform: this.data.testTransform,
         batchSize: this.config.evalBatchSize,
         device: this.config.device,
+        ks: DATASETS[this.config.dataset].recallKs,
         onProgress: (done) => {
           bar.tick(done - shown);
           shown = done;
@@ -281,7 +285,7 @@ export class Trainer {
     const best = this.state.best?.metrics['recall@1'];
     if (best === undefined || recall > best) {
       this.state.best = { epoch, metrics };
-      writeDeployableModel(this.run.file('bestModel'), this.parts.model, this.config, epoch, metrics);
+      writeRunModel(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
     }
     return recall;
   }
@@ -309,6 +313,13 @@ export class Trainer {
  */
 function turnOfEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Refuses a folder that holds a run already (checked before any work starts, and again before writing). */
+function checkFree(path: string): void {
+  if (RunDirectory.holdsRun(path)) {
+    throw new ConfigError(`${setting('out')} ${path} already holds a run (config.json); continue it with ${setting('resume')} ${path} or choose another ${setting('out')}`);
+  }
 }
 
 function fmt(value: number | undefined): string {

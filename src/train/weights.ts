@@ -1,41 +1,25 @@
-// Moving a run's learned state in and out of files: the deployable model (branch 0 only, under
-// torchvision's names) and the full state of a checkpoint (every BN branch, optimizer, loss).
+// Moving a run's learned state in and out of files: the run's model file (src/formats/model-file.ts)
+// and the full state of a checkpoint (every BN branch, optimizer, loss).
 import type { DmlLoss } from '../dml/index.js';
+import { methodName, writeModelFile } from '../formats/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
 import type { AnyOptimizer, LrScheduler } from '../optim/index.js';
-import { noGrad, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { noGrad, tidy, type Tensor } from '../torch/index.js';
 import { disposeCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 
-export const MODEL_FORMAT = 'mdprop.model/1';
-
-/** Keys of auxiliary BN branches (`<bn path>.aux.<k-1>.*`): training-only state. */
-const AUX_KEY = /(^|\.)aux\.\d+\./;
-
-export function isAuxKey(name: string): boolean {
-  return AUX_KEY.test(name);
-}
-
-/**
- * Writes the clean branch of the model (what `mdprop embed` and evaluation use) with its
- * settings in the metadata: arch, embed_dim, in_channels, image_size, method, epoch.
- */
-export function writeDeployableModel(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
-  tidy(() => {
-    const state = new Map<string, Tensor>();
-    for (const [name, t] of model.stateDict()) if (!isAuxKey(name)) state.set(name, t.device === 'cpu' ? t : t.to('cpu'));
-    writeSafetensors(path, state, {
-      format: MODEL_FORMAT,
-      arch: config.arch,
-      embed_dim: String(config.embedDim),
-      in_channels: String(config.channels),
-      image_size: String(config.imageSize),
-      test_resize: String(config.testResize),
-      method: config.method,
-      dataset: config.dataset,
-      epoch: String(epoch),
-      'recall@1': String(metrics['recall@1'] ?? ''),
-    });
+/** Writes the run's model: branch 0 with the run's settings in its metadata, its other branches beside it. */
+export function writeRunModel(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
+  writeModelFile(path, model, {
+    arch: config.arch,
+    embedDim: config.embedDim,
+    inChannels: config.channels,
+    imageSize: config.imageSize,
+    testResize: config.testResize,
+    method: methodName(config.method),
+    dataset: config.dataset,
+    epoch,
+    metrics: metrics['recall@1'] === undefined ? {} : { 'recall@1': metrics['recall@1'] },
   });
 }
 

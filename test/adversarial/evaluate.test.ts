@@ -7,9 +7,16 @@ import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adver
 import { evaluateRobustness, evaluateRun, type AttackRun, type QuerySource, type RobustnessOptions } from '../../src/adversarial/evaluate.js';
 import { queryIndices } from '../../src/adversarial/query-source.js';
 import { GalleryClusters } from '../../src/adversarial/robust-metrics.js';
-import { buildReport, contractOutput } from '../../src/adversarial/report.js';
+import { buildReport, contractOutput } from '../../src/evaluate/report.js';
+import { evalFileSchema, type EvalSettings } from '../../src/formats/index.js';
 import * as T from '../../src/torch/index.js';
 import { MEAN, STD, toy } from './fixtures.js';
+
+const SETTINGS: EvalSettings = {
+  run: null, weights: 'toy', dataset: 'folder', data_root: null, arch: 'toy', embed_dim: 8, branch: 0, branches: 1, image_size: 8,
+  test_resize: 8, channels: 1, queries: 30, gallery: 30, limit: null, seed: 0, norm: 'linf', step_size: '2.5*eps/iters',
+  random_start: 'eps', mtax_targets: 3, rank_partners: 1, top_fraction: 0.01, ks: [1, 2, 4], device: 'cpu',
+};
 
 const world = toy(30, 9);
 const range = normalizedPixelRange(MEAN, STD);
@@ -84,7 +91,9 @@ describe('robustness evaluation', () => {
       { attack: 'es', budget: parseBudget('0.1'), iters: 3 },
     ];
     const { clean, runs: results } = await evaluateRobustness(runs, options(all));
-    const report = buildReport(clean, results, [1, 2, 4], { note: 'test' });
+    const report = buildReport(clean, results, [1, 2, 4], SETTINGS);
+    // What buildReport makes is what eval.json's schema accepts.
+    assert.equal(evalFileSchema.safeParse(JSON.parse(JSON.stringify(report))).success, true);
     const out = JSON.parse(JSON.stringify(contractOutput(report))) as { clean: object; attacks: object[] };
     assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
     assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'map@r', 'nmi']);

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { disposeCheckpoint, loadCheckpoint, RunDirectory } from '../../src/train/index.js';
+import { RunDirectory } from '../../src/formats/index.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../src/train/index.js';
 import { TINY_FLAGS, tempDir } from '../train/helpers.js';
 import { repoRoot, runCli } from './embed-helpers.js';
 

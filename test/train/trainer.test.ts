@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createModel, type EmbeddingModel } from '../../src/nn/index.js';
 import { liveTensors, readSafetensors, tidy, writeSafetensors } from '../../src/torch/index.js';
+import { RunDirectory } from '../../src/formats/index.js';
 import {
   CONFIG_FIELDS,
   disposeCheckpoint,
   loadCheckpoint,
   loadPretrained,
-  RunDirectory,
   resolveResumeConfig,
-  SUMMARY_METRICS,
+  summaryMetrics,
   Trainer,
   TrainingDiverged,
   TrainingInterrupted,
@@ -69,7 +69,7 @@ describe('Trainer', () => {
         assert.equal(line.samples_per_branch.length, 2);
         assert.equal(line.samples_per_branch[0], line.samples_per_branch[1], 'advprop-d attacks the whole batch');
       } else {
-        for (const key of SUMMARY_METRICS) assert.ok(Number.isFinite(line.metrics[key]), `${key} in the eval line`);
+        for (const key of summaryMetrics('fashion-mnist')) assert.ok(Number.isFinite(line.metrics[key]), `${key} in the eval line`);
       }
     }
 
@@ -79,7 +79,7 @@ describe('Trainer', () => {
     assert.equal(summary.epochs, 2);
     assert.ok(typeof summary.train_seconds === 'number' && summary.train_seconds > 0);
     const test = summary.test as Record<string, number>;
-    for (const key of SUMMARY_METRICS) assert.ok(Number.isFinite(test[key]), `summary test.${key}`);
+    for (const key of summaryMetrics('fashion-mnist')) assert.ok(Number.isFinite(test[key]), `summary test.${key}`);
     const best = lines.find((l) => l.kind === 'eval' && l.epoch === summary.best_epoch);
     assert.deepEqual(best && best.kind === 'eval' ? best.metrics['recall@1'] : null, test['recall@1']);
 

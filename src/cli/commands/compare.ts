@@ -1,7 +1,7 @@
 // `mdprop compare RUN...`: clean and attacked retrieval of several runs side by side, with each
 // run's robustness ratio against the first.
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { writeJsonFile } from '../../formats/index.js';
 import { compareRuns, formatComparison, loadRun } from '../../report/compare.js';
 import { UsageError } from '../errors.js';
 
@@ -15,7 +15,7 @@ export function registerCompare(program: Command): void {
     .action((dirs: string[], options: { json?: boolean; out?: string }) => {
       if (dirs.length < 1) throw new UsageError('compare: name at least one run directory');
       const comparison = compareRuns(dirs.map(loadRun));
-      if (options.out) writeFileSync(options.out, `${JSON.stringify(comparison, null, 2)}\n`);
+      if (options.out) writeJsonFile(options.out, comparison);
       process.stdout.write(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
     });
 }

@@ -3,11 +3,12 @@
 // --labels is absent) and prints retrieval, clustering and embedding-space metrics: every sample
 // is a query against all others, L2-normalised, Euclidean distance. With --json one object with
 // keys recall@K (each K), map@r, r_precision, nmi, f1, pi_ratio, map, rho_spectrum.
-import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluateRetrieval, type EvaluationStage, type RetrievalReport } from '../../dml/index.js';
-import { dispose, readSafetensors, type Tensor } from '../../torch/index.js';
+import { FormatError, readEmbeddingsFile } from '../../formats/index.js';
+import { dispose } from '../../torch/index.js';
 import { UsageError } from '../errors.js';
+import { integerFlag, integerListFlag } from '../parse.js';
 import { progressBar, type Progress } from '../progress.js';
 
 interface MetricsFlags {
@@ -28,10 +29,9 @@ export function registerMetrics(program: Command): void {
     .option('--json', 'print one JSON object instead of a table')
     .option('--seed <n>', 'seed of the k-means++ initialisation', '0')
     .action((flags: MetricsFlags) => {
-      const ks = parseKs(flags.k);
-      const seed = Number(flags.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got '${flags.seed}'`);
-      const { embeddings, labels } = loadInputs(flags.embeddings, flags.labels ?? flags.embeddings);
+      const ks = [...new Set(integerListFlag('--k', flags.k))];
+      const seed = integerFlag('--seed', flags.seed, 0);
+      const { embeddings, labels } = readInputs(flags.embeddings, flags.labels);
       try {
         const report = withProgress(embeddings.size(0), (onProgress) =>
           evaluateRetrieval({ queries: embeddings, queryLabels: labels, ks, clustering: { seed }, onProgress }),
@@ -43,55 +43,12 @@ export function registerMetrics(program: Command): void {
     });
 }
 
-function parseKs(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  const ks = parts.map(Number);
-  if (parts.some((p) => p === '') || ks.some((k) => !Number.isInteger(k) || k < 1)) {
-    throw new UsageError(`--k: expected comma-separated positive integers, got '${text}'`);
-  }
-  return [...new Set(ks)];
-}
-
-function readTensor(path: string, flag: string, name: string): Tensor {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`${flag}: file not found: ${path}`);
-  let tensors: Map<string, Tensor>;
+/** Reading errors are usage errors (exit 2): the files were named on the command line. */
+function readInputs(embeddings: string, labels: string | undefined): ReturnType<typeof readEmbeddingsFile> {
   try {
-    tensors = readSafetensors(path).tensors;
+    return readEmbeddingsFile(embeddings, labels);
   } catch (err) {
-    throw new UsageError(`${flag} ${path}: ${(err as Error).message}`);
-  }
-  const wanted = tensors.get(name);
-  for (const [other, t] of tensors) if (other !== name) t.dispose();
-  if (!wanted) {
-    const found = [...tensors.keys()].join(', ') || 'none';
-    throw new UsageError(`${path}: no tensor '${name}' (found: ${found})`);
-  }
-  return wanted;
-}
-
-function describe(t: Tensor): string {
-  return `${t.dtype} [${t.shape.join(', ')}]`;
-}
-
-/** Reads and checks both tensors; every error names the file and the tensor. */
-function loadInputs(embeddingsPath: string, labelsPath: string): { embeddings: Tensor; labels: Tensor } {
-  const embeddings = readTensor(embeddingsPath, '--embeddings', 'embeddings');
-  let labels: Tensor | undefined;
-  try {
-    if (embeddings.dtype !== 'float32' || embeddings.ndim !== 2) {
-      throw new UsageError(`${embeddingsPath}: tensor 'embeddings' must be float32 [N, D], got ${describe(embeddings)}`);
-    }
-    labels = readTensor(labelsPath, labelsPath === embeddingsPath ? '--embeddings' : '--labels', 'labels');
-    if (labels.dtype !== 'int64' || labels.ndim !== 1) throw new UsageError(`${labelsPath}: tensor 'labels' must be int64 [N], got ${describe(labels)}`);
-    if (labels.size(0) !== embeddings.size(0)) {
-      throw new UsageError(
-        `${labelsPath}: tensor 'labels' has ${labels.size(0)} entries but tensor 'embeddings' in ${embeddingsPath} has ${embeddings.size(0)} rows`,
-      );
-    }
-    if (embeddings.size(0) < 2) throw new UsageError(`${embeddingsPath}: tensor 'embeddings' needs at least 2 rows, got ${embeddings.size(0)}`);
-    return { embeddings, labels };
-  } catch (err) {
-    dispose([embeddings, labels]);
+    if (err instanceof FormatError) throw new UsageError(err.message);
     throw err;
   }
 }

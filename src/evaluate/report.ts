@@ -1,0 +1,120 @@
+// Turning the results of a robustness evaluation into eval.json (schema: src/formats/eval-file.ts)
+// and into the table `mdprop eval` prints.
+import {
+  attackIters,
+  ATTACKS,
+  empiricalRobustnessScore,
+  type AttackRun,
+  type ErsComponent,
+  type ErsMeasures,
+  type RetrievalMetrics,
+  type RunResult,
+} from '../adversarial/index.js';
+import type { AttackDetail, AttackEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, MetricValues } from '../formats/index.js';
+
+type AttackResult = RunResult & { run: AttackRun };
+
+/** recall@K in K order, then map@r and nmi. */
+export function orderedMetrics(metrics: RetrievalMetrics, ks: readonly number[]): MetricValues {
+  const out: MetricValues = {};
+  for (const k of ks) out[`recall@${k}`] = metrics[`recall@${k}`];
+  out['map@r'] = metrics['map@r'];
+  out.nmi = metrics.nmi;
+  return out;
+}
+
+function entryOf(result: AttackResult): AttackEntry {
+  const { run, metrics } = result;
+  const entry: AttackEntry = {
+    attack: run.attack,
+    eps: run.budget.value,
+    iters: attackIters(run.attack, run.iters),
+    'recall@1': metrics['recall@1'],
+    'map@r': metrics['map@r'],
+  };
+  if (result.successRate !== undefined) entry.success_rate = result.successRate;
+  return entry;
+}
+
+function detailOf(result: AttackResult, ks: readonly number[]): AttackDetail {
+  const { run } = result;
+  const detail: AttackDetail = {
+    attack: run.attack,
+    eps_text: run.budget.text,
+    eps_unit: run.budget.unit,
+    iters: attackIters(run.attack, run.iters),
+    metrics: orderedMetrics(result.metrics, ks),
+    embedding_shift: result.embeddingShift,
+    max_perturbation: result.maxPerturbation,
+  };
+  if (result.successRate !== undefined) detail.success_rate = result.successRate;
+  if (result.rank !== undefined) detail.rank = result.rank;
+  return detail;
+}
+
+/** What an ERS component reads off an attack's result. */
+function ersMeasure(component: ErsComponent, r: RunResult): number | undefined {
+  switch (component) {
+    case 'es:d':
+      return r.embeddingShift;
+    case 'es:r':
+      return r.metrics['recall@1'];
+    default:
+      return r.rank;
+  }
+}
+
+/** ERS for every (eps, iters) at which at least one of its attacks ran. */
+export function ersEntries(results: readonly AttackResult[]): ErsEntry[] {
+  const groups = new Map<string, { run: AttackRun; measures: ErsMeasures }>();
+  for (const r of results) {
+    const components = ATTACKS[r.run.attack].ers;
+    if (components.length === 0) continue;
+    const key = `${r.run.budget.text}|${r.run.iters}`;
+    const group = groups.get(key) ?? { run: r.run, measures: {} };
+    for (const component of components) {
+      const value = ersMeasure(component, r);
+      if (value !== undefined) group.measures[component] = value;
+    }
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => ({ eps: g.run.budget.value, eps_text: g.run.budget.text, iters: g.run.iters, ...empiricalRobustnessScore(g.measures) }));
+}
+
+export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: readonly number[], settings: EvalSettings): EvalFile {
+  const attacked = runs.filter((r): r is AttackResult => r.run !== null);
+  return {
+    clean: orderedMetrics(clean.metrics, ks),
+    attacks: attacked.map(entryOf),
+    details: attacked.map((r) => detailOf(r, ks)),
+    ers: ersEntries(attacked),
+    settings,
+  };
+}
+
+/** Exactly the contract's keys (what --json prints). */
+export function contractOutput(report: EvalOutput): EvalOutput {
+  return { clean: report.clean, attacks: report.attacks };
+}
+
+/** A plain-text table of the report. */
+export function formatReport(report: EvalFile): string {
+  const pct = (v: number) => (100 * v).toFixed(2).padStart(6);
+  const lines = [`${'run'.padEnd(12)} ${'eps'.padEnd(9)} ${'iters'.padStart(5)}  ${'R@1'.padStart(6)} ${'MAP@R'.padStart(6)} ${'NMI'.padStart(6)}  other`];
+  const c = report.clean;
+  lines.push(`${'clean'.padEnd(12)} ${'-'.padEnd(9)} ${'-'.padStart(5)}  ${pct(c['recall@1']!)} ${pct(c['map@r']!)} ${pct(c.nmi!)}`);
+  for (const d of report.details) {
+    const other = [
+      d.success_rate !== undefined ? `success ${pct(d.success_rate).trim()}%` : '',
+      d.rank !== undefined ? `rank ${pct(d.rank).trim()}%` : '',
+      `shift ${d.embedding_shift.toFixed(3)}`,
+    ].filter(Boolean);
+    lines.push(`${d.attack.padEnd(12)} ${d.eps_text.padEnd(9)} ${String(d.iters).padStart(5)}  ${pct(d.metrics['recall@1']!)} ${pct(d.metrics['map@r']!)} ${pct(d.metrics.nmi!)}  ${other.join('  ')}`);
+  }
+  for (const e of report.ers) {
+    if (e.score === null) continue;
+    const partial = e.missing.length ? ` (without ${e.missing.join(', ')})` : '';
+    lines.push(`ERS at eps ${e.eps_text}, ${e.iters} iters: ${e.score.toFixed(1)}${partial}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

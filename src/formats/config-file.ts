@@ -1,0 +1,66 @@
+// config.json: every resolved setting of a training run (also the shape of a --config file once
+// its keys are normalised). The one schema of the file; its TypeScript type is derived from it.
+import { z } from 'zod';
+import { DATASET_NAMES } from '../data/index.js';
+import { LOSS_NAMES, type LossName } from '../dml/index.js';
+import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods/index.js';
+import { ARCHS, type Arch } from '../nn/index.js';
+import { methodSpecSchema } from './method-spec.js';
+
+export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
+export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
+
+const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const positiveNumber = z.number().positive().finite();
+const nonNegativeNumber = z.number().nonnegative().finite();
+const path = z.string().min(1);
+
+export const configSchema = z.strictObject({
+  dataset: z.enum(DATASET_NAMES),
+  dataRoot: path.nullable(),
+  /** A preset's name, or a method written as data. */
+  method: z.union([z.enum(METHOD_NAMES), methodSpecSchema]),
+  arch: z.enum(ARCHS as [Arch, ...Arch[]]),
+  embedDim: positiveInt,
+  pretrained: path.nullable(),
+  loss: z.enum(LOSS_NAMES as [LossName, ...LossName[]]),
+  optimizer: z.enum(OPTIMIZER_NAMES),
+  epochs: positiveInt,
+  batchSize: positiveInt.min(2),
+  samplesPerClass: positiveInt,
+  lr: positiveNumber,
+  lrHead: positiveNumber.nullable(),
+  lrMainBn: positiveNumber.nullable(),
+  lrAuxBn: positiveNumber.nullable(),
+  weightDecay: nonNegativeNumber,
+  schedule: z.enum(SCHEDULE_NAMES),
+  eps: nonNegativeNumber,
+  attackIters: positiveInt,
+  mtaxTargets: positiveInt,
+  imageSize: positiveInt,
+  testResize: positiveInt,
+  channels: z.union([z.literal(1), z.literal(3)]),
+  minCropScale: z.number().gt(0).lte(1),
+  limitTrain: positiveInt.nullable(),
+  limitTest: positiveInt.nullable(),
+  evalEvery: nonNegativeInt,
+  evalBatchSize: positiveInt,
+  seed: nonNegativeInt,
+  threads: positiveInt,
+  device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
+  out: path,
+});
+
+/** Every resolved setting of a run: what config.json holds. */
+export type TrainConfig = z.infer<typeof configSchema>;
+export type ConfigField = keyof TrainConfig;
+export type OptimizerName = TrainConfig['optimizer'];
+export type ScheduleName = TrainConfig['schedule'];
+
+export const CONFIG_FIELDS = Object.keys(configSchema.shape) as ConfigField[];
+
+/** The name a run's method goes by: the preset's, or the `name` of a method written as data. */
+export function methodName(method: MethodName | MethodSpec): string {
+  return typeof method === 'string' ? method : method.name;
+}

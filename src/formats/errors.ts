@@ -1,0 +1,23 @@
+// The error every reader of an on-disk format throws: it names the file and, when one is at fault,
+// the field (a dotted path such as `attacks[2].eps`), so the user knows what to fix.
+
+export class FormatError extends Error {
+  override name = 'FormatError';
+  constructor(
+    readonly file: string,
+    readonly field: string | null,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${field === null ? '' : `"${field}": `}${detail}`);
+  }
+}
+
+/** `['attacks', 2, 'eps']` -> `attacks[2].eps`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}

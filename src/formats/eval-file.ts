@@ -1,0 +1,97 @@
+// eval.json: a robustness evaluation of one model (what `mdprop eval` and `evaluate()` produce).
+// Its core is the `mdprop eval --json` contract:
+//   {"clean": {"recall@1", ..., "map@r", "nmi"},
+//    "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...]}
+// with eps in the unit the user wrote it in (4/255 -> 0.0157, a share of the pixel range);
+// eval.json adds `details` (every metric of each attack entry), `ers` (per budget) and `settings`.
+import { z } from 'zod';
+import { ATTACK_NAMES, ERS_COMPONENTS } from '../adversarial/index.js';
+import { metricValuesSchema } from './summary-file.js';
+
+const rate = z.number().min(0).max(1);
+const iters = z.number().int().nonnegative();
+
+export const attackEntrySchema = z.strictObject({
+  attack: z.enum(ATTACK_NAMES),
+  eps: z.number().nonnegative(),
+  iters,
+  'recall@1': rate,
+  'map@r': rate,
+  success_rate: rate.optional(),
+});
+
+/** Exactly what `mdprop eval --json` prints. */
+export const evalOutputSchema = z.strictObject({
+  clean: metricValuesSchema,
+  attacks: z.array(attackEntrySchema),
+});
+
+export const attackDetailSchema = z.strictObject({
+  attack: z.enum(ATTACK_NAMES),
+  /** The budget as written ("0.01", "4/255") and its unit. */
+  eps_text: z.string(),
+  eps_unit: z.enum(['normalized', 'pixel']),
+  iters,
+  metrics: metricValuesSchema,
+  success_rate: rate.optional(),
+  /** Ranking attacks: mean rank percentile in [0, 1]. */
+  rank: rate.optional(),
+  embedding_shift: z.number().nonnegative(),
+  max_perturbation: z.number().nonnegative(),
+  /** Per query (in query order): 1 when its nearest clean gallery image has its class. */
+  hits: z.array(z.union([z.literal(0), z.literal(1)])).optional(),
+});
+
+export const ersEntrySchema = z.strictObject({
+  eps: z.number().nonnegative(),
+  eps_text: z.string(),
+  iters,
+  /** Mean of the rescaled components present, in [0, 100]; null when none is. */
+  score: z.number().nullable(),
+  components: z.partialRecord(z.enum(ERS_COMPONENTS), z.number()),
+  missing: z.array(z.enum(ERS_COMPONENTS)),
+});
+
+export const evalSettingsSchema = z.strictObject({
+  run: z.string().nullable(),
+  weights: z.string(),
+  dataset: z.string(),
+  data_root: z.string().nullable(),
+  arch: z.string(),
+  embed_dim: z.number().int().positive(),
+  branch: z.number().int().nonnegative(),
+  branches: z.number().int().positive(),
+  image_size: z.number().int().positive(),
+  test_resize: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  queries: z.number().int().nonnegative(),
+  gallery: z.number().int().nonnegative(),
+  limit: z.number().int().positive().nullable(),
+  seed: z.number().int().nonnegative(),
+  norm: z.enum(['linf', 'l2']),
+  step_size: z.string(),
+  random_start: z.union([z.literal('eps'), z.number().nonnegative()]),
+  mtax_targets: z.number().int().positive(),
+  rank_partners: z.number().int().positive(),
+  top_fraction: z.number().positive(),
+  ks: z.array(z.number().int().positive()),
+  device: z.string(),
+});
+
+export const evalFileSchema = z.strictObject({
+  ...evalOutputSchema.shape,
+  /** Per query of the clean evaluation: 1 when the nearest gallery image has the query's class. */
+  clean_hits: z.array(z.union([z.literal(0), z.literal(1)])).optional(),
+  /** The query images' positions in the test split (seeded subset with a limit). */
+  query_ids: z.array(z.number().int().nonnegative()).optional(),
+  details: z.array(attackDetailSchema),
+  ers: z.array(ersEntrySchema),
+  settings: evalSettingsSchema,
+});
+
+export type AttackEntry = z.infer<typeof attackEntrySchema>;
+export type EvalOutput = z.infer<typeof evalOutputSchema>;
+export type AttackDetail = z.infer<typeof attackDetailSchema>;
+export type ErsEntry = z.infer<typeof ersEntrySchema>;
+export type EvalSettings = z.infer<typeof evalSettingsSchema>;
+export type EvalFile = z.infer<typeof evalFileSchema>;

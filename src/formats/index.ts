@@ -1,0 +1,37 @@
+// On-disk formats: one module per file kind, each a zod schema with its type derived from it,
+// and the run directory that knows which file is which.
+export { FormatError, fieldPath } from './errors.js';
+export { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
+export { configSchema, CONFIG_FIELDS, methodName, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from './config-file.js';
+export { distributionSpecSchema, methodSpecSchema } from './method-spec.js';
+export { metricValuesSchema, summarySchema, type MetricValues, type RunSummary } from './summary-file.js';
+export { epochLineSchema, evalLineSchema, metricsLineSchema, type EpochLine, type EvalLine, type MetricsLine } from './metrics-log.js';
+export {
+  attackDetailSchema,
+  attackEntrySchema,
+  ersEntrySchema,
+  evalFileSchema,
+  evalOutputSchema,
+  evalSettingsSchema,
+  type AttackDetail,
+  type AttackEntry,
+  type ErsEntry,
+  type EvalFile,
+  type EvalOutput,
+  type EvalSettings,
+} from './eval-file.js';
+export { comparisonRowSchema, comparisonSchema, type Comparison, type ComparisonRow } from './comparison-file.js';
+export {
+  auxFileOf,
+  isAuxKey,
+  loadModelFile,
+  MODEL_FORMAT,
+  modelMetadataSchema,
+  writeModelFile,
+  type LoadedModel,
+  type ModelMetadata,
+  type ModelRecord,
+  type ModelRequest,
+} from './model-file.js';
+export { CHECKPOINT_FILES, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
+export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';

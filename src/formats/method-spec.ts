@@ -1,0 +1,22 @@
+// The schema of a method written as data (src/methods/spec.ts): what a `method` object in
+// config.json or a --config file must look like. Its cross-field rules (branches in range, parts
+// inside the batch) are checked by validateMethod.
+import { z } from 'zod';
+import { DISTRIBUTION_KINDS } from '../methods/index.js';
+
+const count = z.number().int().nonnegative().max(1024);
+
+export const distributionSpecSchema = z.strictObject({
+  kind: z.enum(DISTRIBUTION_KINDS),
+  targets: count.min(1),
+  eps: z.number().nonnegative().finite(),
+  iters: count,
+  part: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]),
+  branch: count.min(1),
+});
+
+export const methodSpecSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  branches: count.min(1).max(64),
+  distributions: z.array(distributionSpecSchema).max(63),
+});

@@ -1,0 +1,123 @@
+// The run directory: the one place that knows its file names and which format each file has.
+//   config.json         every resolved setting (config-file.ts)
+//   metrics.jsonl       a line per epoch and per evaluation (metrics-log.ts)
+//   model.safetensors   the run's model, clean branch; model.aux.safetensors its other branches (model-file.ts)
+//   checkpoint/         everything a resumed run needs (its files: CHECKPOINT_FILES), with
+//                       checkpoint.prev/ and checkpoint.next/ while one is being replaced
+//   summary.json        what the run achieved (summary-file.ts)
+//   eval.json           the robustness evaluation (eval-file.ts)
+//   report.html         the run's report
+// JSON files are written atomically; metrics.jsonl only grows, and a resumed run cuts it back to
+// its length at the checkpoint so no line is written twice.
+import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { configSchema, type TrainConfig } from './config-file.js';
+import { FormatError } from './errors.js';
+import { evalFileSchema, type EvalFile } from './eval-file.js';
+import { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
+import { metricsLineSchema, type MetricsLine } from './metrics-log.js';
+import { summarySchema, type RunSummary } from './summary-file.js';
+
+export const RUN_FILES = {
+  config: 'config.json',
+  metrics: 'metrics.jsonl',
+  model: 'model.safetensors',
+  checkpoint: 'checkpoint',
+  previousCheckpoint: 'checkpoint.prev',
+  nextCheckpoint: 'checkpoint.next',
+  summary: 'summary.json',
+  eval: 'eval.json',
+  report: 'report.html',
+} as const;
+
+/** The files inside a checkpoint folder. */
+export const CHECKPOINT_FILES = {
+  model: 'model.safetensors',
+  optimizerTensors: 'optimizer.safetensors',
+  optimizer: 'optimizer.json',
+  loss: 'loss.safetensors',
+  trainer: 'trainer.json',
+  /** Written last: names and sizes of the others. */
+  manifest: 'manifest.json',
+} as const;
+
+export type RunFile = keyof typeof RUN_FILES;
+
+export class RunDirectory {
+  constructor(readonly path: string) {}
+
+  file(name: RunFile): string {
+    return join(this.path, RUN_FILES[name]);
+  }
+
+  /** Whether `path` holds a run (its config.json). */
+  static holdsRun(path: string): boolean {
+    return existsSync(join(path, RUN_FILES.config));
+  }
+
+  /** A run directory to read; throws naming the folder when it holds no run. */
+  static open(path: string): RunDirectory {
+    if (!RunDirectory.holdsRun(path)) throw new FormatError(path, null, `not a run directory (no ${RUN_FILES.config})`);
+    return new RunDirectory(path);
+  }
+
+  has(name: RunFile): boolean {
+    return existsSync(this.file(name));
+  }
+
+  readConfig(): TrainConfig {
+    return readJsonFile(this.file('config'), configSchema);
+  }
+
+  writeConfig(config: TrainConfig): void {
+    writeJsonFile(this.file('config'), config);
+  }
+
+  readSummary(): RunSummary {
+    return readJsonFile(this.file('summary'), summarySchema);
+  }
+
+  writeSummary(summary: RunSummary): void {
+    writeJsonFile(this.file('summary'), summary);
+  }
+
+  readEval(): EvalFile {
+    return readJsonFile(this.file('eval'), evalFileSchema);
+  }
+
+  appendMetrics(line: MetricsLine): void {
+    appendFileSync(this.file('metrics'), `${JSON.stringify(line)}\n`);
+  }
+
+  metricsBytes(): number {
+    return existsSync(this.file('metrics')) ? statSync(this.file('metrics')).size : 0;
+  }
+
+  /** Drops lines written after the checkpoint a run resumes from. */
+  truncateMetrics(bytes: number): void {
+    const fd = openSync(this.file('metrics'), existsSync(this.file('metrics')) ? 'r+' : 'w');
+    try {
+      ftruncateSync(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  readMetrics(): MetricsLine[] {
+    if (!this.has('metrics')) return [];
+    const path = this.file('metrics');
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .map((line, i) => ({ line, i }))
+      .filter(({ line }) => line.trim() !== '')
+      .map(({ line, i }) => {
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (err) {
+          throw new FormatError(`${path}:${i + 1}`, null, `not valid JSON (${(err as Error).message})`);
+        }
+        return parseWithSchema(`${path}:${i + 1}`, metricsLineSchema, value);
+      });
+  }
+}
