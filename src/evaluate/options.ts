@@ -25,19 +25,19 @@ export const evaluateOptionsSchema = z.strictObject({
   /** Weights to evaluate instead of the run's model file (needed without a run directory). */
   weights: z.string().min(1).optional(),
   /** Needed only for weights that record neither. */
-  arch: z.enum(ARCHS as [Arch, ...Arch[]]).optional(),
+  arch: z.enum(ARCHS as [Arch, ...Arch[]], { error: (i) => `unknown architecture '${String(i.input)}'; expected one of ${ARCHS.join(', ')}` }).optional(),
   embedDim: count(1, 65536).optional(),
   /** Default: the run's, else what the weights record. */
-  dataset: z.enum(DATASET_NAMES).optional(),
+  dataset: z.enum(DATASET_NAMES, { error: (i) => `unknown dataset '${String(i.input)}'; expected one of ${DATASET_NAMES.join(', ')}` }).optional(),
   dataRoot: z.string().min(1).optional(),
-  attacks: z.array(z.enum(ATTACK_NAMES)).min(1).optional(),
+  attacks: z.array(z.enum(ATTACK_NAMES, { error: (i) => `unknown attack '${String(i.input)}'; expected some of ${ATTACK_NAMES.join(', ')}` })).min(1).optional(),
   eps: z.array(budget).min(1).optional(),
   iters: count(1, 10_000).optional(),
   /** Step per iteration; default 2.5 eps / iters. */
   stepSize: budget.optional(),
   /** Half-width of the uniform random start: 'eps' or a number in normalised units. */
   randomStart: z.union([z.literal('eps'), z.number().nonnegative().finite()]).optional(),
-  norm: z.enum(['linf', 'l2']).optional(),
+  norm: z.enum(['linf', 'l2'], { error: 'expected linf or l2' }).optional(),
   mtaxTargets: count(1, 1000).optional(),
   rankPartners: count(1, 1000).optional(),
   /** BN branch to evaluate (0 = clean). */

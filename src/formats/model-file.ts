@@ -171,10 +171,11 @@ export function loadModelFile(path: string, request: ModelRequest = {}): LoadedM
     const arch = agree(path, 'arch', request.arch, metadata?.arch);
     if (arch === undefined) throw new FormatError(path, null, `the architecture is not recorded; give arch (${ARCHS.join(', ')})`);
     if (!(ARCHS as string[]).includes(arch)) throw new FormatError(path, 'arch', `unknown architecture '${arch}'; expected one of ${ARCHS.join(', ')}`);
-    const embedDim = agree(path, 'embed_dim', request.embedDim, metadata?.embed_dim ?? (fc?.ndim === 2 ? fc.size(0) : undefined));
+    // Shapes only fill in what neither the caller nor the metadata says; a disagreement with them is the state dict's to report.
+    const embedDim = agree(path, 'embed_dim', request.embedDim, metadata?.embed_dim) ?? (fc?.ndim === 2 ? fc.size(0) : undefined);
     if (embedDim === undefined) throw new FormatError(path, null, 'the embedding dimension is not recorded; give embedDim');
     if (!(embedDim >= 1 && embedDim <= LIMITS.embedDim)) throw new FormatError(path, 'embed_dim', `${embedDim} is outside 1..${LIMITS.embedDim}`);
-    const inChannels = agree(path, 'in_channels', request.inChannels, metadata?.in_channels ?? (conv1?.ndim === 4 ? conv1.size(1) : undefined)) ?? 3;
+    const inChannels = agree(path, 'in_channels', request.inChannels, metadata?.in_channels) ?? (conv1?.ndim === 4 ? conv1.size(1) : undefined) ?? 3;
     if (!(inChannels >= 1 && inChannels <= 4)) throw new FormatError(path, 'in_channels', `${inChannels} is outside 1..4`);
     const branches = branchesIn(state);
     if (branches > LIMITS.branches) throw new FormatError(path, null, `names ${branches} BN branches; at most ${LIMITS.branches} are supported`);

@@ -98,11 +98,11 @@ describe('mdprop embed', () => {
   it('exits 2 naming the flag for an unknown arch, a missing file or folder, and bad numbers', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ '--arch': 'resnet99' }, /--arch: unknown architecture 'resnet99'; expected one of resnet18, resnet34, resnet50, resnet-small/],
-      [{ '--weights': join(dir, 'absent.safetensors') }, /--weights: file not found: .*absent\.safetensors/],
+      [{ '--weights': join(dir, 'absent.safetensors') }, /--weights .*absent\.safetensors: model file not found/],
       [{ '--images': join(dir, 'no-such-dir') }, /--images: folder not found: .*no-such-dir/],
       [{ '--embed-dim': 'abc' }, /--embed-dim: expected a positive integer, got 'abc'/],
       [{ '--batch-size': '0' }, /--batch-size: expected a positive integer, got '0'/],
-      [{ '--crop': '48' }, /--crop \(48\) must not exceed --resize \(32\)/],
+      [{ '--crop': '48' }, /--crop: 48 must not exceed resize \(32\)/],
     ];
     for (const [flags, message] of cases) {
       const r = runCli(args(flags));
@@ -117,7 +117,7 @@ describe('mdprop embed', () => {
     writeFileSync(join(empty, 'sub/readme.md'), '#');
     const r = runCli(args({ '--images': empty }));
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--images: no jpg, jpeg, png or webp files found/);
+    assert.match(r.stderr, /--images: no image files found/);
   });
 
   it('names the keys of weights that do not fit the model', () => {

@@ -2,14 +2,16 @@
 // classes are the test split) with a random resnet-small: the JSON contract, eval.json, eps 0
 // against the clean numbers, --limit, --weights without a run, --branch, and bad flags.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerEval } from '../../src/cli/commands/eval.js';
 import { UsageError } from '../../src/cli/errors.js';
+import { RunDirectory } from '../../src/formats/index.js';
 import { convertToMultiBatchNorm, createModel } from '../../src/nn/index.js';
+import { resolveConfig, writeRunModel } from '../../src/train/index.js';
 import * as T from '../../src/torch/index.js';
 import { runCli, writeNoisePng } from './embed-helpers.js';
 
@@ -28,19 +30,17 @@ before(async () => {
   for (const [k, name] of CLASSES.entries()) {
     for (let i = 0; i < PER_CLASS; i++) await writeNoisePng(join(data, name, `${i}.png`), 12, 12, 100 * k + i);
   }
-  mkdirSync(join(run, 'checkpoint'), { recursive: true });
+  // The files `mdprop train` leaves, written by the same writers: config.json and a 3-branch model.
+  const config = resolveConfig({ given: { dataset: 'folder', dataRoot: data, method: 'mdprop', arch: 'resnet-small', embedDim: 8, channels: 1, imageSize: 12, testResize: 12, seed: 3, out: run } });
+  mkdirSync(run, { recursive: true });
+  new RunDirectory(run).writeConfig(config);
   T.manualSeed(1);
-  const model = createModel({ arch: 'resnet-small', embedDim: 8, inChannels: 1 });
-  T.writeSafetensors(join(run, 'model.safetensors'), model.stateDict(), { arch: 'resnet-small', embedDim: '8', method: 'mdprop' });
-  // What `mdprop train` records in a deployable model's metadata.
-  const trained = { arch: 'resnet-small', embed_dim: '8', in_channels: '1', image_size: '12', test_resize: '12', dataset: 'folder', method: 'baseline' };
+  const model = convertToMultiBatchNorm(createModel({ arch: 'resnet-small', embedDim: 8, inChannels: 1 }), 3);
+  writeRunModel(join(run, 'model.safetensors'), model, config, 1, {});
+  // Weights from elsewhere with what a trained model records, but no run directory around them.
   mkdirSync(join(root, 'weights'), { recursive: true });
-  T.writeSafetensors(join(root, 'weights', 'model.safetensors'), model.stateDict(), trained);
-  convertToMultiBatchNorm(model, 3);
-  T.writeSafetensors(join(run, 'checkpoint', 'model.safetensors'), model.stateDict(), {});
+  writeRunModel(join(root, 'weights', 'model.safetensors'), model, { ...config, method: 'baseline' }, 1, {});
   model.dispose();
-  const config = { dataset: 'folder', dataRoot: data, method: 'mdprop', arch: 'resnet-small', embedDim: 8, channels: 1, imageSize: 12, testResize: 12, seed: 3 };
-  writeFileSync(join(run, 'config.json'), JSON.stringify(config));
 });
 
 const base = ['--attacks', 'stax,untargeted,fgsm,qa+', '--eps', '0,0.3', '--iters', '2', '--batch-size', '5'];
@@ -84,7 +84,7 @@ describe('mdprop eval', () => {
     assert.equal(file.settings.gallery, 2 * PER_CLASS);
   });
 
-  it('evaluates given weights without a run (settings from their metadata, eval.json beside them) and a BN branch from the checkpoint', () => {
+  it('evaluates given weights without a run (settings from their metadata, eval.json beside them) and a BN branch of the same epoch', () => {
     const r = runCli(['eval', '--weights', join(root, 'weights', 'model.safetensors'), '--data-root', data, '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^run\s+eps/);
@@ -111,17 +111,17 @@ describe('mdprop eval', () => {
       [['--eps', '0.1,'], /--eps: expected a comma-separated list/],
       [['--iters', '0'], /--iters: expected a positive integer/],
       [['--norm', 'l1'], /--norm: expected linf or l2/],
-      [['--norm', 'l2', '--eps', '4/255'], /--norm l2 takes budgets in normalized units/],
+      [['--norm', 'l2', '--eps', '4/255'], /--norm: l2 takes budgets in normalized units/],
       [['--limit', '-3'], /--limit: expected a positive integer/],
       [['--branch', 'x'], /--branch: expected an integer >= 0/],
-      [['--branch', '5'], /--run: .*branch 5 requested, the weights hold 3 branches/],
+      [['--branch', '5'], /--run: .*branch 5 was asked for; the file holds 3 branches/],
       [['--random-start', 'sometimes'], /--random-start: expected 'eps', 'none' or a number/],
       [['--k', '1,0'], /--k: expected a positive integer/],
       [['--dataset', 'imagenet'], /--dataset: unknown dataset 'imagenet'/],
       [['--dataset', 'mnist', '--data-root', data], /--data-root: mnist is embedded/],
       [['--arch', 'vgg'], /--arch: unknown architecture 'vgg'/],
       [['--device', 'tpu'], /--device: /],
-      [['--weights', join(root, 'missing.safetensors')], /--weights: file not found/],
+      [['--weights', join(root, 'missing.safetensors')], /--weights: .*missing.safetensors: model file not found/],
     ];
     for (const [flags, message] of cases) {
       const err = await evalError(['--run', run, ...flags]);
@@ -130,7 +130,7 @@ describe('mdprop eval', () => {
     }
     assert.match((await evalError(['--run', join(root, 'nowhere')])).message, /--run: .*nowhere: not a run directory/);
     assert.match((await evalError([])).message, /--run: give a run directory/);
-    assert.match((await evalError(['--weights', join(run, 'model.safetensors')])).message, /--dataset: required/);
+    assert.match((await evalError(['--weights', join(run, 'model.safetensors')])).message, /--data-root: required for folder/);
   });
 });
 

@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DataError } from '../../data/index.js';
+import { DataError, ImageDecodeError } from '../../data/index.js';
 import { embedFolder, OptionError } from '../../evaluate/index.js';
 import { FormatError, loadModelFile, writeEmbeddingsFile, type LoadedModel } from '../../formats/index.js';
 import { ARCHS } from '../../nn/index.js';
@@ -55,7 +55,7 @@ export function registerEmbed(program: Command): void {
                 bar.shown = done;
               },
             }).catch((err: unknown) => {
-              if (err instanceof DataError) throw new UsageError(`--images: ${err.message}`);
+              if (err instanceof DataError && !(err instanceof ImageDecodeError)) throw new UsageError(`--images: ${err.message}`);
               throw err;
             }),
           (err): err is OptionError => err instanceof OptionError,
