@@ -11,12 +11,12 @@ export const distributionSpecSchema = z.strictObject({
   targets: count.min(1),
   eps: z.number().nonnegative().finite(),
   iters: count,
-  part: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]),
+  part: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).readonly(),
   branch: count.min(1),
 });
 
 export const methodSpecSchema = z.strictObject({
   name: z.string().min(1).max(100),
   branches: count.min(1).max(64),
-  distributions: z.array(distributionSpecSchema).max(63),
+  distributions: z.array(distributionSpecSchema).max(63).readonly(),
 });
