@@ -67,7 +67,34 @@ describe('method specs', () => {
   it('parts map to rows', () => {
     assert.deepEqual(partRows([0, 0.5], 32), [0, 16]);
     assert.deepEqual(partRows([0.5, 1], 32), [16, 32]);
-    assert.deepEqual(partRows([0.9, 1], 3), [2, 3]);
+    assert.deepEqual(partRows([0, 0.5], 5), [0, 3], 'a half row goes to the first part');
+    assert.deepEqual(partRows([0.5, 1], 5), [3, 5]);
+    assert.deepEqual(partRows([0.9, 1], 3), [2, 3], 'a thin last part keeps a row');
+    assert.deepEqual(partRows([0, 0.1], 3), [0, 1], 'a thin first part keeps a row');
+    assert.deepEqual(partRows([0, 1], 1), [0, 1]);
+  });
+
+  /** Every row of the batch covered exactly once, every part non-empty and within a row of its share. */
+  function assertTiles(parts: readonly (readonly [number, number])[], size: number): void {
+    const cover = new Array<number>(size).fill(0);
+    for (const part of parts) {
+      const [start, end] = partRows(part, size);
+      assert.ok(end > start, `size ${size}: part [${part.join(', ')}] is empty`);
+      assert.ok(Math.abs(end - start - (part[1] - part[0]) * size) <= 1, `size ${size}: part [${part.join(', ')}] has ${end - start} rows`);
+      for (let r = start; r < end; r++) cover[r]! += 1;
+    }
+    assert.deepEqual(cover, new Array<number>(size).fill(1), `size ${size}: rows covered ${cover.join(',')}`);
+  }
+
+  it('adjacent parts tile odd and even batches without overlap or gap', () => {
+    const halves = presetMethod('mdprop').distributions.map((d) => d.part);
+    const thirds = [[0, 1 / 3], [1 / 3, 2 / 3], [2 / 3, 1]] as const;
+    const uneven = [[0, 0.1], [0.1, 0.75], [0.75, 1]] as const;
+    for (const size of [2, 3, 4, 5, 7, 8, 9, 64, 65, 112]) assertTiles(halves, size);
+    for (const size of [3, 5, 7, 65]) {
+      assertTiles(thirds, size);
+      assertTiles(uneven, size);
+    }
   });
 
   it('same-class partners are other rows of the same class', () => {
