@@ -30,6 +30,11 @@ export interface PgdOptions {
   stepSize?: number | readonly number[];
   /** Half-width of the uniform random start; 5e-4 by default, 0 for none. */
   randomStart?: number;
+  /**
+   * The random start itself, shaped like the images, in place of a fresh uniform draw (so a
+   * reference computation made elsewhere can be replayed exactly). `randomStart` is then unused.
+   */
+  startNoise?: Tensor;
   norm?: 'linf' | 'l2';
   range?: InputRange;
 }
@@ -84,6 +89,19 @@ function projectL2(delta: Tensor, eps: number): Tensor {
   });
 }
 
+/** The random start to add to x: the given noise, or a uniform draw of half-width randomStart. */
+function startNoise(x: Tensor, options: PgdOptions): Tensor | number {
+  const given = options.startNoise;
+  if (given) {
+    if (given.shape.length !== x.shape.length || given.shape.some((d, i) => d !== x.shape[i])) {
+      throw new RangeError(`attack start noise of shape [${given.shape.join(', ')}] does not match images [${x.shape.join(', ')}]`);
+    }
+    return given.to(x.device);
+  }
+  const half = options.randomStart ?? 5e-4;
+  return half > 0 ? T.uniform([...x.shape], -half, half, { device: x.device }) : 0;
+}
+
 /**
  * Adversarial copies of `images` (detached, same shape). eps = 0 or iters = 0 returns the images
  * unchanged (no random start either), so a zero budget reproduces clean results exactly.
@@ -115,8 +133,7 @@ export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, opt
     const given = stepList ? T.tensor(stepList, stepShape).to(x.device) : (options.stepSize as number | undefined);
     const step = given ?? (typeof eps === 'number' ? eps / iters : eps.div(iters));
     const { lo, hi } = boxBounds(x, eps, range);
-    const start = options.randomStart ?? 5e-4;
-    let adv = noGrad(() => (start > 0 ? x.add(T.uniform([...x.shape], -start, start, { device: x.device })) : x.clone()));
+    let adv = noGrad(() => x.add(startNoise(x, options)));
     adv = noGrad(() => (norm === 'linf' ? adv.clampTensor(lo, hi) : clipToRange(adv, range, x)));
     for (let i = 0; i < iters; i++) {
       adv = tidy(() => {
@@ -135,14 +152,29 @@ export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, opt
   });
 }
 
-/** T target sets for a batch: embeddings of random permutations of the batch (MDProp's in-batch targets). */
-export function permutedTargets(embeddings: Tensor, count: number): Tensor[] {
+/**
+ * T target sets for a batch: embeddings of random permutations of the batch (MDProp's in-batch
+ * targets). `orders`, when given, are the T permutations to use instead of libtorch's draws.
+ */
+export function permutedTargets(embeddings: Tensor, count: number, orders?: readonly (readonly number[])[]): Tensor[] {
   const n = embeddings.shape[0]!;
+  if (orders) checkPermutations(orders, count, n);
   return tidy(() => {
     const out: Tensor[] = [];
-    for (let j = 0; j < count; j++) out.push(embeddings.indexSelect(0, T.randperm(n, { device: embeddings.device })));
+    for (let j = 0; j < count; j++) {
+      const order = orders ? T.tensor([...orders[j]!], [n], { dtype: 'int64', device: embeddings.device }) : T.randperm(n, { device: embeddings.device });
+      out.push(embeddings.indexSelect(0, order));
+    }
     return out;
   });
+}
+
+function checkPermutations(orders: readonly (readonly number[])[], count: number, n: number): void {
+  if (orders.length !== count) throw new RangeError(`targeted attack: ${orders.length} target orders given for ${count} target sets`);
+  for (const order of orders) {
+    const sorted = [...order].sort((a, b) => a - b);
+    if (sorted.length !== n || sorted.some((v, i) => v !== i)) throw new RangeError(`targeted attack: [${order.join(', ')}] is not a permutation of 0..${n - 1}`);
+  }
 }
 
 /**

@@ -15,10 +15,21 @@ export function sameClassPartners(labels: readonly number[]): number[] {
   return labels.map((label, i) => order.find((j) => j !== i && labels[j] === label) ?? i);
 }
 
-function goalFor(spec: DistributionSpec, clean: Tensor, labels: Tensor): AttackGoal {
+/**
+ * Random draws of one distribution given instead of taken from libtorch's generator, so a step
+ * computed elsewhere (a PyTorch reference) can be replayed exactly. Either may be left out.
+ */
+export interface DistributionDraws {
+  /** Targeted kinds: one row order of the slice per target set. */
+  permutations?: readonly (readonly number[])[];
+  /** The attack's random start, shaped like the slice. */
+  startNoise?: Tensor;
+}
+
+function goalFor(spec: DistributionSpec, clean: Tensor, labels: Tensor, draws: DistributionDraws): AttackGoal {
   switch (spec.kind) {
     case 'targeted':
-      return { kind: 'targeted', targets: permutedTargets(clean, spec.targets) };
+      return { kind: 'targeted', targets: permutedTargets(clean, spec.targets, draws.permutations) };
     case 'untargeted':
       return { kind: 'untargeted', clean };
     case 'unadversarial': {
@@ -32,12 +43,12 @@ function goalFor(spec: DistributionSpec, clean: Tensor, labels: Tensor): AttackG
  * Perturbed copies of `images` for one distribution. The caller puts the model in eval mode; the
  * routing is left on the distribution's branch.
  */
-export function makeDistribution(model: EmbeddingModel, spec: DistributionSpec, images: Tensor, labels: Tensor): Tensor {
+export function makeDistribution(model: EmbeddingModel, spec: DistributionSpec, images: Tensor, labels: Tensor, draws: DistributionDraws = {}): Tensor {
   return tidy(() => {
     setBnRouting(model, { kind: 'branch', branch: spec.branch });
     const embed = (x: Tensor) => model.forward(x);
     const clean = noGrad(() => embed(images));
-    const goal = noGrad(() => goalFor(spec, clean, labels));
-    return featurePgd(embed, images, goal, { eps: spec.eps, iters: spec.iters });
+    const goal = noGrad(() => goalFor(spec, clean, labels, draws));
+    return featurePgd(embed, images, goal, { eps: spec.eps, iters: spec.iters, startNoise: draws.startNoise });
   });
 }

@@ -88,9 +88,28 @@ export function validateMethod(spec: MethodSpec): MethodSpec {
   return spec;
 }
 
-/** The rows [start, end) of a batch of `size` that a part covers (at least one row). */
+/**
+ * The batch row where a fraction of the batch falls. One rule for both ends of every part, so
+ * adjacent parts [a, b) and [b, c) meet at the same row and together tile the batch. Interior
+ * fractions keep at least one row on either side, so a part that starts at 0 or ends at 1 is never
+ * rounded away.
+ */
+function boundaryRow(fraction: number, size: number): number {
+  if (fraction <= 0) return 0;
+  if (fraction >= 1) return size;
+  const row = Math.round(fraction * size);
+  return size >= 2 ? Math.min(size - 1, Math.max(1, row)) : row;
+}
+
+/**
+ * The rows [start, end) of a batch of `size` that a part covers. Parts that share an end share
+ * its row, so they neither overlap nor leave a gap. A part too thin for the batch to give it a
+ * row of its own still gets one row (it then overlaps a neighbour): a distribution is never empty.
+ */
 export function partRows(part: readonly [number, number], size: number): [number, number] {
-  const start = Math.min(size - 1, Math.floor(part[0] * size));
-  const end = Math.max(start + 1, Math.min(size, Math.round(part[1] * size)));
-  return [start, end];
+  const start = boundaryRow(part[0], size);
+  const end = boundaryRow(part[1], size);
+  if (end > start) return [start, end];
+  const first = Math.min(start, size - 1);
+  return [first, first + 1];
 }

@@ -3,7 +3,7 @@
 // mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
 import { bnBranchCount, setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import { cat, tidy, type Tensor } from '../torch/index.js';
-import { makeDistribution } from './distributions.js';
+import { makeDistribution, type DistributionDraws } from './distributions.js';
 import { partRows, type MethodSpec } from './spec.js';
 
 /** What the step needs of a loss (src/dml's DmlLoss fits). */
@@ -55,20 +55,24 @@ function segmentsOf(pieces: readonly Piece[]): BnSegment[] {
   return segments;
 }
 
-/** Builds the auxiliary distributions of a batch (model left in eval mode). */
-export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor): Piece[] {
+/**
+ * Builds the auxiliary distributions of a batch (model left in eval mode). `draws[i]`, when given,
+ * fixes the random draws of `method.distributions[i]`.
+ */
+export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor, draws: readonly (DistributionDraws | undefined)[] = []): Piece[] {
   const size = images.shape[0]!;
   model.eval();
-  const extra = method.distributions.map((d) => {
+  const extra = method.distributions.map((d, i) => {
     const [start, end] = partRows(d.part, size);
     const sliceImages = images.narrow(0, start, end - start);
     const sliceLabels = labels.narrow(0, start, end - start);
-    return { images: makeDistribution(model, d, sliceImages, sliceLabels), labels: sliceLabels, branch: d.branch };
+    return { images: makeDistribution(model, d, sliceImages, sliceLabels, draws[i]), labels: sliceLabels, branch: d.branch };
   });
   return [{ images, labels, branch: 0 }, ...extra.sort((a, b) => a.branch - b.branch)];
 }
 
-export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResult {
+/** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
+export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
   const { model, method, criterion, optimizer } = ctx;
   if (method.branches > 1 && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
@@ -78,7 +82,7 @@ export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor): St
   }
   try {
     return tidy(() => {
-      const pieces = buildPieces(model, method, images, labels);
+      const pieces = buildPieces(model, method, images, labels, draws);
       model.train();
       const segments = segmentsOf(pieces);
       setBnRouting(model, segments.length > 1 ? { kind: 'segments', segments } : { kind: 'branch', branch: 0 });

@@ -92,6 +92,35 @@ describe('feature-space PGD', () => {
     T.dispose([adv, x, clean]);
   });
 
+  it('uses given target orders and a given random start in place of its own draws', () => {
+    tidy(() => {
+      const x = images();
+      const clean = noGrad(() => embed(x));
+      const orders = [[1, 0, 3, 2, 5, 4], [5, 4, 3, 2, 1, 0]];
+      const targets = permutedTargets(clean, 2, orders);
+      const rows = clean.toNumbers();
+      const d = clean.shape[1]!;
+      orders.forEach((order, j) => assert.deepEqual(targets[j]!.toNumbers(), order.flatMap((r) => rows.slice(r * d, (r + 1) * d))));
+      assert.throws(() => permutedTargets(clean, 2, [orders[0]!]), /1 target orders given for 2/);
+      assert.throws(() => permutedTargets(clean, 1, [[0, 0, 1, 2, 3, 4]]), /not a permutation/);
+
+      // One step from a given start, by hand: start = x + noise inside the box, then a sign step
+      // of eps down the objective's gradient, clipped to the box again.
+      const noise = T.full([...x.shape], 0.02);
+      const goal = { kind: 'targeted' as const, targets: [targets[0]!] };
+      const a = featurePgd(embed, x, goal, { eps: 0.05, iters: 1, startNoise: noise });
+      const b = featurePgd(embed, x, goal, { eps: 0.05, iters: 1, startNoise: noise });
+      assert.deepEqual(a.toNumbers(), b.toNumbers(), 'the same start gives the same result');
+      const lo = x.sub(0.05).maximum(x.min());
+      const hi = x.add(0.05).minimum(x.max());
+      const leaf = x.add(noise).maximum(lo).minimum(hi).setRequiresGrad(true);
+      const [g] = T.grad(attackObjective(embed(leaf), goal), [leaf]);
+      const want = noGrad(() => leaf.detach().sub(g!.sign().mul(0.05)).maximum(lo).minimum(hi));
+      assert.ok(maxAbs(a.sub(want)) < 1e-6);
+      assert.throws(() => featurePgd(embed, x, goal, { eps: 0.05, iters: 1, startNoise: T.zeros([2, 2, 4, 4]) }), /start noise of shape/);
+    });
+  });
+
   it('rejects bad budgets', () => {
     const x = images();
     const clean = embed(x);

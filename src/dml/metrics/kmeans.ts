@@ -1,11 +1,13 @@
-// k-means with tensors: k-means++ initialisation (Arthur & Vassilvitskii, 2007) from a seeded
-// generator, then Lloyd iterations with chunked nearest-centre assignment.
+// k-means with tensors: k-means++ initialisation (Arthur & Vassilvitskii, 2007) from its own stream
+// of the project's seeded generator (not libtorch's global one, so evaluating mid-training never
+// shifts the training run's random draws), then Lloyd iterations with chunked nearest-centre
+// assignment.
 // A centre that loses all its points keeps its previous position.
+import { Random } from '../../data/random.js';
 import { cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../torch/index.js';
 import { bincount, cumsum, indexAdd, searchsorted } from '../ops.js';
 import { chunkRows, deviceOption, metricFloat } from './chunks.js';
 import { fixedRows, type FixedRows } from './inner-products.js';
-import { seededRandom } from './seeded-random.js';
 
 const KMEANS_MEMORY_BUDGET = 64 * 1024 * 1024;
 
@@ -57,18 +59,18 @@ export function kmeansPlusPlus(x: Tensor, k: number, seed = 0, onProgress?: (don
   return noGrad(() =>
     tidy(() => {
       const n = x.size(0);
-      const random = seededRandom(seed);
+      const random = new Random(seed, 'kmeans++');
       const xT = x.t().contiguous();
       const squaredNorms = x.square().sum(1);
-      const chosen = [Math.floor(random() * n)];
+      const chosen = [random.int(n)];
       let nearest = squaredDistancesTo(xT, squaredNorms, x.select(0, chosen[0]!));
       const step = Math.max(1, Math.floor(k / 100));
       for (let j = 1; j < k; j++) {
         const next = tidy(() => {
           const cumulative = cumsum(nearest, 0);
           const total = cumulative.select(0, n - 1).item();
-          if (!(total > 0)) return Math.floor(random() * n); // every row sits on a centre already
-          const target = tensor([random() * total], [1], { dtype: x.dtype, device: deviceOption(x) });
+          if (!(total > 0)) return random.int(n); // every row sits on a centre already
+          const target = tensor([random.next() * total], [1], { dtype: x.dtype, device: deviceOption(x) });
           return Math.min(searchsorted(cumulative, target).item(), n - 1);
         });
         chosen.push(next);
