@@ -35,3 +35,4 @@ export {
 } from './model-file.js';
 export { CHECKPOINT_FILES, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
+export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';

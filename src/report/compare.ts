@@ -3,7 +3,7 @@
 // reference, usually the baseline): attacked Recall@1 of the run over that of the reference.
 import { basename } from 'node:path';
 import { robustnessRatio } from '../adversarial/index.js';
-import { RunDirectory, type AttackEntry, type Comparison, type ComparisonRow, type MetricValues } from '../formats/index.js';
+import { FormatError, RUN_FILES, RunDirectory, type AttackEntry, type Comparison, type ComparisonRow, type MetricValues } from '../formats/index.js';
 
 export interface RunResults {
   name: string;
@@ -15,7 +15,8 @@ export interface RunResults {
 
 /** Loads a run directory: summary.json (required) and eval.json (optional: clean numbers only without it). */
 export function loadRun(dir: string): RunResults {
-  const run = RunDirectory.open(dir);
+  const run = new RunDirectory(dir);
+  if (!run.has('summary')) throw new FormatError(dir, null, `no ${RUN_FILES.summary} (is this a finished run directory?)`);
   const summary = run.readSummary();
   const evaluation = run.has('eval') ? run.readEval() : null;
   return {

@@ -13,6 +13,7 @@ import { RunDirectory } from '../../src/formats/index.js';
 import { convertToMultiBatchNorm, createModel } from '../../src/nn/index.js';
 import { resolveConfig, writeRunModel } from '../../src/train/index.js';
 import * as T from '../../src/torch/index.js';
+import { assertMatchesSchema } from '../helpers/json-schema.js';
 import { runCli, writeNoisePng } from './embed-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mdprop-eval-'));
@@ -50,6 +51,7 @@ describe('mdprop eval', () => {
     const r = runCli(['eval', '--run', run, ...base, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Contract;
+    assertMatchesSchema('eval-output', out);
     assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
     assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'nmi']);
     assert.deepEqual(
@@ -65,6 +67,7 @@ describe('mdprop eval', () => {
       }
     }
     const file = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8')) as Contract & { details: unknown[]; settings: Record<string, unknown>; ers: unknown[] };
+    assertMatchesSchema('eval-file', file);
     assert.deepEqual(file.clean, out.clean);
     assert.deepEqual(file.attacks, out.attacks);
     assert.equal(file.details.length, out.attacks.length);

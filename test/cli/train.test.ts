@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunDirectory } from '../../src/formats/index.js';
+import { assertMatchesSchema } from '../helpers/json-schema.js';
 import { disposeCheckpoint, loadCheckpoint } from '../../src/train/index.js';
 import { TINY_FLAGS, tempDir } from '../train/helpers.js';
 import { repoRoot, runCli } from './embed-helpers.js';
@@ -74,6 +75,7 @@ describe('mdprop train', () => {
     const resumed = runCli(['train', '--resume', out]);
     assert.equal(resumed.status, 0, resumed.stderr);
     const summary = JSON.parse(resumed.stdout) as { epochs: number; test: Record<string, number> };
+    assertMatchesSchema('summary', summary);
     assert.equal(summary.epochs, 2);
     assert.ok(Number.isFinite(summary.test['recall@1']));
     assert.equal(new RunDirectory(out).readMetrics().length, 4);
