@@ -110,7 +110,7 @@ export function prepareAttack(name: AttackName, batch: QueryBatch, gallery: Clea
  * offset by a tiny seeded noise, which gives the first step a direction and changes nothing else.
  */
 function offsetReference(clean: Tensor): Tensor {
-  return noGrad(() => clean.add(T.uniform([...clean.shape], -1e-4, 1e-4, { device: clean.device === 'cpu' ? undefined : clean.device })));
+  return noGrad(() => clean.add(T.uniform([...clean.shape], -1e-4, 1e-4, { device: clean.device })));
 }
 
 function targeted(count: number, batch: QueryBatch, gallery: CleanGallery, seed: number): PreparedAttack {

@@ -107,7 +107,7 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
   for await (const batch of queries.batches()) {
     tidy(() => {
       const pick = (all: Int32Array): Int32Array => Int32Array.from(batch.positions, (p) => all[p]!);
-      const images = T.tensor(batch.images, [...batch.shape], { device: options.device === 'cpu' ? undefined : options.device });
+      const images = T.tensor(batch.images, [...batch.shape], { device: options.device });
       const clean = noGrad(() => options.embed(images));
       let attacked = clean;
       if (run && pgd) {

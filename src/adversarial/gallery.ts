@@ -91,5 +91,5 @@ export class CleanGallery {
 }
 
 export function int64Tensor(values: ArrayLike<number>, device: string): Tensor {
-  return T.tensor(BigInt64Array.from(Array.from(values), (v) => BigInt(v)), [values.length], { dtype: 'int64', device: device === 'cpu' ? undefined : device });
+  return T.tensor(BigInt64Array.from(Array.from(values), (v) => BigInt(v)), [values.length], { dtype: 'int64', device: device });
 }

@@ -18,7 +18,7 @@ export class GalleryClusters {
 
   constructor(gallery: CleanGallery, seed = 0) {
     const { assignments } = kmeans(gallery.embeddings, gallery.classes, { seed });
-    this.centres = T.keep(T.tensor(...clusterMeans(gallery.embeddings, assignments, gallery.classes), { device: deviceOption(gallery.device) }));
+    this.centres = T.keep(T.tensor(...clusterMeans(gallery.embeddings, assignments, gallery.classes), { device: gallery.device }));
   }
 
   /** The nearest centre of each row of unit embeddings [n, D]. */
@@ -53,10 +53,6 @@ function clusterMeans(rows: Tensor, assignments: Int32Array, k: number): [Float3
     for (let d = 0; d < dim; d++) out[i * dim + d] = sums[cluster * dim + d]! / counts[cluster]!;
   });
   return [out, [used.length, dim]];
-}
-
-function deviceOption(device: string): string | undefined {
-  return device === 'cpu' ? undefined : device;
 }
 
 export interface QuerySetEmbeddings {

@@ -68,7 +68,7 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
   const gallery = new CleanGallery(plan.device === 'cpu' ? galleryTensor : galleryTensor.to(plan.device), gallerySplit.labels);
   galleryTensor.dispose();
   const clusters = new GalleryClusters(gallery, plan.seed);
-  const range = normalizedPixelRange(plan.transform.mean, plan.transform.std, plan.device === 'cpu' ? undefined : plan.device);
+  const range = normalizedPixelRange(plan.transform.mean, plan.transform.std, plan.device);
   try {
     const indices = queryIndices(query.size, plan.limit, plan.seed);
     const queries = splitQuerySource(query, { indices, galleryIsSplit: sameSet, transform: plan.transform, batchSize: plan.batchSize });

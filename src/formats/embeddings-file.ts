@@ -45,13 +45,13 @@ export function readEmbeddingsFile(path: string, labelsPath = path): { embedding
   const embeddings = readTensor(path, 'embeddings');
   let labels: Tensor | undefined;
   try {
-    if (embeddings.dtype !== 'float32' || embeddings.ndim !== 2) throw new FormatError(path, 'embeddings', `must be float32 [N, D], got ${describe(embeddings)}`);
+    if (embeddings.dtype !== 'float32' || embeddings.ndim !== 2) throw new FormatError(path, null, `tensor 'embeddings' must be float32 [N, D], got ${describe(embeddings)}`);
     labels = readTensor(labelsPath, 'labels');
-    if (labels.dtype !== 'int64' || labels.ndim !== 1) throw new FormatError(labelsPath, 'labels', `must be int64 [N], got ${describe(labels)}`);
+    if (labels.dtype !== 'int64' || labels.ndim !== 1) throw new FormatError(labelsPath, null, `tensor 'labels' must be int64 [N], got ${describe(labels)}`);
     if (labels.size(0) !== embeddings.size(0)) {
-      throw new FormatError(labelsPath, 'labels', `has ${labels.size(0)} entries but tensor 'embeddings' in ${path} has ${embeddings.size(0)} rows`);
+      throw new FormatError(labelsPath, null, `tensor 'labels' has ${labels.size(0)} entries but tensor 'embeddings' in ${path} has ${embeddings.size(0)} rows`);
     }
-    if (embeddings.size(0) < 2) throw new FormatError(path, 'embeddings', `needs at least 2 rows, got ${embeddings.size(0)}`);
+    if (embeddings.size(0) < 2) throw new FormatError(path, null, `tensor 'embeddings' needs at least 2 rows, got ${embeddings.size(0)}`);
     return { embeddings, labels };
   } catch (err) {
     dispose([embeddings, labels]);

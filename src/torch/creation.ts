@@ -61,7 +61,7 @@ export function tensor(data: readonly number[] | AnyTypedArray, shape?: readonly
     dtype = options.dtype ?? dtypeOfArray(typed);
     array = typed;
   }
-  return new Tensor(native.fromBuffer(array, dims, dtypeCode(dtype), options.device));
+  return new Tensor(native.fromBuffer(array, dims, dtypeCode(dtype), deviceOf(options) ?? undefined));
 }
 
 /** A scalar (0-dim) tensor. */
@@ -93,37 +93,37 @@ function dt(options: CreateOptions, fallback: DType = 'float32'): number {
 
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'zeros');
-  return run(factory.zeros, shape, dt(options), null, options.device ?? null);
+  return run(factory.zeros, shape, dt(options), null, deviceOf(options));
 }
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'ones');
-  return run(factory.ones, shape, dt(options), null, options.device ?? null);
+  return run(factory.ones, shape, dt(options), null, deviceOf(options));
 }
 export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
-  return run(factory.full, shape, value, dt(options), null, options.device ?? null);
+  return run(factory.full, shape, value, dt(options), null, deviceOf(options));
 }
 export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'empty');
-  return run(factory.empty, shape, dt(options), null, options.device ?? null);
+  return run(factory.empty, shape, dt(options), null, deviceOf(options));
 }
 /** start, start+step, ... below end; int64 unless a dtype is given. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
-  return run(factory.arange, lo, hi, step, dt(options, 'int64'), null, options.device ?? null);
+  return run(factory.arange, lo, hi, step, dt(options, 'int64'), null, deviceOf(options));
 }
 export function eye(n: number, options: CreateOptions = {}): Tensor {
-  return run(factory.eye, n, dt(options), null, options.device ?? null);
+  return run(factory.eye, n, dt(options), null, deviceOf(options));
 }
 /** U[0, 1) samples. */
 export function rand(shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'rand');
-  return run(factory.rand, shape, dt(options), null, options.device ?? null);
+  return run(factory.rand, shape, dt(options), null, deviceOf(options));
 }
 /** N(0, 1) samples. */
 export function randn(shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'randn');
-  return run(factory.randn, shape, dt(options), null, options.device ?? null);
+  return run(factory.randn, shape, dt(options), null, deviceOf(options));
 }
 /** U[low, high) samples. */
 export function uniform(shape: readonly number[], low: number, high: number, options: CreateOptions = {}): Tensor {
@@ -132,11 +132,11 @@ export function uniform(shape: readonly number[], low: number, high: number, opt
 /** Integers in [low, high). */
 export function randint(low: number, high: number, shape: readonly number[], options: CreateOptions = {}): Tensor {
   checkShape(shape, 'randint');
-  return run(factory.randint, low, high, shape, dt(options, 'int64'), null, options.device ?? null);
+  return run(factory.randint, low, high, shape, dt(options, 'int64'), null, deviceOf(options));
 }
 /** A random permutation of 0..n-1. */
 export function randperm(n: number, options: CreateOptions = {}): Tensor {
-  return run(factory.randperm, n, dt(options, 'int64'), null, options.device ?? null);
+  return run(factory.randperm, n, dt(options, 'int64'), null, deviceOf(options));
 }
 export function zerosLike(t: Tensor): Tensor {
   return run(factory.zerosLike, t);
@@ -155,4 +155,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 /** Elementwise choice: a where condition holds, else b. */
 export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
   return run(factory.where, condition, a, b);
+}
+
+/** The device a factory is called with: null (libtorch's default, the CPU) for 'cpu' or none. */
+function deviceOf(options: CreateOptions): string | null {
+  return options.device === undefined || options.device === 'cpu' ? null : options.device;
 }

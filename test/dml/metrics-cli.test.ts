@@ -68,7 +68,7 @@ describe('mdprop metrics', () => {
     ['1-D embeddings', ['--embeddings', file('flat.safetensors')], /flat\.safetensors: tensor 'embeddings' must be float32 \[N, D\], got float32 \[\d+\]/],
     ['float labels', ['--embeddings', file('embeddings.safetensors'), '--labels', file('float-labels.safetensors')], /float-labels\.safetensors: tensor 'labels' must be int64/],
     ['a length mismatch', ['--embeddings', file('embeddings.safetensors'), '--labels', file('short-labels.safetensors')], /short-labels\.safetensors: tensor 'labels' has 47 entries but tensor 'embeddings' in .*embeddings\.safetensors has 48 rows/],
-    ['a bad --k', ['--embeddings', file('both.safetensors'), '--k', '1,0'], /--k: expected comma-separated positive integers/],
+    ['a bad --k', ['--embeddings', file('both.safetensors'), '--k', '1,0'], /--k: expected a positive integer, got '0'/],
   ];
   for (const [what, args, message] of failures) {
     it(`rejects ${what} with exit code 2`, () => {

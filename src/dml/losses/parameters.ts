@@ -5,7 +5,7 @@ import type { ParameterPlacement } from './loss.js';
 
 function createOptions(placement: ParameterPlacement): { dtype: 'float32' | 'float64'; device?: string } {
   const device = placement.device ?? 'cpu';
-  return { dtype: placement.dtype ?? 'float32', device: device === 'cpu' ? undefined : device };
+  return { dtype: placement.dtype ?? 'float32', device: device };
 }
 
 export function constantParameter(shape: number[], value: number, placement: ParameterPlacement): Tensor {

@@ -10,7 +10,7 @@ export function logOnePlusSumExp(x: Tensor, mask: Tensor, dim: number): Tensor {
   return tidy(() => {
     const shape = [...x.shape];
     shape[dim] = 1;
-    const zero = zeros(shape, { dtype: x.dtype, device: x.device === 'cpu' ? undefined : x.device });
+    const zero = zeros(shape, { dtype: x.dtype, device: x.device });
     return cat([zero, x.maskedFill(mask.logicalNot(), -Infinity)], dim).logsumexp(dim);
   });
 }

@@ -24,14 +24,10 @@ export function similarityBlock(queries: Tensor, gallery: FixedRows, start: numb
   if (excludeSelf) {
     const width = gallery.rows;
     // Row i, column start + i sits at flat position start + i (width + 1).
-    const diagonal = arange(start, start + rows * (width + 1), width + 1, { device: deviceOption(block) });
+    const diagonal = arange(start, start + rows * (width + 1), width + 1, { device: block.device });
     indexFill_(block.view([-1]), 0, diagonal, -Infinity);
   }
   return block;
-}
-
-export function deviceOption(t: Tensor): string | undefined {
-  return t.device === 'cpu' ? undefined : t.device;
 }
 
 /** Rows in float32 (or float64 when given so), L2-normalised: the form every metric works on. */

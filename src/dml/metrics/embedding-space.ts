@@ -16,15 +16,14 @@
 // 0 for a perfectly flat spectrum; larger when few directions carry the embedding.
 import { F, noGrad, tensor, tidy, zeros, type Tensor } from '../../torch/index.js';
 import { indexAdd, svdvals } from '../ops.js';
-import { deviceOption } from './chunks.js';
 
 /** Sums of the rows of each class [C, D] and the class sizes. */
 function classSums(x: Tensor, ids: Int32Array, classes: number): { sums: Tensor; sizes: Int32Array } {
   return tidy(() => {
     const sizes = new Int32Array(classes);
     for (const id of ids) sizes[id]!++;
-    const index = tensor(BigInt64Array.from(ids, (v) => BigInt(v)), [ids.length], { dtype: 'int64', device: deviceOption(x) });
-    const empty = zeros([classes, x.size(1)], { dtype: x.dtype, device: deviceOption(x) });
+    const index = tensor(BigInt64Array.from(ids, (v) => BigInt(v)), [ids.length], { dtype: 'int64', device: x.device });
+    const empty = zeros([classes, x.size(1)], { dtype: x.dtype, device: x.device });
     return { sums: indexAdd(empty, 0, index, x), sizes };
   });
 }
@@ -52,7 +51,7 @@ export function piRatio(embeddings: Tensor, ids: Int32Array, classes: number): P
       const present = Array.from(sizes.keys()).filter((c) => sizes[c]! > 0);
       let inter = 0;
       if (present.length >= 2) {
-        const index = tensor(BigInt64Array.from(present, BigInt), [present.length], { dtype: 'int64', device: deviceOption(x) });
+        const index = tensor(BigInt64Array.from(present, BigInt), [present.length], { dtype: 'int64', device: x.device });
         const centres = F.l2Normalize(sums.indexSelect(0, index), 1);
         const m = present.length;
         const total = centres.sum(0).square().sum().item();

@@ -6,7 +6,7 @@
 import { Random } from '../../data/random.js';
 import { cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../torch/index.js';
 import { bincount, cumsum, indexAdd, searchsorted } from '../ops.js';
-import { chunkRows, deviceOption, metricFloat } from './chunks.js';
+import { chunkRows, metricFloat } from './chunks.js';
 import { fixedRows, type FixedRows } from './inner-products.js';
 
 const KMEANS_MEMORY_BUDGET = 64 * 1024 * 1024;
@@ -70,7 +70,7 @@ export function kmeansPlusPlus(x: Tensor, k: number, seed = 0, onProgress?: (don
           const cumulative = cumsum(nearest, 0);
           const total = cumulative.select(0, n - 1).item();
           if (!(total > 0)) return random.int(n); // every row sits on a centre already
-          const target = tensor([random.next() * total], [1], { dtype: x.dtype, device: deviceOption(x) });
+          const target = tensor([random.next() * total], [1], { dtype: x.dtype, device: x.device });
           return Math.min(searchsorted(cumulative, target).item(), n - 1);
         });
         chosen.push(next);
@@ -105,7 +105,7 @@ function assign(x: RowBlocks, centres: Tensor): Assignment {
 function update(x: Tensor, ids: Tensor, centres: Tensor): Tensor {
   return tidy(() => {
     const k = centres.size(0);
-    const sums = indexAdd(zeros([k, x.size(1)], { dtype: x.dtype, device: deviceOption(x) }), 0, ids, x);
+    const sums = indexAdd(zeros([k, x.size(1)], { dtype: x.dtype, device: x.device }), 0, ids, x);
     const counts = bincount(ids, k).to(x.dtype).unsqueeze(1);
     const empty = counts.eq(0);
     return sums.div(counts.clampMin(1)).add(centres.mul(empty.to(x.dtype)));
@@ -125,7 +125,7 @@ export function kmeans(x: Tensor, k: number, options: KMeansOptions = {}): KMean
       const data = metricFloat(x.detach());
       const initial = kmeansPlusPlus(data, k, options.seed ?? 0, (done, total) => options.onProgress?.('init', done, total));
       const layout = rowBlocks(data, rows);
-      let centres = data.indexSelect(0, tensor(BigInt64Array.from(initial, BigInt), [k], { dtype: 'int64', device: deviceOption(data) }));
+      let centres = data.indexSelect(0, tensor(BigInt64Array.from(initial, BigInt), [k], { dtype: 'int64', device: data.device }));
       let current = assign(layout, centres);
       let iterations = 0;
       while (iterations < maxIterations) {

@@ -16,7 +16,7 @@
 // what a top-K search (nearestNeighbours: matmul + topk) finds, without a top-1000 per query.
 import { F, noGrad, tensor, tidy, type Tensor } from '../../torch/index.js';
 import { indexFill_ } from '../ops.js';
-import { chunkRows, deviceOption, metricFloat, similarityBlock } from './chunks.js';
+import { chunkRows, metricFloat, similarityBlock } from './chunks.js';
 import { fixedRows } from './inner-products.js';
 import { orderByClass } from './labels.js';
 
@@ -87,7 +87,7 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       // Gallery sorted by class: each class is one contiguous range of columns.
       const galleryIdsRaw = self ? input.queryIds : input.galleryIds!;
       const order = orderByClass(galleryIdsRaw);
-      const device = deviceOption(input.queries);
+      const device = input.queries.device;
       const g = F.l2Normalize(metricFloat((self ? input.queries : input.gallery!).detach()), 1).indexSelect(0, int64(order, device));
       const galleryIds = Int32Array.from(order, (i) => galleryIdsRaw[i]!);
       // In self mode the queries are the sorted gallery itself, so query i's own column is i.
@@ -165,7 +165,7 @@ function maskColumns(block: Tensor, columns: Int32Array): void {
   columns.forEach((column, i) => {
     if (column >= 0) flat.push(i * width + column);
   });
-  if (flat.length > 0) tidy(() => indexFill_(block.view([-1]), 0, int64(flat, deviceOption(block)), -Infinity));
+  if (flat.length > 0) tidy(() => indexFill_(block.view([-1]), 0, int64(flat, block.device), -Infinity));
 }
 
 interface RelevantRange {

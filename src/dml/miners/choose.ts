@@ -8,7 +8,7 @@ import { rand, tidy, type Tensor } from '../../torch/index.js';
  */
 export function uniformChoice(allowed: Tensor): Tensor {
   return tidy(() => {
-    const noise = rand([...allowed.shape], { device: allowed.device === 'cpu' ? undefined : allowed.device });
+    const noise = rand([...allowed.shape], { device: allowed.device });
     return noise.maskedFill(allowed.logicalNot(), -1).argmax(1);
   });
 }

@@ -43,7 +43,7 @@ export function positivePairs(labels: readonly number[]): PositivePairs {
 
 /** int64 index tensor on a device. */
 export function indexTensor(values: readonly number[], device: string): Tensor {
-  return tensor(BigInt64Array.from(values, (v) => BigInt(v)), [values.length], { dtype: 'int64', device: device === 'cpu' ? undefined : device });
+  return tensor(BigInt64Array.from(values, (v) => BigInt(v)), [values.length], { dtype: 'int64', device: device });
 }
 
 /** Every (anchor, positive) pair of a batch as int64 index tensors on the embeddings' device. */
