@@ -127,7 +127,7 @@ export function readConfigFile(path: string): GivenSettings {
   const seenAs = new Map<ConfigField, string>();
   for (const [key, value] of Object.entries(json)) {
     const field = camel(key.replace(/^--/, ''));
-    if (field === 'config' || field === 'resume') throw new ConfigError(`${where}: "${key}" cannot be given in a settings file`);
+    if (field === 'config' || field === 'resume') throw new ConfigError(`${where}: "${key}" can only be given on the command line`);
     if (!isConfigField(field)) throw new ConfigError(`${where}: unknown setting "${key}"; known: ${CONFIG_FIELDS.join(', ')}`);
     const earlier = seenAs.get(field);
     if (earlier !== undefined) throw new ConfigError(`${where}: "${earlier}" and "${key}" are the same setting`);

@@ -224,7 +224,7 @@ export class Trainer {
         `epoch ${epoch}, step ${stepInEpoch + 1}/${total}: the loss or the embeddings are ${err.value} (not finite); training stopped without applying that step. ` +
           `The last good checkpoint (${this.#checkpointAt}) is kept in ${this.run.file('checkpoint')}` +
           `${this.state.best ? `, the best weights so far in ${this.run.file('model')}` : ''}. ` +
-          `Lower ${setting('lr')} (now ${this.config.lr}) and start a new run.`,
+          `Lower the learning rate ${setting('lr')} (now ${this.config.lr}) and start a new run.`,
       );
     }
   }

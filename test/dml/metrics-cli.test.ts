@@ -61,7 +61,7 @@ describe('mdprop metrics', () => {
   });
 
   const failures: [string, string[], RegExp][] = [
-    ['a missing file', ['--embeddings', file('absent.safetensors')], /--embeddings: file not found: .*absent\.safetensors/],
+    ['a missing file', ['--embeddings', file('absent.safetensors')], /--embeddings .*absent\.safetensors: file not found/],
     ['a missing labels tensor', ['--embeddings', file('embeddings.safetensors')], /embeddings\.safetensors: no tensor 'labels'/],
     ['a missing embeddings tensor', ['--embeddings', file('labels.safetensors')], /labels\.safetensors: no tensor 'embeddings'/],
     ['float64 embeddings', ['--embeddings', file('float64.safetensors')], /float64\.safetensors: tensor 'embeddings' must be float32 \[N, D\], got float64/],

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CONFIG_FIELDS, ConfigError, resolveConfig, resolveResumeConfig, type FlagValues } from '../../src/train/index.js';
+import { CONFIG_FIELDS, ConfigError, flagOf, resolveConfig, resolveResumeConfig, type FlagValues } from '../../src/train/index.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir('config');
@@ -15,10 +15,11 @@ function configFile(name: string, content: unknown): string {
   return path;
 }
 
+/** The error as the command line shows it: each setting named by its flag. */
 function rejects(flags: FlagValues, pattern: RegExp, configFile?: string): void {
   assert.throws(() => resolveConfig({ flags, configFile }), (err: unknown) => {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    assert.match(err.message, pattern);
+    assert.match(err.render(flagOf), pattern);
     return true;
   });
 }
@@ -67,7 +68,7 @@ describe('training configuration', () => {
     rejects({ dataset: 'mnist', epochs: 'three' }, /^--epochs: expected a positive integer, got 'three'$/);
     rejects({ dataset: 'mnist', epochs: '0' }, /^--epochs: /);
     rejects({ dataset: 'mnist', lr: '-1' }, /^--lr: expected a positive number/);
-    rejects({ dataset: 'mnist', method: 'magic' }, /^--method: expected one of baseline, advprop-d, mdprop, got 'magic'$/);
+    rejects({ dataset: 'mnist', method: 'magic' }, /^--method: expected one of baseline, advprop-d, mdprop, or a method written as data, got 'magic'$/);
     rejects({ dataset: 'imagenet' }, /^--dataset: /);
     rejects({ dataset: 'mnist', arch: 'vgg' }, /^--arch: /);
     rejects({ dataset: 'mnist', loss: 'hinge' }, /^--loss: /);
@@ -92,7 +93,7 @@ describe('training configuration', () => {
     rejects({ dataset: 'mnist', batchSize: '30', samplesPerClass: '4' }, /^--batch-size 30 is not a multiple of --samples-per-class 4$/);
     rejects({ dataset: 'mnist', batchSize: '4', samplesPerClass: '4' }, /^--batch-size 4 holds fewer than 2 classes/);
     rejects({ dataset: 'mnist', imageSize: '32' }, /^--test-resize \(default\) 28 is smaller than --image-size 32$/);
-    rejects({ dataset: 'cub200' }, /^--data-root <dir> is required for cub200$/);
+    rejects({ dataset: 'cub200' }, /^--data-root is required for cub200$/);
     rejects({ dataset: 'cub200', dataRoot: join(dir, 'nowhere') }, /^--data-root: folder not found/);
     rejects({ dataset: 'mnist', dataRoot: dir }, /^--data-root: mnist is embedded/);
     rejects({ dataset: 'mnist', pretrained: join(dir, 'none.safetensors') }, /^--pretrained: file not found/);
@@ -106,8 +107,8 @@ describe('training configuration', () => {
     writeFileSync(join(run, 'config.json'), JSON.stringify(saved));
     const resumed = resolveResumeConfig(run, { epochs: '5', threads: '1', lr: String(saved.lr) });
     assert.deepEqual(resumed, { ...saved, epochs: 5, threads: 1 });
-    assert.throws(() => resolveResumeConfig(run, { lr: '0.5' }), /^ConfigError: --lr cannot change when resuming \(the run uses 0\.001\)/);
-    assert.throws(() => resolveResumeConfig(run, { out: join(dir, 'elsewhere') }), /--out cannot differ from --resume/);
-    assert.throws(() => resolveResumeConfig(join(dir, 'nothing'), {}), /--resume .*nothing: no config\.json there/);
+    assert.throws(() => resolveResumeConfig(run, { lr: '0.5' }), /^ConfigError: lr cannot change when resuming \(the run uses 0\.001\)/);
+    assert.throws(() => resolveResumeConfig(run, { out: join(dir, 'elsewhere') }), /out cannot differ from resume/);
+    assert.throws(() => resolveResumeConfig(join(dir, 'nothing'), {}), /resume .*nothing: no config\.json there/);
   });
 });

@@ -147,7 +147,7 @@ describe('Trainer', () => {
     await assert.rejects(trainer.train(), (err: unknown) => {
       assert.ok(err instanceof TrainingDiverged, String(err));
       assert.match(err.message, /epoch 1, step \d+\/\d+: the loss or the embeddings are NaN \(not finite\); training stopped without applying that step/);
-      assert.match(err.message, /The last good checkpoint \(at the start\) is kept in .*checkpoint.*Lower --lr \(now 1e\+30\)/);
+      assert.match(err.message, /The last good checkpoint \(at the start\) is kept in .*checkpoint.*Lower the learning rate lr \(now 1e\+30\)/);
       return true;
     });
     trainer.dispose();
@@ -168,7 +168,7 @@ describe('Trainer', () => {
     assert.deepEqual(snapshot(model, 'conv1.weight'), snapshot(donor, 'conv1.weight'));
     assert.deepEqual(snapshot(model, 'fc.weight'), headBefore);
     const wrong = createModel({ arch: 'resnet-small', embedDim: 10, inChannels: 3 });
-    assert.throws(() => loadPretrained(wrong, file), /--pretrained .*donor\.safetensors: state dict does not match the model:\n {2}shape mismatches \(1\): conv1\.weight/);
+    assert.throws(() => loadPretrained(wrong, file), /pretrained .*donor\.safetensors: state dict does not match the model:\n {2}shape mismatches \(1\): conv1\.weight/);
     for (const m of [donor, model, wrong]) m.dispose();
   });
 });

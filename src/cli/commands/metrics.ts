@@ -48,7 +48,7 @@ function readInputs(embeddings: string, labels: string | undefined): ReturnType<
   try {
     return readEmbeddingsFile(embeddings, labels);
   } catch (err) {
-    if (err instanceof FormatError) throw new UsageError(err.message);
+    if (err instanceof FormatError) throw new UsageError(err.file === embeddings ? `--embeddings ${err.message}` : `--labels ${err.message}`);
     throw err;
   }
 }
