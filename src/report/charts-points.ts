@@ -82,7 +82,7 @@ function verdict(row: DifferenceRow, higherIsBetter: boolean): Verdict {
 export function differenceChart(rows: readonly DifferenceRow[], options: DifferenceChartOptions = {}): TopLevelSpec {
   const higherIsBetter = options.higherIsBetter ?? true;
   const values = rows.map((r) => ({ ...r, verdict: verdict(r, higherIsBetter) }));
-  const y = { field: 'label', type: 'nominal' as const, title: null, sort: rows.map((r) => r.label) };
+  const y = { field: 'label', type: 'nominal' as const, title: null, sort: rows.map((r) => r.label), axis: { labelLimit: 320 } };
   const x = { field: 'estimate', type: 'quantitative' as const, title: options.xTitle ?? 'difference (method − baseline)', scale: { zero: true } };
   const color = {
     field: 'verdict',
