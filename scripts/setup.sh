@@ -11,8 +11,8 @@ $SUDO apt-get update -q
 # libtorch-dev: the engine. libopenblas0-openmp: without it libtorch's matrix products fall back to
 # the reference BLAS (measured 1.9 against 52 GFLOP/s for a 1024^3 float32 product on one core).
 # python3-torch(vision): reference implementations for the parity tests and benchmarks only; the
-# project itself never runs Python.
-$SUDO apt-get install -y -q --no-install-recommends libtorch-dev libopenblas0-openmp python3-torch python3-torchvision g++ make python3
+# project itself never runs Python. chromium: the headless browser in which the tests open report.html.
+$SUDO apt-get install -y -q --no-install-recommends libtorch-dev libopenblas0-openmp python3-torch python3-torchvision g++ make python3 chromium
 
 npm ci --no-audit --no-fund   # also builds the native addon (package.json "install")
 npm run build

@@ -1,2 +1,33 @@
-// Reports: comparisons of runs (and, built on the same formats, experiments' statistics and pages).
-export { compareRuns, formatComparison, loadRun, type RunResults } from './compare.js';
+// The report layer: comparison of runs, statistics over seeds and queries, charts rendered to SVG,
+// 2-D embedding maps, retrieval galleries and the self-contained HTML page that holds them.
+export { compareRuns, formatComparison, loadRun } from './compare.js';
+export type { RunResults } from './compare.js';
+
+export { bootstrapDifference, excludesZero, mean, meanInterval, pairedDifference, quantileSorted, sampleStd, studentTCdf, studentTQuantile } from './stats.js';
+export type { BootstrapInterval, BootstrapOptions, Interval, MeanInterval, PairedDifference } from './stats.js';
+
+export { CHART_CONFIG, renderSvg } from './render.js';
+export type { RenderOptions, SvgMarkup, TopLevelSpec } from './render.js';
+export { differenceChart, lineBandChart, robustnessChart, scatterChart, summarizeSeries } from './charts.js';
+export type {
+  BandRow,
+  DifferenceChartOptions,
+  DifferenceRow,
+  LineBandOptions,
+  RobustnessChartOptions,
+  RobustnessResult,
+  ScatterChartOptions,
+  ScatterPanel,
+  ScatterPoint,
+  SeedSeries,
+} from './charts.js';
+export { summarizeSpread } from './spread.js';
+export type { Spread, SpreadSummary } from './spread.js';
+
+export { embeddingMap, subsampleIndices } from './embedding-map.js';
+export type { EmbeddingMapInput, EmbeddingMapOptions, MapPoint } from './embedding-map.js';
+
+export { differenceCell, escapeHtml, formatInterval, pngDataUri, renderReportPage, trustedHtml } from './html.js';
+export type { Block, Cell, CellMark, HtmlFragment, ReportPage, Section, SettingValue } from './html.js';
+export { GALLERY_CSS, imageDataUri, imageToPng, renderGallery } from './gallery.js';
+export type { GalleryNeighbour, GalleryOptions, GalleryRow, PixelImage, ThumbnailOptions } from './gallery.js';
