@@ -2,7 +2,7 @@
 // (the first image of every class, then the second, ...) so that a small limit still keeps many
 // classes with several images each, which metric learning needs; the result is deterministic.
 import { SubsetSplit } from './split.js';
-import type { DataSplit } from './types.js';
+import type { Dataset, DataSplit } from './types.js';
 
 export function limitSplit(split: DataSplit, limit: number | undefined): DataSplit {
   if (limit === undefined || limit >= split.size) return split;
@@ -24,4 +24,10 @@ export function limitSplit(split: DataSplit, limit: number | undefined): DataSpl
   }
   chosen.sort((a, b) => a - b);
   return new SubsetSplit(split, Int32Array.from(chosen));
+}
+
+/** A dataset's evaluation protocol cut to `limit` images per split (same-set: the one split). */
+export function limitEvaluation(evaluation: Dataset['evaluation'], limit: number | undefined): Dataset['evaluation'] {
+  const query = limitSplit(evaluation.query, limit);
+  return { query, gallery: evaluation.sameSet ? query : limitSplit(evaluation.gallery, limit), sameSet: evaluation.sameSet };
 }

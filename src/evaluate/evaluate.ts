@@ -11,7 +11,7 @@ import {
   splitQuerySource,
   type AttackRun,
 } from '../adversarial/index.js';
-import { openDataset } from '../data/index.js';
+import { limitEvaluation, openDataset } from '../data/index.js';
 import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
 import { setNumThreads, tensor, type Tensor } from '../torch/index.js';
 import { embedSplit } from './embed-split.js';
@@ -56,7 +56,7 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
   model.to(plan.device);
   const embed = (x: Tensor) => model.forward(x);
   const dataset = await openDataset(plan.dataset, plan.dataRoot === undefined ? {} : { root: plan.dataRoot });
-  const { query, gallery: gallerySplit, sameSet } = dataset.evaluation;
+  const { query, gallery: gallerySplit, sameSet } = limitEvaluation(dataset.evaluation, plan.limitTest);
 
   const { rows, dim } = await embedSplit(embed, gallerySplit, {
     transform: plan.transform,
@@ -111,6 +111,7 @@ function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSetti
     queries,
     gallery,
     limit: plan.limit ?? null,
+    limit_test: plan.limitTest ?? null,
     seed: plan.seed,
     norm: plan.norm,
     step_size: plan.stepSize?.text ?? '2.5*eps/iters',

@@ -42,8 +42,10 @@ export const evaluateOptionsSchema = z.strictObject({
   rankPartners: count(1, 1000).optional(),
   /** BN branch to evaluate (0 = clean). */
   branch: count(0, 63).optional(),
-  /** A seeded subset of this many queries (the gallery stays whole). */
+  /** A seeded subset of this many queries (the gallery stays the whole test set). */
   limit: count(1).optional(),
+  /** The test set: at most this many images per split, as training evaluated (default: the run's limitTest); null: all. */
+  limitTest: count(1).nullable().optional(),
   /** Default: the dataset's protocol. Recall@1 is always reported. */
   ks: z.array(count(1)).min(1).optional(),
   imageSize: count(1, 8192).optional(),

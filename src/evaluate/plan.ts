@@ -18,6 +18,8 @@ export interface EvalPlan {
   transform: TestTransform;
   runs: AttackRun[];
   limit: number | undefined;
+  /** The test set's size limit per split (undefined: all of it). */
+  limitTest: number | undefined;
   ks: number[];
   batchSize: number;
   seed: number;
@@ -118,6 +120,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       transform: testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3 }),
       runs,
       limit: o.limit,
+      limitTest: (o.limitTest === undefined ? run?.limitTest : o.limitTest) ?? undefined,
       ks,
       batchSize: o.batchSize ?? EVALUATE_DEFAULTS.batchSize,
       seed: o.seed ?? run?.seed ?? 0,

@@ -67,6 +67,8 @@ export const evalSettingsSchema = z.strictObject({
   queries: z.number().int().nonnegative(),
   gallery: z.number().int().nonnegative(),
   limit: z.number().int().positive().nullable(),
+  /** The test set's size limit per split, as the run was evaluated during training (null: all). */
+  limit_test: z.number().int().positive().nullable(),
   seed: z.number().int().nonnegative(),
   norm: z.enum(['linf', 'l2']),
   step_size: z.string(),

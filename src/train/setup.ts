@@ -2,6 +2,7 @@
 // multi-branch batch norms, the loss, the optimizer with its parameter groups and the schedule.
 import {
   ClassBalancedSampler,
+  limitEvaluation,
   limitSplit,
   openDataset,
   testTransform,
@@ -39,9 +40,6 @@ export interface TrainingParts {
 /** Opens the dataset and cuts its splits to --limit-train / --limit-test. */
 export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
   const dataset = await openDataset(config.dataset, config.dataRoot === null ? {} : { root: config.dataRoot });
-  const limitTest = config.limitTest ?? undefined;
-  const { query, gallery, sameSet } = dataset.evaluation;
-  const limitedQuery = limitSplit(query, limitTest);
   const train = limitSplit(dataset.train, config.limitTrain ?? undefined);
   const sampler = new ClassBalancedSampler(train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
   if (sampler.batchesInEpoch(0) === 0) {
@@ -52,7 +50,7 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
   const channels = config.channels;
   return {
     train,
-    evaluation: { query: limitedQuery, gallery: sameSet ? limitedQuery : limitSplit(gallery, limitTest), sameSet },
+    evaluation: limitEvaluation(dataset.evaluation, config.limitTest ?? undefined),
     trainTransform: trainTransform({ size: config.imageSize, channels, scale: [config.minCropScale, 1] }),
     testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels }),
   };

@@ -14,7 +14,7 @@ import { MEAN, STD, toy } from './fixtures.js';
 
 const SETTINGS: EvalSettings = {
   run: null, weights: 'toy', dataset: 'folder', data_root: null, arch: 'toy', embed_dim: 8, branch: 0, branches: 1, image_size: 8,
-  test_resize: 8, channels: 1, queries: 30, gallery: 30, limit: null, seed: 0, norm: 'linf', step_size: '2.5*eps/iters',
+  test_resize: 8, channels: 1, queries: 30, gallery: 30, limit: null, limit_test: null, seed: 0, norm: 'linf', step_size: '2.5*eps/iters',
   random_start: 'eps', mtax_targets: 3, rank_partners: 1, top_fraction: 0.01, ks: [1, 2, 4], device: 'cpu',
 };
 

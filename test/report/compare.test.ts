@@ -22,7 +22,7 @@ function fakeRun(name: string, method: string, r1: number, attacks: [string, num
   const entries = attacks.map(([attack, eps, rec]) => ({ attack, eps, iters: 10, 'recall@1': rec, 'map@r': rec / 2 }));
   const settings = {
     run: dir, weights: 'model.safetensors', dataset: 'fashion-mnist', data_root: null, arch: 'resnet-small', embed_dim: 8, branch: 0, branches: 1,
-    image_size: 28, test_resize: 28, channels: 1, queries: 8, gallery: 8, limit: null, seed: 0, norm: 'linf', step_size: '2.5*eps/iters',
+    image_size: 28, test_resize: 28, channels: 1, queries: 8, gallery: 8, limit: null, limit_test: null, seed: 0, norm: 'linf', step_size: '2.5*eps/iters',
     random_start: 'eps', mtax_targets: 5, rank_partners: 1, top_fraction: 0.01, ks: [1], device: 'cpu',
   };
   writeFileSync(join(dir, 'eval.json'), JSON.stringify({ clean: { 'recall@1': r1 }, attacks: entries, details: [], ers: [], settings }));

@@ -13,7 +13,7 @@ import { asUsage, integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressBar, type Progress } from '../progress.js';
 
 type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | 'mtaxTargets' | 'rankPartners' | 'branch' | 'batchSize' | 'device', string> &
-  Partial<Record<'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
+  Partial<Record<'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
     json?: boolean;
   };
 
@@ -36,7 +36,8 @@ export function registerEval(program: Command): void {
     .option('--mtax-targets <T>', 'target images of mtax', String(EVALUATE_DEFAULTS.mtaxTargets))
     .option('--rank-partners <n>', 'queries per candidate (CA) and candidates per query (QA)', String(EVALUATE_DEFAULTS.rankPartners))
     .option('--branch <K>', 'batch-norm branch to evaluate (0 = clean; the same epoch as branch 0)', '0')
-    .option('--limit <N>', 'a seeded subset of N queries (the gallery stays the whole test split)')
+    .option('--limit <N>', 'a seeded subset of N queries (the gallery stays the whole test set)')
+    .option('--limit-test <n|all>', "the test set: at most n images per split (default: the run's --limit-test, as its training evaluated)")
     .option('--k <list>', "K values of Recall@K (default: the dataset's, e.g. 1,2,4,8; sop 1,10,100,1000)")
     .option('--image-size <px>', "side of the test centre crop (default: the run's, else 28 / 224)")
     .option('--test-resize <px>', "shorter side before the crop (default: the run's, else 28 / 256)")
@@ -97,6 +98,7 @@ function optionsOf(f: EvalFlags): EvaluateOptions {
     rankPartners: int('--rank-partners', f.rankPartners),
     branch: int('--branch', f.branch, 0),
     limit: int('--limit', f.limit),
+    limitTest: f.limitTest === undefined ? undefined : f.limitTest.trim().toLowerCase() === 'all' ? null : integerFlag('--limit-test', f.limitTest),
     ks: f.k === undefined ? undefined : integerListFlag('--k', f.k),
     imageSize: int('--image-size', f.imageSize),
     testResize: int('--test-resize', f.testResize),
