@@ -1,6 +1,7 @@
-// `mdprop data check` as a user runs it: the compiled CLI in a child process, on fixtures of
-// every layout; JSON output, listed corrupt files and exit codes. Errors found before any image
-// is read (bad flags, a missing root or index file) run in this process.
+// `mdprop data check` on fixtures of every layout: JSON output, listed corrupt files and exit
+// codes. The layouts and the errors found before any image is read (bad flags, a missing root or
+// index file) run in this process; the text report and the embedded dataset with its progress
+// output run the compiled CLI in a child process, as a user does.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { makeCarsFolders, makeCarsOfficial, makeCub, makeFolder, makeInshop, makeSop, tempDir } from './fixtures.js';
 
 async function checkJson(dataset: string, root: string | undefined) {
-  const run = spawnMdprop(['data', 'check', '--dataset', dataset, ...(root ? ['--root', root] : []), '--json']);
+  const run = await runMdprop(['data', 'check', '--dataset', dataset, ...(root ? ['--root', root] : []), '--json']);
   return { ...run, report: JSON.parse(run.stdout) as { dataset: string; splits: Record<string, { classes: number; images: number }>; unreadable: string[] } };
 }
 
