@@ -1,30 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the `mdprop` command: one sub-command per file under commands/.
-import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.js';
-import { UsageError } from './errors.js';
+// Entry point of the `mdprop` command. The CLI itself is runCli (run.ts), which tests also call.
+import { runCli } from './run.js';
 
-const program = new Command();
-program
-  .name('mdprop')
-  .description('Robust deep metric learning: MDProp training and evaluation over libtorch')
-  .showHelpAfterError()
-  .exitOverride();
-
-registerCommands(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UsageError) {
-    process.stderr.write(`mdprop: ${err.message}\n`);
-    process.exitCode = 2;
-  } else {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`mdprop: ${message}\n`);
-    if (process.env.MDPROP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = 1;
-  }
+// A reader that goes away early (`mdprop train --help | head -1`) makes writes fail with EPIPE:
+// the rest of that output is dropped, without a stack trace; the command itself carries on.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 }
+
+const { code } = await runCli(process.argv.slice(2));
+process.exitCode = code;

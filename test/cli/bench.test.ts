@@ -1,14 +1,14 @@
 // `mdprop bench`: the JSON keys of the contract and flag errors.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCli } from './embed-helpers.js';
+import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 
 const tiny = ['bench', '--arch', 'resnet-small', '--image-size', '16', '--batch-size', '4', '--steps', '1', '--warmup', '0', '--channels', '1', '--threads', '1', '--embed-dim', '8'];
 
 describe('mdprop bench', () => {
   it('prints ms_per_step, images_per_s, peak_rss_mb and the settings as JSON', () => {
-    const r = runCli([...tiny, '--method', 'mdprop', '--json']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop([...tiny, '--method', 'mdprop', '--json']);
+    assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const key of ['ms_per_step', 'images_per_s', 'peak_rss_mb']) assert.ok(typeof report[key] === 'number' && (report[key] as number) > 0, key);
     assert.deepEqual(
@@ -18,15 +18,18 @@ describe('mdprop bench', () => {
     assert.equal(report.forward_images_per_step, 8, 'mdprop adds a STAX and an MTAX half');
   });
 
-  it('prints key: value lines without --json and names a bad flag', () => {
-    const r = runCli([...tiny, '--method', 'baseline']);
-    assert.equal(r.status, 0, r.stderr);
+  it('prints key: value lines without --json', () => {
+    const r = spawnMdprop([...tiny, '--method', 'baseline']);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ms_per_step: [\d.]+$/m);
-    const bad = runCli([...tiny, '--method', 'nope']);
-    assert.equal(bad.status, 2);
+  });
+
+  it('names a bad flag (exit 2)', async () => {
+    const bad = await runMdprop([...tiny, '--method', 'nope']);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--method: unknown method 'nope'/);
-    const odd = runCli([...tiny, '--batch-size', '5']);
-    assert.equal(odd.status, 2);
+    const odd = await runMdprop([...tiny, '--batch-size', '5']);
+    assert.equal(odd.code, 2);
     assert.match(odd.stderr, /--batch-size: expected an even number/);
   });
 });

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { readSafetensors, tidy } from '../../src/torch/index.js';
-import { repoRoot, runCli, writeNoisePng } from './embed-helpers.js';
+import { spawnMdprop } from '../helpers/cli.js';
+import { repoRoot, writeNoisePng } from './embed-helpers.js';
 
 const python = process.env.MDPROP_REFERENCE_PYTHON ?? '/usr/bin/python3';
 const script = join(repoRoot, 'bench/parity/embed_reference.py');
@@ -47,8 +48,8 @@ describe('embed parity with PyTorch', () => {
         { encoding: 'utf8' },
       );
       assert.equal(py.status, 0, py.stderr);
-      const r = runCli(['embed', '--arch', arch, '--embed-dim', '128', '--weights', weights, '--images', images, '--out', ours, '--resize', '224', '--crop', '224']);
-      assert.equal(r.status, 0, r.stderr);
+      const r = spawnMdprop(['embed', '--arch', arch, '--embed-dim', '128', '--weights', weights, '--images', images, '--out', ours, '--resize', '224', '--crop', '224']);
+      assert.equal(r.code, 0, r.stderr);
       tidy(() => {
         const ref = readSafetensors(reference);
         const got = readSafetensors(ours);

@@ -8,7 +8,8 @@ import { before, describe, it } from 'node:test';
 import { decodeImageFile } from '../../src/data/index.js';
 import { createModel } from '../../src/nn/index.js';
 import { manualSeed, noGrad, readSafetensors, tensor, tidy, writeSafetensors, zeros } from '../../src/torch/index.js';
-import { runCli, writeNoisePng } from './embed-helpers.js';
+import { runMdprop, spawnMdprop } from '../helpers/cli.js';
+import { writeNoisePng } from './embed-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdprop-embed-'));
 const images = join(dir, 'images');
@@ -53,8 +54,8 @@ before(async () => {
 describe('mdprop embed', () => {
   it('writes L2-normalised float32 embeddings with the relative paths in code-point order', async () => {
     const out = join(dir, 'out.safetensors');
-    const r = runCli(args({ '--out': out }));
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop(args({ '--out': out }));
+    assert.equal(r.code, 0, r.stderr);
     const file = readSafetensors(out);
     const embeddings = file.tensors.get('embeddings')!;
     assert.equal(embeddings.dtype, 'float32');
@@ -83,10 +84,10 @@ describe('mdprop embed', () => {
   it('gives the same rows whatever the batch size', () => {
     const a = join(dir, 'bs1.safetensors');
     const b = join(dir, 'bs7.safetensors');
-    assert.equal(runCli(args({ '--out': a, '--batch-size': '1' })).status, 0);
-    assert.equal(runCli(args({ '--out': b, '--batch-size': '7', '--resize': '40' })).status, 0);
+    assert.equal(spawnMdprop(args({ '--out': a, '--batch-size': '1' })).code, 0);
+    assert.equal(spawnMdprop(args({ '--out': b, '--batch-size': '7', '--resize': '40' })).code, 0);
     const c = join(dir, 'bs7-32.safetensors');
-    assert.equal(runCli(args({ '--out': c, '--batch-size': '7' })).status, 0);
+    assert.equal(spawnMdprop(args({ '--out': c, '--batch-size': '7' })).code, 0);
     tidy(() => {
       const ea = readSafetensors(a).tensors.get('embeddings')!;
       const ec = readSafetensors(c).tensors.get('embeddings')!;
@@ -95,7 +96,7 @@ describe('mdprop embed', () => {
     });
   });
 
-  it('exits 2 naming the flag for an unknown arch, a missing file or folder, and bad numbers', () => {
+  it('exits 2 naming the flag for an unknown arch, a missing file or folder, and bad numbers', async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ '--arch': 'resnet99' }, /--arch: unknown architecture 'resnet99'; expected one of resnet18, resnet34, resnet50, resnet-small/],
       [{ '--weights': join(dir, 'absent.safetensors') }, /--weights .*absent\.safetensors: model file not found/],
@@ -105,25 +106,25 @@ describe('mdprop embed', () => {
       [{ '--crop': '48' }, /--crop: 48 must not exceed resize \(32\)/],
     ];
     for (const [flags, message] of cases) {
-      const r = runCli(args(flags));
-      assert.equal(r.status, 2, `${JSON.stringify(flags)}: ${r.stderr}`);
+      const r = await runMdprop(args(flags));
+      assert.equal(r.code, 2, `${JSON.stringify(flags)}: ${r.stderr}`);
       assert.match(r.stderr, message);
     }
   });
 
-  it('exits 2 when the folder holds no images', () => {
+  it('exits 2 when the folder holds no images', async () => {
     const empty = join(dir, 'empty');
     mkdirSync(join(empty, 'sub'), { recursive: true });
     writeFileSync(join(empty, 'sub/readme.md'), '#');
-    const r = runCli(args({ '--images': empty }));
-    assert.equal(r.status, 2);
+    const r = await runMdprop(args({ '--images': empty }));
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--images: no image files found/);
   });
 
-  it('names the keys of weights that do not fit the model', () => {
+  it('names the keys of weights that do not fit the model', async () => {
     // Wrong embedding dimension: fc shapes differ.
-    let r = runCli(args({ '--embed-dim': '8' }));
-    assert.equal(r.status, 2);
+    let r = await runMdprop(args({ '--embed-dim': '8' }));
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--weights .*small\.safetensors: state dict does not match the model/);
     assert.match(r.stderr, /shape mismatches \(2\): fc\.weight \(model \[8, 128\], file \[16, 128\]\), fc\.bias/);
 
@@ -135,16 +136,16 @@ describe('mdprop embed', () => {
       state.set('head.weight', zeros([1]));
       writeSafetensors(bad, state);
     });
-    r = runCli(args({ '--weights': bad }));
-    assert.equal(r.status, 2);
+    r = await runMdprop(args({ '--weights': bad }));
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /missing keys \(1\): layer2\.0\.bn1\.running_var/);
     assert.match(r.stderr, /unexpected keys \(1\): head\.weight/);
 
     // Not a safetensors file at all.
     const junk = join(dir, 'junk.safetensors');
     writeFileSync(junk, 'hello');
-    r = runCli(args({ '--weights': junk }));
-    assert.equal(r.status, 2);
+    r = await runMdprop(args({ '--weights': junk }));
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--weights .*junk\.safetensors: .*not a safetensors file/);
   });
 
@@ -152,8 +153,8 @@ describe('mdprop embed', () => {
     const broken = join(dir, 'broken');
     mkdirSync(broken, { recursive: true });
     writeFileSync(join(broken, 'bad.png'), 'this is not a png');
-    const r = runCli(args({ '--images': broken }));
-    assert.equal(r.status, 1);
+    const r = spawnMdprop(args({ '--images': broken }));
+    assert.equal(r.code, 1);
     assert.match(r.stderr, /bad\.png/);
   });
 });

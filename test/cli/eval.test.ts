@@ -6,15 +6,13 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { Command } from 'commander';
-import { registerEval } from '../../src/cli/commands/eval.js';
-import { UsageError } from '../../src/cli/errors.js';
 import { RunDirectory } from '../../src/formats/index.js';
 import { convertToMultiBatchNorm, createModel } from '../../src/nn/index.js';
 import { resolveConfig, writeRunModel } from '../../src/train/index.js';
 import * as T from '../../src/torch/index.js';
+import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { assertMatchesSchema } from '../helpers/json-schema.js';
-import { runCli, writeNoisePng } from './embed-helpers.js';
+import { writeNoisePng } from './embed-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mdprop-eval-'));
 const data = join(root, 'data');
@@ -48,8 +46,8 @@ const base = ['--attacks', 'stax,untargeted,fgsm,qa+', '--eps', '0,0.3', '--iter
 
 describe('mdprop eval', () => {
   it('prints the contract JSON, writes eval.json, and eps 0 reproduces the clean numbers', () => {
-    const r = runCli(['eval', '--run', run, ...base, '--json']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop(['eval', '--run', run, ...base, '--json']);
+    assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Contract;
     assertMatchesSchema('eval-output', out);
     assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
@@ -78,8 +76,8 @@ describe('mdprop eval', () => {
 
   it('--limit keeps the whole gallery and the same queries for clean and attacked runs', () => {
     const out = join(root, 'limited.json');
-    const r = runCli(['eval', '--run', run, '--attacks', 'untargeted', '--eps', '0', '--limit', '5', '--out', out, '--json']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop(['eval', '--run', run, '--attacks', 'untargeted', '--eps', '0', '--limit', '5', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
     const printed = JSON.parse(r.stdout) as Contract;
     assert.equal(printed.attacks[0]!['recall@1'], printed.clean['recall@1']);
     const file = JSON.parse(readFileSync(out, 'utf8')) as { settings: Record<string, unknown> };
@@ -88,23 +86,23 @@ describe('mdprop eval', () => {
   });
 
   it('evaluates given weights without a run (settings from their metadata, eval.json beside them) and a BN branch of the same epoch', () => {
-    const r = runCli(['eval', '--weights', join(root, 'weights', 'model.safetensors'), '--data-root', data, '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop(['eval', '--weights', join(root, 'weights', 'model.safetensors'), '--data-root', data, '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^run\s+eps/);
     assert.match(r.stdout, /es\s+4\/255/);
     const beside = JSON.parse(readFileSync(join(root, 'weights', 'eval.json'), 'utf8')) as { settings: Record<string, unknown> };
     assert.deepEqual([beside.settings.dataset, beside.settings.image_size, beside.settings.embed_dim], ['folder', 12, 8]);
     const branch = join(root, 'branch.json');
-    const b = runCli(['eval', '--run', run, '--branch', '2', '--attacks', 'mtax', '--eps', '0.1', '--iters', '1', '--out', branch, '--json']);
-    assert.equal(b.status, 0, b.stderr);
+    const b = spawnMdprop(['eval', '--run', run, '--branch', '2', '--attacks', 'mtax', '--eps', '0.1', '--iters', '1', '--out', branch, '--json']);
+    assert.equal(b.code, 0, b.stderr);
     const file = JSON.parse(readFileSync(branch, 'utf8')) as { settings: Record<string, unknown> };
     assert.equal(file.settings.branch, 2);
     assert.equal(file.settings.branches, 3);
   });
 
-  it('rejects bad flags with exit code 2, naming the flag', () => {
-    const r = runCli(['eval', '--run', run, '--attacks', 'stax,bogus']);
-    assert.equal(r.status, 2, r.stderr);
+  it('rejects bad flags with exit code 2, naming the flag', async () => {
+    const r = await runMdprop(['eval', '--run', run, '--attacks', 'stax,bogus']);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--attacks: unknown attack 'bogus'/);
   });
 
@@ -127,24 +125,18 @@ describe('mdprop eval', () => {
       [['--weights', join(root, 'missing.safetensors')], /--weights: .*missing.safetensors: model file not found/],
     ];
     for (const [flags, message] of cases) {
-      const err = await evalError(['--run', run, ...flags]);
-      assert.ok(err instanceof UsageError, `${flags.join(' ')}: ${String(err)}`);
-      assert.match(err.message, message, flags.join(' '));
+      assert.match(await evalError(['--run', run, ...flags]), message, flags.join(' '));
     }
-    assert.match((await evalError(['--run', join(root, 'nowhere')])).message, /--run: .*nowhere: not a run directory/);
-    assert.match((await evalError([])).message, /--run: give a run directory/);
-    assert.match((await evalError(['--weights', join(run, 'model.safetensors')])).message, /--data-root: required for folder/);
+    assert.match(await evalError(['--run', join(root, 'nowhere')]), /--run: .*nowhere: not a run directory/);
+    assert.match(await evalError([]), /--run: give a run directory/);
+    assert.match(await evalError(['--weights', join(run, 'model.safetensors')]), /--data-root: required for folder/);
   });
 });
 
-/** Runs `eval` in this process and returns what it throws. */
-async function evalError(args: readonly string[]): Promise<Error> {
-  const program = new Command().exitOverride();
-  registerEval(program);
-  try {
-    await program.parseAsync(['eval', ...args], { from: 'user' });
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error(`eval ${args.join(' ')}: no error`);
+/** Runs `eval` in this process; it must stop with a usage error (exit 2 and a `mdprop:` message, not a commander error), whose text it returns. */
+async function evalError(args: readonly string[]): Promise<string> {
+  const r = await runMdprop(['eval', ...args]);
+  assert.equal(r.code, 2, `eval ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr, /^mdprop: /, `eval ${args.join(' ')}`);
+  return r.stderr;
 }

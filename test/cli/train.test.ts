@@ -1,5 +1,6 @@
-// `mdprop train` as a user runs it: flag errors exit 2 before any work, Ctrl-C writes a
-// checkpoint and exits 130 with the resume command, and --resume finishes the run.
+// `mdprop train`: flag errors exit 2 before any work (in this process), and as a user runs it
+// (the binary in a child process) Ctrl-C writes a checkpoint and exits 130 with the resume
+// command, and --resume finishes the run.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,16 +10,14 @@ import { RunDirectory } from '../../src/formats/index.js';
 import { assertMatchesSchema } from '../helpers/json-schema.js';
 import { disposeCheckpoint, loadCheckpoint } from '../../src/train/index.js';
 import { TINY_FLAGS, tempDir } from '../train/helpers.js';
-import { repoRoot, runCli } from './embed-helpers.js';
-
-const cli = join(repoRoot, 'dist/src/cli/main.js');
+import { CLI_MAIN, runMdprop, spawnMdprop } from '../helpers/cli.js';
 
 function flagArgs(flags: Record<string, string | undefined>): string[] {
   return Object.entries(flags).flatMap(([field, value]) => [`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value!]);
 }
 
 describe('mdprop train', () => {
-  it('exits 2 naming the flag or field at fault, before creating the run directory', () => {
+  it('exits 2 naming the flag or field at fault, before creating the run directory', async () => {
     const dir = tempDir('cli-train');
     const out = join(dir, 'run');
     const cases: [string[], RegExp][] = [
@@ -28,27 +27,27 @@ describe('mdprop train', () => {
       [['--pretrained', join(dir, 'absent.safetensors')], /^mdprop: --pretrained: file not found/m],
     ];
     for (const [extra, pattern] of cases) {
-      const r = runCli(['train', ...flagArgs({ ...TINY_FLAGS, out }), ...extra]);
-      assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}`);
+      const r = await runMdprop(['train', ...flagArgs({ ...TINY_FLAGS, out }), ...extra]);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, pattern);
       assert.ok(!existsSync(out), `${extra.join(' ')} created the run directory`);
     }
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ dataset: 'mnist', 'eval-every': 'often' }));
-    const r = runCli(['train', '--config', file, '--out', out]);
-    assert.equal(r.status, 2);
+    const r = await runMdprop(['train', '--config', file, '--out', out]);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--config .*config\.json: "eval-every": expected an integer >= 0, got 'often'/);
 
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'config.json'), '{}');
-    const taken = runCli(['train', ...flagArgs({ ...TINY_FLAGS, out })]);
-    assert.equal(taken.status, 2);
+    const taken = await runMdprop(['train', ...flagArgs({ ...TINY_FLAGS, out })]);
+    assert.equal(taken.code, 2);
     assert.match(taken.stderr, /--out .* already holds a run \(config\.json\); continue it with --resume/);
   });
 
   it('writes a checkpoint on SIGINT, exits 130 and resumes to the end', async () => {
     const out = join(tempDir('cli-sigint'), 'run');
-    const child = spawn(process.execPath, [cli, 'train', ...flagArgs({ ...TINY_FLAGS, method: 'mdprop', out })], {
+    const child = spawn(process.execPath, [CLI_MAIN, 'train', ...flagArgs({ ...TINY_FLAGS, method: 'mdprop', out })], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, MDPROP_QUIET: '' },
     });
@@ -72,8 +71,8 @@ describe('mdprop train', () => {
     assert.equal(checkpoint.trainer.epoch, 0);
     assert.ok((checkpoint.trainer.partialEpoch?.steps ?? 0) >= 1, 'the checkpoint holds the finished steps');
 
-    const resumed = runCli(['train', '--resume', out]);
-    assert.equal(resumed.status, 0, resumed.stderr);
+    const resumed = spawnMdprop(['train', '--resume', out]);
+    assert.equal(resumed.code, 0, resumed.stderr);
     const summary = JSON.parse(resumed.stdout) as { epochs: number; test: Record<string, number> };
     assertMatchesSchema('summary', summary);
     assert.equal(summary.epochs, 2);
@@ -81,9 +80,9 @@ describe('mdprop train', () => {
     assert.equal(new RunDirectory(out).readMetrics().length, 4);
   });
 
-  it('names a --resume folder that holds no run', () => {
-    const r = runCli(['train', '--resume', tempDir('cli-none')]);
-    assert.equal(r.status, 2);
+  it('names a --resume folder that holds no run', async () => {
+    const r = await runMdprop(['train', '--resume', tempDir('cli-none')]);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--resume .*: no config\.json there/);
   });
 });

@@ -1,34 +1,16 @@
-// `mdprop data check` as a user runs it: the compiled CLI in a child process, on fixtures of
-// every layout; JSON output, listed corrupt files and exit codes.
+// `mdprop data check` on fixtures of every layout: JSON output, listed corrupt files and exit
+// codes. The layouts and the errors found before any image is read (bad flags, a missing root or
+// index file) run in this process; the text report and the embedded dataset with its progress
+// output run the compiled CLI in a child process, as a user does.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { makeCarsFolders, makeCarsOfficial, makeCub, makeFolder, makeInshop, makeSop, tempDir } from './fixtures.js';
 
-const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function mdprop(args: readonly string[], quiet = true): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, ...(quiet ? { MDPROP_QUIET: '1' } : {}) };
-    if (!quiet) delete env.MDPROP_QUIET;
-    execFile(process.execPath, [main, ...args], { env }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 async function checkJson(dataset: string, root: string | undefined) {
-  const run = await mdprop(['data', 'check', '--dataset', dataset, ...(root ? ['--root', root] : []), '--json']);
+  const run = await runMdprop(['data', 'check', '--dataset', dataset, ...(root ? ['--root', root] : []), '--json']);
   return { ...run, report: JSON.parse(run.stdout) as { dataset: string; splits: Record<string, { classes: number; images: number }>; unreadable: string[] } };
 }
 
@@ -92,7 +74,7 @@ describe('data check --json on every layout', () => {
   });
 
   test('fashion-mnist: embedded, no root; stdout stays pure JSON with the progress bar on', async () => {
-    const run = await mdprop(['data', 'check', '--dataset', 'fashion-mnist', '--json'], false);
+    const run = spawnMdprop(['data', 'check', '--dataset', 'fashion-mnist', '--json'], { quiet: false });
     assert.equal(run.code, 0);
     assert.deepEqual(JSON.parse(run.stdout), {
       dataset: 'fashion-mnist',
@@ -105,32 +87,36 @@ describe('data check --json on every layout', () => {
 
 describe('data check: text output and bad input', () => {
   test('the text report lists each unreadable image with its reason', async () => {
-    const run = await mdprop(['data', 'check', '--dataset', 'folder', '--root', await fixture('folder-text', (r) => makeFolder(r, { corrupt: true }))]);
+    const run = spawnMdprop(['data', 'check', '--dataset', 'folder', '--root', await fixture('folder-text', (r) => makeFolder(r, { corrupt: true }))]);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /train\s+2 classes\s+4 images/);
     assert.match(run.stdout, /1 unreadable image:\n  d\/d2\.png: /);
   });
 
   test('an unknown dataset is a usage error listing the valid names (exit 2)', async () => {
-    const run = await mdprop(['data', 'check', '--dataset', 'imagenet']);
+    const run = await runMdprop(['data', 'check', '--dataset', 'imagenet']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /unknown dataset "imagenet"; valid: cub200, cars196, sop, inshop, fashion-mnist, mnist, folder/);
   });
 
   test('missing flags are usage errors (exit 2)', async () => {
-    assert.equal((await mdprop(['data', 'check'])).code, 2);
-    const noRoot = await mdprop(['data', 'check', '--dataset', 'sop']);
+    const noDataset = await runMdprop(['data', 'check']);
+    assert.equal(noDataset.code, 2);
+    assert.match(noDataset.stderr, /required option '--dataset <name>' not specified/);
+    const noRoot = await runMdprop(['data', 'check', '--dataset', 'sop']);
     assert.equal(noRoot.code, 2);
     assert.match(noRoot.stderr, /--root <dir> is required for sop/);
-    assert.equal((await mdprop(['data', 'check', '--dataset', 'mnist', '--root', tmp.dir])).code, 2);
+    const embedded = await runMdprop(['data', 'check', '--dataset', 'mnist', '--root', tmp.dir]);
+    assert.equal(embedded.code, 2);
+    assert.match(embedded.stderr, /mnist is embedded and takes no --root/);
   });
 
   test('a missing root or index file is an error naming the path (exit 1)', async () => {
     const missing = path.join(tmp.dir, 'does-not-exist');
-    const noRoot = await mdprop(['data', 'check', '--dataset', 'cub200', '--root', missing, '--json']);
+    const noRoot = await runMdprop(['data', 'check', '--dataset', 'cub200', '--root', missing, '--json']);
     assert.equal(noRoot.code, 1);
     assert.match(noRoot.stderr, new RegExp(`missing root folder ${missing}`));
-    const noIndex = await mdprop(['data', 'check', '--dataset', 'sop', '--root', await fixture('empty', async () => undefined)]);
+    const noIndex = await runMdprop(['data', 'check', '--dataset', 'sop', '--root', await fixture('empty', async () => undefined)]);
     assert.equal(noIndex.code, 1);
     assert.match(noIndex.stderr, /missing index file Ebay_train.txt/);
   });

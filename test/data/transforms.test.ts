@@ -7,10 +7,6 @@ import sharp from 'sharp';
 import { centerCrop, randomResizedCrop, roundHalfEven, shorterSideSize } from '../../src/data/crop.js';
 import {
   decodeImageFile,
-  GREY_MEAN,
-  GREY_STD,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   ImageDecodeError,
   planTransform,
   Random,
@@ -23,6 +19,14 @@ import { tempDir, writeCorrupt } from './fixtures.js';
 
 const tmp = tempDir('transforms');
 after(tmp.cleanup);
+
+// Written out, not imported, so a changed constant in the code fails these tests.
+// ImageNet's per-channel statistics as published with torchvision's pretrained models.
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+// Grey (one channel): the averages of ImageNet's three, as src/data/transforms.ts defines them.
+const GREY_MEAN = [0.449];
+const GREY_STD = [0.226];
 
 /** An RGB image where pixel (x, y) is [x * 10, y * 10, (x + y) % 256]. */
 function gradient(width: number, height: number): Uint8Array {
@@ -190,7 +194,8 @@ test('a corrupt or missing image is an ImageDecodeError naming its path', async 
 
 test('bad options are refused', () => {
   assert.throws(() => testTransform({ resize: 200, crop: 224 }), /crop \(224\) must not exceed resize/);
-  assert.deepEqual(trainTransform({ channels: 1 }).mean, GREY_MEAN);
+  assert.deepEqual([testTransform().mean, testTransform().std], [IMAGENET_MEAN, IMAGENET_STD]);
+  assert.deepEqual([trainTransform({ channels: 1 }).mean, trainTransform({ channels: 1 }).std], [GREY_MEAN, GREY_STD]);
   assert.throws(() => trainTransform({ channels: 1, mean: [0.5, 0.5, 0.5] }), /mean and std need 1 values/);
   assert.throws(() => trainTransform({ scale: [0.5, 0.1] }), /scale must be/);
   assert.throws(() => trainTransform({ size: 0 }), /size must be a positive integer/);

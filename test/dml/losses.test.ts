@@ -9,7 +9,7 @@ import {
   TripletLoss,
 } from '../../src/dml/index.js';
 import { liveTensors, manualSeed, tidy, type Tensor } from '../../src/torch/index.js';
-import { checkGradient } from './gradcheck.js';
+import { checkGradient } from '../helpers/gradcheck.js';
 import * as ref from './loss-reference.js';
 import { FixedMiner, fixedTriplets, LABELS, labelTensor, leaf, randomRows, toMatrix } from './fixtures.js';
 
@@ -34,7 +34,7 @@ function gradientWrtEmbeddings(compute: (x: Tensor, y: Tensor) => Tensor, what: 
   tidy(() => {
     const x = leaf(input);
     const y = labelTensor(LABELS);
-    checkGradient(() => compute(x, y), x, what);
+    checkGradient(() => compute(x, y), x, { what });
   });
 }
 
@@ -123,7 +123,7 @@ describe('margin loss', () => {
     tidy(() => {
       const x = leaf(rows);
       const y = labelTensor(LABELS);
-      checkGradient(() => loss.compute(x, y), loss.beta, 'margin beta');
+      checkGradient(() => loss.compute(x, y), loss.beta, { what: 'margin beta' });
     });
     loss.dispose();
   });
@@ -153,7 +153,7 @@ describe('ArcFace loss', () => {
     tidy(() => {
       const x = leaf(rows);
       const y = labelTensor(LABELS);
-      checkGradient(() => loss.compute(x, y), loss.proxies, 'arcface proxies');
+      checkGradient(() => loss.compute(x, y), loss.proxies, { what: 'arcface proxies' });
     });
     loss.dispose();
   });
@@ -183,7 +183,7 @@ describe('Proxy-Anchor loss', () => {
     tidy(() => {
       const x = leaf(rows);
       const y = labelTensor(LABELS);
-      checkGradient(() => loss.compute(x, y), loss.proxies, 'proxyanchor proxies');
+      checkGradient(() => loss.compute(x, y), loss.proxies, { what: 'proxyanchor proxies' });
     });
     loss.dispose();
   });

@@ -1,25 +1,19 @@
-// `mdprop metrics` on small files: the JSON contract, the table, and errors naming file and tensor.
+// `mdprop metrics` on small files: the JSON contract and the table from the binary, and errors
+// naming file and tensor (in this process).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { evaluateRetrieval } from '../../src/dml/index.js';
 import { tensor, tidy, writeSafetensors } from '../../src/torch/index.js';
+import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { clusteredEmbeddings, referenceRetrieval } from './reference.js';
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mdprop-metrics-'));
 const data = clusteredEmbeddings(4, 6, 8, 5, 0.5);
 const n = data.rows.length;
 const file = (name: string): string => join(dir, name);
-
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, 'metrics', ...args], { encoding: 'utf8', env: { ...process.env, MDPROP_QUIET: '1' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 before(() => {
   tidy(() => {
@@ -37,8 +31,8 @@ before(() => {
 
 describe('mdprop metrics', () => {
   it('prints the contract keys as JSON, matching the library and the reference', () => {
-    const r = run('--embeddings', file('both.safetensors'), '--k', '1,2,4,8', '--json');
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop(['metrics', '--embeddings', file('both.safetensors'), '--k', '1,2,4,8', '--json']);
+    assert.equal(r.code, 0, r.stderr);
     const json = JSON.parse(r.stdout) as Record<string, number>;
     for (const key of ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'r_precision', 'nmi', 'f1', 'pi_ratio']) {
       assert.equal(typeof json[key], 'number', key);
@@ -53,8 +47,8 @@ describe('mdprop metrics', () => {
   });
 
   it('reads labels from a separate file and prints a table without --json', () => {
-    const r = run('--embeddings', file('embeddings.safetensors'), '--labels', file('labels.safetensors'), '--k', '1,3');
-    assert.equal(r.status, 0, r.stderr);
+    const r = spawnMdprop(['metrics', '--embeddings', file('embeddings.safetensors'), '--labels', file('labels.safetensors'), '--k', '1,3']);
+    assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['recall@1', 'recall@3', 'map@r', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum']);
     for (const line of lines) assert.match(line, /^\S+\s+\d+\.\d{4}$/);
@@ -71,9 +65,9 @@ describe('mdprop metrics', () => {
     ['a bad --k', ['--embeddings', file('both.safetensors'), '--k', '1,0'], /--k: expected a positive integer, got '0'/],
   ];
   for (const [what, args, message] of failures) {
-    it(`rejects ${what} with exit code 2`, () => {
-      const r = run(...args);
-      assert.equal(r.status, 2, r.stderr);
+    it(`rejects ${what} with exit code 2`, async () => {
+      const r = await runMdprop(['metrics', ...args]);
+      assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');
     });

@@ -9,6 +9,7 @@ import { ARCHS, isArch } from '../../nn/index.js';
 import { resolveDevice } from '../../torch/index.js';
 import { benchTrainingSteps } from '../../train/bench.js';
 import { UsageError } from '../errors.js';
+import type { CliStreams } from '../io.js';
 
 interface BenchFlags {
   readonly method: string;
@@ -25,7 +26,7 @@ interface BenchFlags {
   readonly json?: boolean;
 }
 
-export function registerBench(program: Command): void {
+export function registerBench(program: Command, io: CliStreams): void {
   program
     .command('bench')
     .description('time training steps of a method on random data (after a warm-up)')
@@ -72,7 +73,7 @@ export function registerBench(program: Command): void {
         : Object.entries(report)
             .map(([key, value]) => `${key}: ${String(value)}\n`)
             .join('');
-      process.stdout.write(text);
+      io.stdout.write(text);
     });
 }
 

@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { writeJsonFile } from '../../formats/index.js';
 import { compareRuns, formatComparison, loadRun } from '../../report/compare.js';
 import { UsageError } from '../errors.js';
+import type { CliStreams } from '../io.js';
 
-export function registerCompare(program: Command): void {
+export function registerCompare(program: Command, io: CliStreams): void {
   program
     .command('compare')
     .description('compare runs side by side: clean metrics (summary.json) and Recall@1 under attack (eval.json); ratios are against the first run')
@@ -16,6 +17,6 @@ export function registerCompare(program: Command): void {
       if (dirs.length < 1) throw new UsageError('compare: name at least one run directory');
       const comparison = compareRuns(dirs.map(loadRun));
       if (options.out) writeJsonFile(options.out, comparison);
-      process.stdout.write(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
+      io.stdout.write(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
     });
 }

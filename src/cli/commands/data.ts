@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { checkDataset, DATASET_NAMES, imageCount, isDatasetName, isEmbedded, openDataset, type CheckReport } from '../../data/index.js';
 import { UsageError } from '../errors.js';
+import type { CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
 
 interface CheckFlags {
@@ -13,7 +14,7 @@ interface CheckFlags {
   readonly json?: boolean;
 }
 
-export function registerData(program: Command): void {
+export function registerData(program: Command, io: CliStreams): void {
   const data = program.command('data').description('inspect datasets');
   data
     .command('check')
@@ -22,11 +23,11 @@ export function registerData(program: Command): void {
     .option('--root <dir>', 'folder the dataset was downloaded to (not for fashion-mnist, mnist)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: CheckFlags) => {
-      process.exitCode = await runCheck(flags);
+      process.exitCode = await runCheck(flags, io);
     });
 }
 
-async function runCheck(flags: CheckFlags): Promise<number> {
+async function runCheck(flags: CheckFlags, io: CliStreams): Promise<number> {
   const name = flags.dataset;
   if (!isDatasetName(name)) throw new UsageError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
   if (isEmbedded(name) && flags.root !== undefined) throw new UsageError(`${name} is embedded and takes no --root`);
@@ -40,7 +41,7 @@ async function runCheck(flags: CheckFlags): Promise<number> {
   } finally {
     progress.stop();
   }
-  process.stdout.write(flags.json ? `${JSON.stringify(jsonReport(report))}\n` : textReport(report, dataset.root));
+  io.stdout.write(flags.json ? `${JSON.stringify(jsonReport(report))}\n` : textReport(report, dataset.root));
   return report.unreadable.length === 0 ? 0 : 1;
 }
 

@@ -9,6 +9,7 @@ import { contractOutput, evaluate, EVALUATE_DEFAULTS, formatReport, OptionError,
 import { RUN_FILES } from '../../formats/index.js';
 import { ARCHS } from '../../nn/index.js';
 import { UsageError } from '../errors.js';
+import { processStreams, type CliStreams } from '../io.js';
 import { asUsage, integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressBar, type Progress } from '../progress.js';
 
@@ -17,7 +18,7 @@ type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | '
     json?: boolean;
   };
 
-export function registerEval(program: Command): void {
+export function registerEval(program: Command, io: CliStreams = processStreams): void {
   program
     .command('eval')
     .description('retrieval under test-time adversarial attacks (attacked queries against the clean gallery)')
@@ -53,7 +54,7 @@ export function registerEval(program: Command): void {
       const bars = progressBars();
       try {
         const report = await asUsage(() => evaluate(flags.run ?? null, { ...options, onProgress: bars.update }), isOptionError);
-        process.stdout.write(flags.json ? `${JSON.stringify(contractOutput(report))}\n` : formatReport(report));
+        io.stdout.write(flags.json ? `${JSON.stringify(contractOutput(report))}\n` : formatReport(report));
       } finally {
         bars.stop();
       }

@@ -1,17 +1,63 @@
-// The registry of sub-commands. Each command lives in its own file and adds itself to the program.
+// The registry of sub-commands. Each command lives in its own file and adds itself to the program;
+// a file is imported only when its command runs, so `mdprop metrics` never loads the training
+// code and `mdprop --help` loads no command at all. The name, usage and summary here are what the
+// top-level help lists; a test checks them against the commands themselves.
 import type { Command } from 'commander';
-import { registerBench } from './bench.js';
-import { registerCompare } from './compare.js';
-import { registerData } from './data.js';
-import { registerEmbed } from './embed.js';
-import { registerEval } from './eval.js';
-import { registerMetrics } from './metrics.js';
-import { registerTrain } from './train.js';
+import type { CliStreams } from '../io.js';
 
-type Register = (program: Command) => void;
+/** Adds one command, with its flags and action, to the program. */
+export type Register = (program: Command, io: CliStreams) => void;
 
-const commands: Register[] = [registerData, registerEmbed, registerEval, registerMetrics, registerTrain, registerBench, registerCompare];
-
-export function registerCommands(program: Command): void {
-  for (const register of commands) register(program);
+export interface CommandEntry {
+  readonly name: string;
+  /** What follows the name in the top-level help: '[options]' when it has flags, then its arguments. */
+  readonly usage: string;
+  /** The command's one-line description. */
+  readonly summary: string;
+  readonly load: () => Promise<Register>;
 }
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'data',
+    usage: '',
+    summary: 'inspect datasets',
+    load: async () => (await import('./data.js')).registerData,
+  },
+  {
+    name: 'embed',
+    usage: '[options]',
+    summary: 'embed a folder of images with a model (eval mode, L2-normalised embeddings)',
+    load: async () => (await import('./embed.js')).registerEmbed,
+  },
+  {
+    name: 'eval',
+    usage: '[options]',
+    summary: 'retrieval under test-time adversarial attacks (attacked queries against the clean gallery)',
+    load: async () => (await import('./eval.js')).registerEval,
+  },
+  {
+    name: 'metrics',
+    usage: '[options]',
+    summary: 'retrieval and clustering metrics of embeddings (Recall@K, MAP@R, R-precision, NMI, F1, pi-ratio)',
+    load: async () => (await import('./metrics.js')).registerMetrics,
+  },
+  {
+    name: 'train',
+    usage: '[options]',
+    summary: 'train an embedding model with a method (baseline, advprop-d, mdprop) and evaluate it',
+    load: async () => (await import('./train.js')).registerTrain,
+  },
+  {
+    name: 'bench',
+    usage: '[options]',
+    summary: 'time training steps of a method on random data (after a warm-up)',
+    load: async () => (await import('./bench.js')).registerBench,
+  },
+  {
+    name: 'compare',
+    usage: '[options] <runs...>',
+    summary: 'compare runs side by side: clean metrics (summary.json) and Recall@1 under attack (eval.json); ratios are against the first run',
+    load: async () => (await import('./compare.js')).registerCompare,
+  },
+];

@@ -9,6 +9,7 @@ import { FormatError, readEmbeddingsFile } from '../../formats/index.js';
 import { dispose } from '../../torch/index.js';
 import { UsageError } from '../errors.js';
 import { integerFlag, integerListFlag } from '../parse.js';
+import type { CliStreams } from '../io.js';
 import { progressBar, type Progress } from '../progress.js';
 
 interface MetricsFlags {
@@ -19,7 +20,7 @@ interface MetricsFlags {
   readonly seed: string;
 }
 
-export function registerMetrics(program: Command): void {
+export function registerMetrics(program: Command, io: CliStreams): void {
   program
     .command('metrics')
     .description('retrieval and clustering metrics of embeddings (Recall@K, MAP@R, R-precision, NMI, F1, pi-ratio)')
@@ -36,7 +37,7 @@ export function registerMetrics(program: Command): void {
         const report = withProgress(embeddings.size(0), (onProgress) =>
           evaluateRetrieval({ queries: embeddings, queryLabels: labels, ks, clustering: { seed }, onProgress }),
         );
-        process.stdout.write(flags.json ? `${JSON.stringify(orderedReport(report, ks))}\n` : table(report, ks));
+        io.stdout.write(flags.json ? `${JSON.stringify(orderedReport(report, ks))}\n` : table(report, ks));
       } finally {
         dispose([embeddings, labels]);
       }

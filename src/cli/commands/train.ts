@@ -21,11 +21,12 @@ import {
   type TrainConfig,
 } from '../../train/index.js';
 import { UsageError } from '../errors.js';
+import { processStreams, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
 
 type TrainFlags = FlagValues & { config?: string; resume?: string };
 
-export function registerTrain(program: Command): void {
+export function registerTrain(program: Command, io: CliStreams = processStreams): void {
   const command = program
     .command('train')
     .description('train an embedding model with a method (baseline, advprop-d, mdprop) and evaluate it')
@@ -44,11 +45,11 @@ Exit codes: 0 done, 1 error or NaN/infinite loss (the last checkpoint is kept), 
 setting, 130 interrupted by Ctrl-C (resume with --resume DIR).`,
   );
   command.action(async (flags: TrainFlags) => {
-    await runTrain(flags);
+    await runTrain(flags, io);
   });
 }
 
-async function runTrain(flags: TrainFlags): Promise<void> {
+async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
   const values: FlagValues = {};
   for (const field of CONFIG_FIELDS) if (flags[field] !== undefined) values[field] = flags[field];
   const config = usage(() => {
@@ -56,27 +57,27 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     if (flags.config !== undefined) throw new UsageError('--config cannot be combined with --resume (the run keeps its own config.json)');
     return resolveResumeConfig(flags.resume, values);
   });
-  const trainer = await startTrainer(config, flags.resume !== undefined);
+  const trainer = await startTrainer(config, flags.resume !== undefined, io);
   let interrupts = 0;
   const onSigint = () => {
     interrupts += 1;
     if (interrupts > 1) {
-      process.stderr.write('mdprop: interrupted again; exiting without a new checkpoint (the previous one is kept)\n');
+      io.stderr.write('mdprop: interrupted again; exiting without a new checkpoint (the previous one is kept)\n');
       process.exit(130);
     }
-    process.stderr.write('\nmdprop: stopping after the current step to write a checkpoint (Ctrl-C again to quit at once)\n');
+    io.stderr.write('\nmdprop: stopping after the current step to write a checkpoint (Ctrl-C again to quit at once)\n');
     trainer.requestStop();
   };
   process.on('SIGINT', onSigint);
   try {
     const summary = await trainer.train();
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    io.stdout.write(`${JSON.stringify(summary)}\n`);
   } catch (err) {
     if (err instanceof TrainingInterrupted) {
-      process.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
+      io.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
       process.exitCode = 130;
     } else if (err instanceof TrainingDiverged) {
-      process.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
+      io.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
       process.exitCode = 1;
     } else {
       throw err;
@@ -87,9 +88,9 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   }
 }
 
-async function startTrainer(config: TrainConfig, resume: boolean): Promise<Trainer> {
+async function startTrainer(config: TrainConfig, resume: boolean, io: CliStreams): Promise<Trainer> {
   const hooks = {
-    log: (line: string) => process.stderr.write(`${line}\n`),
+    log: (line: string) => io.stderr.write(`${line}\n`),
     progress: progressBar,
   };
   try {
