@@ -33,6 +33,19 @@ export {
   type ModelRecord,
   type ModelRequest,
 } from './model-file.js';
-export { CHECKPOINT_FILES, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
+export { CHECKPOINT_FILES, EXPERIMENT_FILES, experimentRunPath, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
 export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';
+export {
+  differenceSchema,
+  experimentMethodSchema,
+  experimentSchema,
+  robustStatSchema,
+  seedStatSchema,
+  type Difference,
+  type ExperimentFile,
+  type ExperimentMethod,
+  type RobustStat,
+  type SeedStat,
+} from './experiment-file.js';
+export { neighbourSchema, viewsSchema, type Neighbour, type ViewsFile } from './views-file.js';

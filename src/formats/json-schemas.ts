@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { comparisonSchema } from './comparison-file.js';
 import { configSchema } from './config-file.js';
 import { evalFileSchema, evalOutputSchema } from './eval-file.js';
+import { experimentSchema } from './experiment-file.js';
 import { metricsLineSchema } from './metrics-log.js';
 import { metricValuesSchema, summarySchema } from './summary-file.js';
 
@@ -17,6 +18,7 @@ export const PUBLISHED_SCHEMAS: Readonly<Record<string, readonly [string, z.ZodT
   comparison: ['what `mdprop compare --json` prints, and comparison.json', comparisonSchema],
   'metrics-output': ['what `mdprop metrics --json` prints', metricValuesSchema],
   'metrics-line': ['one line of metrics.jsonl', metricsLineSchema],
+  experiment: ['experiment.json, and what `mdprop experiment --json` prints', experimentSchema],
 };
 
 /** The JSON Schema document of one published format. */

@@ -6,7 +6,7 @@
 //                       checkpoint.prev/ and checkpoint.next/ while one is being replaced
 //   summary.json        what the run achieved (summary-file.ts)
 //   eval.json           the robustness evaluation (eval-file.ts)
-//   report.html         the run's report
+//   report.html         the run's report; views.json what it draws from the model (views-file.ts)
 // JSON files are written atomically; metrics.jsonl only grows, and a resumed run cuts it back to
 // its length at the checkpoint so no line is written twice.
 import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { evalFileSchema, type EvalFile } from './eval-file.js';
 import { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
 import { metricsLineSchema, type MetricsLine } from './metrics-log.js';
 import { summarySchema, type RunSummary } from './summary-file.js';
+import { viewsSchema, type ViewsFile } from './views-file.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -28,7 +29,19 @@ export const RUN_FILES = {
   summary: 'summary.json',
   eval: 'eval.json',
   report: 'report.html',
+  views: 'views.json',
 } as const;
+
+/** The files of an experiment directory (its runs are OUT/<method>/seed-<s>/). */
+export const EXPERIMENT_FILES = {
+  experiment: 'experiment.json',
+  report: 'report.html',
+} as const;
+
+/** Where an experiment keeps the run of one method and seed, relative to its directory. */
+export function experimentRunPath(method: string, seed: number): string {
+  return `${method}/seed-${seed}`;
+}
 
 /** The files inside a checkpoint folder. */
 export const CHECKPOINT_FILES = {
@@ -83,6 +96,10 @@ export class RunDirectory {
 
   readEval(): EvalFile {
     return readJsonFile(this.file('eval'), evalFileSchema);
+  }
+
+  readViews(): ViewsFile {
+    return readJsonFile(this.file('views'), viewsSchema);
   }
 
   appendMetrics(line: MetricsLine): void {

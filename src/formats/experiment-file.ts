@@ -1,0 +1,81 @@
+// experiment.json: several methods trained and evaluated alike over several seeds
+// (`mdprop experiment`), with per-seed values, means and spreads, and each method's paired
+// differences to the first method (the baseline) with confidence intervals.
+import { z } from 'zod';
+import { ATTACK_NAMES } from '../adversarial/index.js';
+
+/** One metric over the seeds, in seed order. */
+export const seedStatSchema = z.strictObject({
+  mean: z.number(),
+  /** Sample standard deviation (n - 1); null with one seed. */
+  std: z.number().nullable(),
+  values: z.array(z.number()),
+});
+
+export const robustStatSchema = z.strictObject({
+  attack: z.enum(ATTACK_NAMES),
+  eps: z.number().nonnegative(),
+  iters: z.number().int().nonnegative(),
+  'recall@1': seedStatSchema,
+});
+
+export const experimentMethodSchema = z.strictObject({
+  name: z.string(),
+  /** Run directories relative to the experiment directory, in seed order. */
+  runs: z.array(z.string()),
+  /** Clean metrics of the evaluated model: recall@K, map@r, nmi, ... */
+  clean: z.record(z.string(), seedStatSchema),
+  robust: z.array(robustStatSchema),
+});
+
+export const intervalSchema = z.tuple([z.number(), z.number()]);
+
+export const differenceSchema = z.strictObject({
+  method: z.string(),
+  baseline: z.string(),
+  /** 'recall@1', 'map@r', ...; attacked entries name their attack, eps and iters. */
+  metric: z.string(),
+  attack: z.enum(ATTACK_NAMES).optional(),
+  eps: z.number().optional(),
+  iters: z.number().int().optional(),
+  /** Mean over seeds of (method - baseline) on the same seed. */
+  mean: z.number(),
+  /** Student-t 95% interval of that mean over seeds; null with one seed. */
+  ci95: intervalSchema.nullable(),
+  /** Per-seed differences, in seed order. */
+  values: z.array(z.number()),
+  /** Per seed: a percentile bootstrap 95% interval over the queries (Recall@1 only). */
+  bootstrap95: z.array(z.strictObject({ seed: z.number().int(), ci95: intervalSchema })).optional(),
+  /** Whether ci95 excludes zero. */
+  significant: z.boolean(),
+});
+
+export const experimentSchema = z.strictObject({
+  format: z.literal('mdprop.experiment/1'),
+  preset: z.string().nullable(),
+  dataset: z.string(),
+  methods: z.array(experimentMethodSchema),
+  differences: z.array(differenceSchema),
+  seeds: z.array(z.number().int().nonnegative()),
+  /** Every training setting the runs share (config.json fields less out and seed). */
+  train: z.record(z.string(), z.unknown()),
+  /** The attacked evaluation every run got. */
+  evaluation: z.strictObject({
+    attacks: z.array(z.enum(ATTACK_NAMES)),
+    eps: z.array(z.union([z.number(), z.string()])),
+    iters: z.number().int().positive(),
+    limit: z.number().int().positive().nullable(),
+    queries: z.number().int().nonnegative(),
+    gallery: z.number().int().nonnegative(),
+  }),
+  /** 'final': the last epoch's model; 'best-test': chosen by test Recall@1 (optimistic). */
+  model_selection: z.enum(['final', 'best-test']),
+  wall_seconds: z.number().nonnegative(),
+  finished_at: z.string(),
+});
+
+export type SeedStat = z.infer<typeof seedStatSchema>;
+export type RobustStat = z.infer<typeof robustStatSchema>;
+export type ExperimentMethod = z.infer<typeof experimentMethodSchema>;
+export type Difference = z.infer<typeof differenceSchema>;
+export type ExperimentFile = z.infer<typeof experimentSchema>;
