@@ -61,6 +61,8 @@ export interface RunResult {
   embeddingShift: number;
   /** Largest |x~ - x| of any input value, in normalized-input units. */
   maxPerturbation: number;
+  /** Per query (in query order): 1 when its nearest gallery image (own copy excluded) has its class. */
+  hits: Uint8Array;
 }
 
 export interface RobustnessOptions {
@@ -101,6 +103,7 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
   let rows: Float32Array | null = null;
   const success = new Float64Array(queries.size);
   const rank = new Float64Array(queries.size);
+  const hits = new Uint8Array(queries.size);
   let shiftSum = 0;
   let maxPerturbation = 0;
   let done = 0;
@@ -122,6 +125,8 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
         shiftSum += noGrad(() => attacked.sub(clean).norm(2, 1).sum().item());
         maxPerturbation = Math.max(maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
       }
+      const labels = pick(queries.labels);
+      gallery.nearest(attacked, pick(queries.ownRows)).forEach((row, i) => (hits[batch.positions[i]!] = gallery.labels[row] === labels[i] ? 1 : 0));
       const values = noGrad(() => attacked.to('cpu').contiguous().toFloat32Array());
       const dim = values.length / batch.positions.length;
       rows ??= new Float32Array(queries.size * dim);
@@ -136,7 +141,7 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
     const embeddings = T.tensor(filled, [queries.size, filled.length / queries.size]);
     return retrievalMetrics({ embeddings, labels: queries.labels, ownRows: queries.ownRows }, gallery, options.clusters, options.ks);
   });
-  const result: RunResult = { run, metrics, embeddingShift: shiftSum / queries.size, maxPerturbation };
+  const result: RunResult = { run, metrics, embeddingShift: shiftSum / queries.size, maxPerturbation, hits };
   if (run && isTargetedAttack(run.attack)) result.successRate = mean(success);
   if (run && isRankingAttack(run.attack)) result.rank = mean(rank);
   return result;

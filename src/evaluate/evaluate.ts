@@ -85,7 +85,7 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
       onProgress: (run, done, total) =>
         onProgress?.({ stage: 'queries', condition: label(run), conditionIndex: run ? plan.runs.indexOf(run) + 1 : 0, conditions: plan.runs.length + 1, done, total }),
     });
-    const report = buildReport(result.clean, result.runs, plan.ks, settingsOf(plan, queries.size, gallery.size));
+    const report = buildReport(result.clean, result.runs, plan.ks, settingsOf(plan, queries.size, gallery.size), indices);
     if (plan.out !== null) writeJsonFile(plan.out, report);
     return report;
   } finally {

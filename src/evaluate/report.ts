@@ -46,6 +46,7 @@ function detailOf(result: AttackResult, ks: readonly number[]): AttackDetail {
     metrics: orderedMetrics(result.metrics, ks),
     embedding_shift: result.embeddingShift,
     max_perturbation: result.maxPerturbation,
+    hits: hitList(result.hits),
   };
   if (result.successRate !== undefined) detail.success_rate = result.successRate;
   if (result.rank !== undefined) detail.rank = result.rank;
@@ -81,11 +82,15 @@ export function ersEntries(results: readonly AttackResult[]): ErsEntry[] {
   return [...groups.values()].map((g) => ({ eps: g.run.budget.value, eps_text: g.run.budget.text, iters: g.run.iters, ...empiricalRobustnessScore(g.measures) }));
 }
 
-export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: readonly number[], settings: EvalSettings): EvalFile {
+const hitList = (hits: Uint8Array): (0 | 1)[] => Array.from(hits, (h) => (h ? 1 : 0));
+
+export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: readonly number[], settings: EvalSettings, queryIds?: ArrayLike<number>): EvalFile {
   const attacked = runs.filter((r): r is AttackResult => r.run !== null);
   return {
     clean: orderedMetrics(clean.metrics, ks),
     attacks: attacked.map(entryOf),
+    clean_hits: hitList(clean.hits),
+    ...(queryIds ? { query_ids: Array.from(queryIds) } : {}),
     details: attacked.map((r) => detailOf(r, ks)),
     ers: ersEntries(attacked),
     settings,

@@ -9,6 +9,8 @@ import { methodSpecSchema } from './method-spec.js';
 
 export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
 export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
+/** Which epoch's weights become the run's model: the last, or the best by test Recall@1 (optimistic). */
+export const MODEL_SELECTIONS = ['final', 'best-test'] as const;
 
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -46,6 +48,7 @@ export const configSchema = z.strictObject({
   limitTest: positiveInt.nullable(),
   evalEvery: nonNegativeInt,
   evalBatchSize: positiveInt,
+  modelSelection: z.enum(MODEL_SELECTIONS),
   seed: nonNegativeInt,
   threads: positiveInt,
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),

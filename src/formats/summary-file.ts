@@ -13,7 +13,11 @@ export const summarySchema = z.object({
   dataset: z.string().min(1),
   /** Epochs trained. */
   epochs: count,
+  /** Metrics of the run's model file (see model_selection). */
   test: metricValuesSchema,
+  /** 'final': the last epoch's weights; 'best-test': the epoch with the best test Recall@1 (an optimistic choice). */
+  model_selection: z.enum(['final', 'best-test']),
+  model_epoch: count.nullable(),
   train_seconds: z.number().nonnegative(),
   eval_seconds: z.number().nonnegative(),
   best_epoch: count.nullable(),

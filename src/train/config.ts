@@ -49,6 +49,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   limitTrain: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'train on at most n images, classes in turn (default: 2000 for fashion-mnist/mnist, all otherwise)' },
   limitTest: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'evaluate on at most n test images (default: 5000 for fashion-mnist/mnist, all otherwise)' },
   evalEvery: { arg: 'n', expected: 'an integer >= 0', help: 'evaluate every n epochs, and always after the last; 0: only after the last (default 1)' },
+  modelSelection: { arg: 'rule', expected: 'final or best-test', help: "which weights become model.safetensors: 'final' (the last epoch, default) or 'best-test' (best test Recall@1: optimistic, as the authors' code)" },
   evalBatchSize: { arg: 'n', expected: 'a positive integer', help: 'images per forward pass when evaluating (default: 256 / 64)' },
   seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
   threads: { arg: 'n', expected: 'a positive integer', help: 'CPU threads of libtorch (default: the number of cores)' },

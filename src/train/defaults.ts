@@ -24,6 +24,7 @@ const COMMON = {
   attackIters: 1,
   mtaxTargets: 5,
   evalEvery: 1,
+  modelSelection: 'final',
   seed: 0,
   device: 'cpu',
 } as const satisfies Partial<DefaultedConfig>;

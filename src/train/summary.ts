@@ -35,7 +35,9 @@ export function buildSummary({ config, state, trainImages, testImages, now }: Su
     method: methodName(config.method),
     dataset: config.dataset,
     epochs: state.epoch,
-    test: metricsOf(state.best) ?? {},
+    test: metricsOf(modelRecord(config, state)) ?? {},
+    model_selection: config.modelSelection,
+    model_epoch: modelRecord(config, state)?.epoch ?? null,
     train_seconds: round(state.trainSeconds),
     eval_seconds: round(state.evalSeconds),
     best_epoch: state.best?.epoch ?? null,
@@ -55,6 +57,11 @@ export function buildSummary({ config, state, trainImages, testImages, now }: Su
     model_file: RUN_FILES.model,
     finished_at: (now ?? new Date()).toISOString(),
   };
+}
+
+/** The evaluation whose weights are in the model file. */
+export function modelRecord(config: TrainConfig, state: TrainerState): EvaluationRecord | null {
+  return config.modelSelection === 'final' ? state.lastEval : state.best;
 }
 
 function round(seconds: number): number {

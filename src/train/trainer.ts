@@ -13,7 +13,7 @@ import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
 import { stepSeed } from './seeding.js';
 import { buildParts, disposeParts, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
-import { buildSummary } from './summary.js';
+import { buildSummary, modelRecord } from './summary.js';
 import { restoreCheckpoint, withCheckpoint, writeRunModel } from './weights.js';
 
 export interface ProgressReporter {
@@ -166,8 +166,8 @@ export class Trainer {
       testImages: data.evaluation.query.size + (data.evaluation.sameSet ? 0 : data.evaluation.gallery.size),
     });
     this.run.writeSummary(summary);
-    const best = this.state.best;
-    this.log(`done: Recall@1 ${fmt(best?.metrics['recall@1'])} (best, epoch ${best?.epoch ?? '-'}); summary in ${this.run.file('summary')}`);
+    const chosen = modelRecord(config, this.state);
+    this.log(`done: Recall@1 ${fmt(chosen?.metrics['recall@1'])} (${config.modelSelection === 'final' ? 'final' : 'best on the test set'}, epoch ${chosen?.epoch ?? '-'}); summary in ${this.run.file('summary')}`);
     return summary;
   }
 
@@ -223,7 +223,7 @@ export class Trainer {
       throw new TrainingDiverged(
         `epoch ${epoch}, step ${stepInEpoch + 1}/${total}: the loss or the embeddings are ${err.value} (not finite); training stopped without applying that step. ` +
           `The last good checkpoint (${this.#checkpointAt}) is kept in ${this.run.file('checkpoint')}` +
-          `${this.state.best ? `, the best weights so far in ${this.run.file('model')}` : ''}. ` +
+          `${this.state.lastEval ? `, the model of epoch ${modelRecord(this.config, this.state)?.epoch} in ${this.run.file('model')}` : ''}. ` +
           `Lower the learning rate ${setting('lr')} (now ${this.config.lr}) and start a new run.`,
       );
     }
@@ -256,7 +256,7 @@ export class Trainer {
     if (this.#stopRequested && epoch < this.config.epochs) throw new TrainingInterrupted(this.run.path, epoch, progress.steps);
   }
 
-  /** Evaluates, logs the line, and writes model.safetensors when Recall@1 beats the best so far. Returns Recall@1. */
+  /** Evaluates, logs the line, and writes model.safetensors (every evaluation, or when Recall@1 beats the best with best-test). Returns Recall@1. */
   private async evaluate(epoch: number): Promise<number> {
     const started = performance.now();
     const { query, gallery, sameSet } = this.data.evaluation;
@@ -283,10 +283,9 @@ export class Trainer {
     this.state.lastEval = { epoch, metrics };
     const recall = metrics['recall@1'] ?? Number.NaN;
     const best = this.state.best?.metrics['recall@1'];
-    if (best === undefined || recall > best) {
-      this.state.best = { epoch, metrics };
-      writeRunModel(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
-    }
+    const improved = best === undefined || recall > best;
+    if (improved) this.state.best = { epoch, metrics };
+    if (improved || this.config.modelSelection === 'final') writeRunModel(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
     return recall;
   }
 

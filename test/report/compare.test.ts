@@ -14,7 +14,7 @@ function fakeRun(name: string, method: string, r1: number, attacks: [string, num
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const summary: RunSummary = {
-    method, dataset: 'fashion-mnist', epochs: 1, test: { 'recall@1': r1, nmi: 0.5 }, train_seconds: 1, eval_seconds: 1, best_epoch: 1, final_epoch: 1,
+    method, dataset: 'fashion-mnist', epochs: 1, test: { 'recall@1': r1, nmi: 0.5 }, model_selection: 'final', model_epoch: 1, train_seconds: 1, eval_seconds: 1, best_epoch: 1, final_epoch: 1,
     final_test: null, arch: 'resnet-small', embed_dim: 8, loss: 'multisimilarity', batch_size: 8, lr: 0.001, seed: 0, threads: 1, train_images: 8,
     test_images: 8, steps: 1, samples_per_branch: [8], model_file: 'model.safetensors', finished_at: '2026-01-01T00:00:00.000Z',
   };

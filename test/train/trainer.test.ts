@@ -80,11 +80,15 @@ describe('Trainer', () => {
     assert.ok(typeof summary.train_seconds === 'number' && summary.train_seconds > 0);
     const test = summary.test as Record<string, number>;
     for (const key of summaryMetrics('fashion-mnist')) assert.ok(Number.isFinite(test[key]), `summary test.${key}`);
-    const best = lines.find((l) => l.kind === 'eval' && l.epoch === summary.best_epoch);
-    assert.deepEqual(best && best.kind === 'eval' ? best.metrics['recall@1'] : null, test['recall@1']);
+    // By default the model is the final epoch's, and "test" holds its metrics, not the best epoch's.
+    assert.equal(summary.model_selection, 'final');
+    assert.equal(summary.model_epoch, 2);
+    const final = lines.find((l) => l.kind === 'eval' && l.epoch === 2);
+    assert.deepEqual(final && final.kind === 'eval' ? final.metrics : null, test);
 
     // model.safetensors: branch 0 only, torchvision names, loadable by a plain model.
     const file = readSafetensors(join(out, 'model.safetensors'));
+    assert.equal(file.metadata.epoch, '2');
     assert.ok(![...file.tensors.keys()].some((k) => k.includes('.aux.')));
     assert.deepEqual(
       { arch: file.metadata.arch, embed_dim: file.metadata.embed_dim, method: file.metadata.method, in_channels: file.metadata.in_channels },
