@@ -60,4 +60,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'compare runs side by side: clean metrics (summary.json) and Recall@1 under attack (eval.json); ratios are against the first run',
     load: async () => (await import('./compare.js')).registerCompare,
   },
+  {
+    name: 'experiment',
+    usage: '[options]',
+    summary: 'train and evaluate methods over seeds alike; statistics, intervals and a report',
+    load: async () => (await import('./experiment.js')).registerExperiment,
+  },
 ];

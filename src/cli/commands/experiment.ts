@@ -1,0 +1,85 @@
+// `mdprop experiment [--preset quick|study] [--methods a,b] [--seeds 0,1,2] [--attacks ...] [--eps ...]
+//  [--iters N] [--limit N] [--out DIR] [--json] [any train flag]`
+// Maps flags onto runExperiment()'s options (src/report/experiment), shows one progress bar for
+// the whole experiment, and prints the table (or experiment.json with --json).
+import type { Command } from 'commander';
+import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
+import { EXPERIMENT_FILES } from '../../formats/index.js';
+import { isMethodName, METHOD_NAMES } from '../../methods/index.js';
+import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../report/index.js';
+import { CONFIG_FIELDS, ConfigError, FIELD_TEXT, flagOf, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
+import { UsageError } from '../errors.js';
+import { processStreams, type CliStreams } from '../io.js';
+import { integerFlag, integerListFlag, listFlag } from '../parse.js';
+import { progressBar, type Progress } from '../progress.js';
+
+/** Train flags every run shares; method, seed and out are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
+const SHARED_FIELDS = CONFIG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps');
+
+type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'attacks' | 'iters' | 'limit' | 'trainEps', string>> & { json?: boolean; views?: boolean };
+
+export function registerExperiment(program: Command, io: CliStreams = processStreams): void {
+  const command = program
+    .command('experiment')
+    .description('train and evaluate methods over seeds alike; statistics, intervals and a report')
+    .option('--preset <name>', `${PRESET_NAMES.map((p) => `${p}: ${PRESETS[p].description}`).join('; ')}`)
+    .option('--methods <list>', `comma-separated, the first is the baseline: ${METHOD_NAMES.join(', ')} (default: the preset's)`)
+    .option('--seeds <list>', "comma-separated seeds (default: the preset's, else 0,1,2)")
+    .option('--attacks <list>', `attacks of the evaluation: ${ATTACK_NAMES.join(', ')}`)
+    .option('--eps <list>', 'budgets of the evaluation (normalized units, or pixel fractions such as 4/255)')
+    .option('--iters <n>', 'PGD iterations of the evaluation')
+    .option('--limit <N|all>', 'attacked queries per run (a seeded subset; the gallery stays whole)')
+    .option('--out <dir>', 'experiment directory (default runs/<preset or experiment>)')
+    .option('--no-views', 'skip the embedding maps and retrieval galleries')
+    .option('--json', 'print experiment.json instead of the table');
+  for (const field of SHARED_FIELDS) command.option(`${flagOf(field)} <${FIELD_TEXT[field].arg}>`, FIELD_TEXT[field].help);
+  command.option('--train-eps <e>', FIELD_TEXT.eps.help);
+  command.action(async (flags: ExperimentFlags) => {
+    const preset = flags.preset;
+    if (preset !== undefined && !(PRESET_NAMES as string[]).includes(preset)) throw new UsageError(`--preset: unknown preset '${preset}'; expected one of ${PRESET_NAMES.join(', ')}`);
+    const methods = flags.methods === undefined ? undefined : listFlag('--methods', flags.methods);
+    const unknown = methods?.find((m) => !isMethodName(m));
+    if (unknown !== undefined) throw new UsageError(`--methods: unknown method '${unknown}'; expected some of ${METHOD_NAMES.join(', ')}`);
+    const attacks = flags.attacks === undefined ? undefined : listFlag('--attacks', flags.attacks);
+    const badAttack = attacks?.find((a) => !(ATTACK_NAMES as readonly string[]).includes(a));
+    if (badAttack !== undefined) throw new UsageError(`--attacks: unknown attack '${badAttack}'; expected some of ${ATTACK_NAMES.join(', ')}`);
+    const values: FlagValues = {};
+    for (const field of SHARED_FIELDS) if (flags[field] !== undefined) values[field as ConfigField] = flags[field];
+    if (flags.trainEps !== undefined) values.eps = flags.trainEps;
+    let train;
+    try {
+      train = parseFlags(values);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.render((f) => (f === 'eps' ? '--train-eps' : flagOf(f))));
+      throw err;
+    }
+    const bar: { current: Progress | null; shown: number } = { current: null, shown: 0 };
+    try {
+      const file = await runExperiment({
+        ...(preset === undefined ? {} : { preset: preset as PresetName }),
+        ...(methods === undefined ? {} : { methods: methods as (typeof METHOD_NAMES)[number][] }),
+        ...(flags.seeds === undefined ? {} : { seeds: integerListFlag('--seeds', flags.seeds, 0) }),
+        ...(attacks === undefined ? {} : { attacks: attacks as AttackName[] }),
+        ...(flags.eps === undefined ? {} : { eps: listFlag('--eps', flags.eps) }),
+        ...(flags.iters === undefined ? {} : { iters: integerFlag('--iters', flags.iters) }),
+        ...(flags.limit === undefined ? {} : { limit: flags.limit.trim().toLowerCase() === 'all' ? null : integerFlag('--limit', flags.limit) }),
+        train: train as ExperimentOptions['train'],
+        out: flags.out ?? `runs/${preset ?? 'experiment'}`,
+        views: flags.views !== false,
+        onProgress: (p) => {
+          bar.current ??= progressBar('experiment', p.total, 'stage');
+          bar.current.tick(p.done - bar.shown, p.current);
+          bar.shown = p.done;
+        },
+      });
+      bar.current?.stop();
+      io.stdout.write(flags.json ? `${JSON.stringify(file, null, 2)}\n` : formatExperiment(file));
+      io.stderr.write(`experiment: ${flags.out ?? `runs/${preset ?? 'experiment'}`}/${EXPERIMENT_FILES.experiment}\n`);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
+      throw err;
+    } finally {
+      bar.current?.stop();
+    }
+  });
+}

@@ -1,0 +1,145 @@
+// `runExperiment(options)`: every method trained with every seed under identical settings (one
+// ordinary run directory each, <out>/<method>/seed-<s>/), each evaluated on the same seeded
+// queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
+// ones resumed, so running it again continues where it stopped.
+import type { AttackName } from '../../adversarial/index.js';
+import { evaluate } from '../../evaluate/index.js';
+import {
+  EXPERIMENT_FILES,
+  experimentRunPath,
+  experimentSchema,
+  methodName,
+  parseWithSchema,
+  RunDirectory,
+  writeJsonFile,
+  type EvalFile,
+  type ExperimentFile,
+  type TrainConfig,
+} from '../../formats/index.js';
+import type { MethodName, MethodSpec } from '../../methods/index.js';
+import { resolveTrainConfig, resumeTraining, train, type TrainOptions } from '../../train/index.js';
+import { join } from 'node:path';
+import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
+import { PRESETS, type PresetName } from './presets.js';
+import { writeRunViews } from '../views.js';
+
+export interface ExperimentOptions {
+  preset?: PresetName;
+  /** The first is the baseline every other method is compared with. */
+  methods?: readonly (MethodName | MethodSpec)[];
+  seeds?: readonly number[];
+  /** Training settings every run shares (dataset required unless the preset gives it). */
+  train?: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>>;
+  attacks?: readonly AttackName[];
+  eps?: readonly (number | string)[];
+  iters?: number;
+  /** Attacked queries per run; null: the whole test set. */
+  limit?: number | null;
+  out: string;
+  /** Compute views.json (embedding map, gallery) for each run's report; default true. */
+  views?: boolean;
+  onProgress?: (progress: ExperimentProgress) => void;
+  /** After each run is trained and evaluated (e.g. to write its report). */
+  afterRun?: (runDir: string) => Promise<void> | void;
+}
+
+export interface ExperimentProgress {
+  /** Stages finished and in total: each run is trained, then evaluated. */
+  done: number;
+  total: number;
+  /** What runs now, e.g. "mdprop seed 1: training". */
+  current: string;
+}
+
+interface Plan {
+  preset: PresetName | null;
+  methods: (MethodName | MethodSpec)[];
+  seeds: number[];
+  train: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>> & { dataset: TrainOptions['dataset'] };
+  attacks: AttackName[];
+  eps: (number | string)[];
+  iters: number;
+  limit: number | null;
+}
+
+function planOf(o: ExperimentOptions): Plan {
+  const preset = o.preset === undefined ? null : PRESETS[o.preset];
+  const train = { ...(preset?.train ?? {}), ...(o.train ?? {}) };
+  if (train.dataset === undefined) throw new Error('experiment: train.dataset is required without a preset');
+  const methods = [...(o.methods ?? preset?.methods ?? ['baseline', 'mdprop'])];
+  const seeds = [...(o.seeds ?? preset?.seeds ?? [0, 1, 2])];
+  if (methods.length === 0 || seeds.length === 0) throw new Error('experiment: give at least one method and one seed');
+  if (new Set(methods.map(methodName)).size !== methods.length) throw new Error('experiment: every method needs its own name');
+  return {
+    preset: o.preset ?? null,
+    methods,
+    seeds,
+    train: { ...train, dataset: train.dataset },
+    attacks: [...(o.attacks ?? preset?.attacks ?? ['stax', 'mtax', 'untargeted'])],
+    eps: [...(o.eps ?? preset?.eps ?? [0.03, 0.1, 0.3])],
+    iters: o.iters ?? preset?.iters ?? 10,
+    limit: o.limit === undefined ? (preset?.limit ?? null) : o.limit,
+  };
+}
+
+/** Whether an eval.json measured what this experiment asks for. */
+function evaluatedAlike(e: EvalFile, plan: Plan): boolean {
+  const wanted = plan.attacks.flatMap((a) => plan.eps.map((eps) => `${a}|${String(eps)}`));
+  const have = new Set(e.details.map((d) => `${d.attack}|${d.eps_text}`));
+  return e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.attack === 'fgsm' || d.iters === plan.iters);
+}
+
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentFile> {
+  const started = performance.now();
+  const plan = planOf(options);
+  // Every run's settings are checked before the first one starts.
+  const configs = plan.methods.map((method) => resolveTrainConfig({ ...plan.train, method, seed: plan.seeds[0]!, out: join(options.out, 'check') }));
+  const total = plan.methods.length * plan.seeds.length * 2;
+  let done = 0;
+  const step = (current: string, finished = false) => {
+    if (finished) done += 1;
+    options.onProgress?.({ done, total, current });
+  };
+  const results: MethodResults[] = [];
+  for (const method of plan.methods) {
+    const name = methodName(method);
+    const seeds: MethodResults['seeds'][number][] = [];
+    for (const seed of plan.seeds) {
+      const rel = experimentRunPath(name, seed);
+      const dir = join(options.out, rel);
+      const run = new RunDirectory(dir);
+      step(`${name} seed ${seed}: training`);
+      if (!run.has('summary')) {
+        if (RunDirectory.holdsRun(dir)) await resumeTraining(dir);
+        else await train({ ...plan.train, method, seed, out: dir });
+      }
+      step(`${name} seed ${seed}: evaluating`, true);
+      let evaluation = run.has('eval') ? run.readEval() : null;
+      if (evaluation === null || !evaluatedAlike(evaluation, plan)) {
+        evaluation = await evaluate(dir, { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...(plan.limit === null ? {} : { limit: plan.limit }) });
+      }
+      if (options.views !== false && !run.has('views')) await writeRunViews(dir, { attack: plan.attacks[0], eps: Number(plan.eps[Math.floor(plan.eps.length / 2)]), iters: plan.iters });
+      await options.afterRun?.(dir);
+      step(`${name} seed ${seed}: done`, true);
+      seeds.push({ seed, dir: rel, evaluation });
+    }
+    results.push({ name, seeds });
+  }
+  const first = results[0]!.seeds[0]!.evaluation;
+  const { out: _out, seed: _seed, method: _method, ...shared } = configs[0]! as TrainConfig;
+  const file: ExperimentFile = {
+    format: 'mdprop.experiment/1',
+    preset: plan.preset,
+    dataset: plan.train.dataset,
+    methods: summarizeMethods(results),
+    differences: differencesToBaseline(results),
+    seeds: plan.seeds,
+    train: shared,
+    evaluation: { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
+    model_selection: configs[0]!.modelSelection,
+    wall_seconds: Math.round((performance.now() - started) / 100) / 10,
+    finished_at: new Date().toISOString(),
+  };
+  writeJsonFile(join(options.out, EXPERIMENT_FILES.experiment), parseWithSchema(join(options.out, EXPERIMENT_FILES.experiment), experimentSchema, file));
+  return file;
+}
