@@ -55,3 +55,28 @@ function plainProgress(label: string, total: number, unit: string): Progress {
     stop() {},
   };
 }
+
+export interface ProgressTo {
+  /** Shows `done` of `total` (absolute counts, as library callbacks report them). */
+  update(done: number, total: number, info?: string): void;
+  stop(): void;
+}
+
+/** A bar fed with absolute counts; it appears at the first update and stays stopped once stopped. */
+export function progressTo(label: string, unit: string): ProgressTo {
+  let bar: Progress | null = null;
+  let stopped = false;
+  let shown = 0;
+  return {
+    update(done, total, info) {
+      if (stopped) return;
+      bar ??= progressBar(label, total, unit);
+      bar.tick(done - shown, info);
+      shown = done;
+    },
+    stop() {
+      if (!stopped) bar?.stop();
+      stopped = true;
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { FormatError, loadModelFile, writeEmbeddingsFile, type LoadedModel } fro
 import { ARCHS } from '../../nn/index.js';
 import { UsageError } from '../errors.js';
 import { asUsage, integerFlag } from '../parse.js';
-import { progressBar } from '../progress.js';
+import { progressTo } from '../progress.js';
 
 interface EmbedFlags {
   readonly weights: string;
@@ -43,28 +43,24 @@ export function registerEmbed(program: Command): void {
       const options = { resize: int('--resize', flags.resize), crop: int('--crop', flags.crop), batchSize: int('--batch-size', flags.batchSize), device: flags.device };
       const embedDim = int('--embed-dim', flags.embedDim);
       const loaded = load(flags.weights, flags.arch, embedDim);
-      const bar = { current: null as ReturnType<typeof progressBar> | null, shown: 0 };
+      const bar = progressTo('embed', 'img');
       try {
         const result = await asUsage(
           () =>
             embedFolder(loaded, flags.images, {
               ...options,
-              onProgress: (done, total) => {
-                bar.current ??= progressBar('embed', total, 'img');
-                bar.current.tick(done - bar.shown);
-                bar.shown = done;
-              },
+              onProgress: (done, total) => bar.update(done, total),
             }).catch((err: unknown) => {
               if (err instanceof DataError && !(err instanceof ImageDecodeError)) throw new UsageError(`--images: ${err.message}`);
               throw err;
             }),
           (err): err is OptionError => err instanceof OptionError,
         );
-        bar.current?.stop();
+        bar.stop();
         mkdirSync(dirname(flags.out) || '.', { recursive: true });
         writeEmbeddingsFile(flags.out, result);
       } finally {
-        bar.current?.stop();
+        bar.stop();
         loaded.model.dispose();
       }
     });

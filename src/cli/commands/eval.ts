@@ -11,7 +11,7 @@ import { ARCHS } from '../../nn/index.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { asUsage, integerFlag, integerListFlag, listFlag } from '../parse.js';
-import { progressBar, type Progress } from '../progress.js';
+import { progressTo } from '../progress.js';
 
 type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | 'mtaxTargets' | 'rankPartners' | 'branch' | 'batchSize' | 'device', string> &
   Partial<Record<'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
@@ -51,12 +51,20 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .action(async (flags: EvalFlags) => {
       const options = optionsOf(flags);
       if (flags.run === undefined && flags.weights === undefined) throw new UsageError('--run: give a run directory (or --weights with --dataset)');
-      const bars = progressBars();
+      const gallery = progressTo('gallery', 'img');
+      const queries = progressTo('eval', 'query');
+      // One bar for the gallery, one for all query conditions together.
+      const onProgress = (p: EvalProgress) => {
+        if (p.stage === 'gallery') return gallery.update(p.done, p.total);
+        gallery.stop();
+        queries.update(p.conditionIndex * p.total + p.done, p.conditions * p.total, p.condition);
+      };
       try {
-        const report = await asUsage(() => evaluate(flags.run ?? null, { ...options, onProgress: bars.update }), isOptionError);
+        const report = await asUsage(() => evaluate(flags.run ?? null, { ...options, onProgress }), isOptionError);
         io.stdout.write(flags.json ? `${JSON.stringify(contractOutput(report))}\n` : formatReport(report));
       } finally {
-        bars.stop();
+        gallery.stop();
+        queries.stop();
       }
     });
 }
@@ -110,30 +118,4 @@ function optionsOf(f: EvalFlags): EvaluateOptions {
     out: f.out,
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EvaluateOptions;
-}
-
-/** One bar for the gallery, one for all query conditions together. */
-function progressBars(): { update: (p: EvalProgress) => void; stop: () => void } {
-  let gallery: Progress | null = null;
-  let queries: Progress | null = null;
-  let shown = 0;
-  return {
-    update(p) {
-      if (p.stage === 'gallery') {
-        gallery ??= progressBar('gallery', p.total, 'img');
-        gallery.tick(p.done - shown);
-        shown = p.done;
-        return;
-      }
-      if (gallery) [gallery, shown] = [(gallery.stop(), null), 0];
-      queries ??= progressBar('eval', p.conditions * p.total, 'query');
-      const done = p.conditionIndex * p.total + p.done;
-      queries.tick(done - shown, p.condition);
-      shown = done;
-    },
-    stop() {
-      gallery?.stop();
-      queries?.stop();
-    },
-  };
 }

@@ -11,7 +11,7 @@ import { CONFIG_FIELDS, ConfigError, FIELD_TEXT, flagOf, parseFlags, type Config
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { integerFlag, integerListFlag, listFlag } from '../parse.js';
-import { progressBar, type Progress } from '../progress.js';
+import { progressTo } from '../progress.js';
 
 /** Train flags every run shares; method, seed and out are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
 const SHARED_FIELDS = CONFIG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps');
@@ -53,7 +53,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
       if (err instanceof ConfigError) throw new UsageError(err.render((f) => (f === 'eps' ? '--train-eps' : flagOf(f))));
       throw err;
     }
-    const bar: { current: Progress | null; shown: number } = { current: null, shown: 0 };
+    const bar = progressTo('experiment', 'stage');
     try {
       const file = await runExperiment({
         ...(preset === undefined ? {} : { preset: preset as PresetName }),
@@ -66,20 +66,16 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
         train: train as ExperimentOptions['train'],
         out: flags.out ?? `runs/${preset ?? 'experiment'}`,
         views: flags.views !== false,
-        onProgress: (p) => {
-          bar.current ??= progressBar('experiment', p.total, 'stage');
-          bar.current.tick(p.done - bar.shown, p.current);
-          bar.shown = p.done;
-        },
+        onProgress: (p) => bar.update(p.done, p.total, p.current),
       });
-      bar.current?.stop();
+      bar.stop();
       io.stdout.write(flags.json ? `${JSON.stringify(file, null, 2)}\n` : formatExperiment(file));
       io.stderr.write(`experiment: ${flags.out ?? `runs/${preset ?? 'experiment'}`}/${EXPERIMENT_FILES.experiment}\n`);
     } catch (err) {
       if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
       throw err;
     } finally {
-      bar.current?.stop();
+      bar.stop();
     }
   });
 }
