@@ -60,4 +60,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'compare runs side by side: clean metrics (summary.json) and Recall@1 under attack (eval.json); ratios are against the first run',
     load: async () => (await import('./compare.js')).registerCompare,
   },
+  {
+    name: 'report',
+    usage: '<dir>',
+    summary: 'rebuild report.html of a run directory (config.json) or an experiment directory (experiment.json) from its files',
+    load: async () => (await import('./report.js')).registerReport,
+  },
 ];
