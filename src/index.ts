@@ -7,7 +7,7 @@ export { train, resumeTraining, resolveTrainConfig, type TrainOptions, type Trai
 export { evaluate, embedFolder, embedTensor, type EvaluateOptions, type EvalProgress, type EmbedImagesOptions, type Embeddings } from './evaluate/index.js';
 export { loadModelFile as loadModel, type LoadedModel, type ModelRequest } from './formats/index.js';
 export { evaluateRetrieval as retrievalMetrics, type RetrievalEvaluationOptions, type RetrievalReport } from './dml/index.js';
-export { compareRuns, loadRun } from './report/index.js';
+export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind } from './report/index.js';
 
 // Methods as data: a preset's name or a list of distributions.
 export { presetMethod, validateMethod, METHOD_NAMES, type MethodName, type MethodSpec, type DistributionSpec, type DistributionKind } from './methods/index.js';

@@ -17,6 +17,8 @@ export interface SeedSeries {
 
 export interface LineBandOptions {
   title?: string;
+  /** Line under the title; by default it says what the band is (e.g. min–max over seeds). */
+  subtitle?: string;
   xTitle: string;
   yTitle: string;
   /** Band around the mean over seeds; 'minmax' by default. */
@@ -63,10 +65,12 @@ export function lineBandChart(runs: readonly SeedSeries[], options: LineBandOpti
   const spread = options.spread ?? 'minmax';
   const values = summarizeSeries(runs, spread);
   const methods = options.methods ?? distinctInOrder(runs.map((r) => r.method));
-  const x = { field: 'x', type: 'quantitative' as const, title: options.xTitle };
+  // Epochs and steps are whole numbers: no ticks between them.
+  const whole = values.every((v) => Number.isInteger(v.x));
+  const x = { field: 'x', type: 'quantitative' as const, title: options.xTitle, ...(whole ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: options.title ?? '', subtitle: SPREAD_LABEL[spread] },
+    title: { text: options.title ?? '', subtitle: options.subtitle ?? SPREAD_LABEL[spread] },
     width: options.width ?? 420,
     height: options.height ?? 240,
     data: { values },
@@ -78,7 +82,8 @@ export function lineBandChart(runs: readonly SeedSeries[], options: LineBandOpti
       },
       {
         mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x, y: { field: 'mean', type: 'quantitative', title: options.yTitle }, color: methodColor(methods) },
+        // One method needs no legend to tell it from the others.
+        encoding: { x, y: { field: 'mean', type: 'quantitative', title: options.yTitle }, color: methodColor(methods, methods.length > 1) },
       },
     ],
     // Merged legends would inherit the band's `legend: null`; kept apart, the lines' legend shows.
@@ -97,6 +102,8 @@ export interface RobustnessResult {
 
 export interface RobustnessChartOptions {
   title?: string;
+  /** Line under the title; by default it says what the error bars are. */
+  subtitle?: string;
   spread?: Spread;
   methods?: readonly string[];
   /** Size of each attack's panel. */
@@ -120,7 +127,7 @@ export function robustnessChart(results: readonly RobustnessResult[], options: R
   const yTitle = options.yTitle ?? 'Recall@1';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: options.title ?? '', subtitle: SPREAD_LABEL[spread] },
+    title: { text: options.title ?? '', subtitle: options.subtitle ?? SPREAD_LABEL[spread] },
     data: { values },
     facet: { column: { field: 'attack', type: 'nominal', title: null, sort: attacks } },
     spec: {

@@ -63,17 +63,21 @@ export interface GalleryNeighbour {
 export interface GalleryRow {
   query: PixelImage;
   label?: string | number;
+  /** A last caption line under the query, e.g. which retrieval the row shows ('clean', 'stax ε=0.1'). */
+  note?: string;
   neighbours: readonly GalleryNeighbour[];
 }
 
 export interface GalleryOptions extends ThumbnailOptions {
   caption?: string;
+  /** Rows come in pairs (the same query twice, e.g. clean then attacked): a gap after each pair. */
+  paired?: boolean;
 }
 
 export const GALLERY_CSS = `.gallery{margin:1rem 0}.gallery-row{display:flex;gap:6px;align-items:flex-start;margin-bottom:8px}
 .gallery figure{margin:0;text-align:center;font-size:.75rem;color:#555}.gallery img{display:block;border:3px solid transparent}
 .gallery .query img{border-color:#333}.gallery .hit img{border-color:#1a9850}.gallery .miss img{border-color:#d73027}
-.gallery .sep{width:10px}`;
+.gallery .sep{width:10px}.gallery.paired .gallery-row:nth-of-type(even){margin-bottom:20px}`;
 
 const labelText = (label: string | number | undefined) => (label === undefined ? '' : String(label));
 
@@ -86,7 +90,7 @@ async function thumb(cls: string, img: PixelImage, alt: string, lines: string[],
 export async function renderGallery(rows: readonly GalleryRow[], options: GalleryOptions = {}): Promise<HtmlFragment> {
   const htmlRows = await Promise.all(
     rows.map(async (row, r) => {
-      const query = await thumb('query', row.query, `query ${r + 1}${row.label === undefined ? '' : `, class ${row.label}`}`, ['query', labelText(row.label)], options);
+      const query = await thumb('query', row.query, `query ${r + 1}${row.label === undefined ? '' : `, class ${row.label}`}`, [row.label === undefined ? 'query' : `query · ${labelText(row.label)}`, row.note ?? ''], options);
       const neighbours = await Promise.all(
         row.neighbours.map((nb, k) => {
           const verdict = nb.correct ? 'correct' : 'wrong';
@@ -98,5 +102,5 @@ export async function renderGallery(rows: readonly GalleryRow[], options: Galler
     }),
   );
   const caption = options.caption ? `<p class="note">${escapeHtml(options.caption)}</p>` : '';
-  return trustedHtml(`<div class="gallery">${caption}${htmlRows.join('')}</div>`);
+  return trustedHtml(`<div class="gallery${options.paired ? ' paired' : ''}">${caption}${htmlRows.join('')}</div>`);
 }

@@ -14,9 +14,13 @@ export type SettingValue = string | number | boolean | null;
 
 export type Block =
   | { kind: 'paragraph'; text: string }
-  | { kind: 'settings'; caption?: string; settings: Readonly<Record<string, SettingValue>> }
+  | { kind: 'heading'; text: string }
+  /** Name-value rows; `columns` > 1 splits a long list into tables side by side. */
+  | { kind: 'settings'; caption?: string; settings: Readonly<Record<string, SettingValue>>; columns?: number }
   | { kind: 'table'; caption?: string; columns: readonly string[]; rows: readonly (readonly Cell[])[]; note?: string }
   | { kind: 'chart'; svg: SvgMarkup; caption?: string }
+  /** Several charts side by side (wrapping on narrow pages) under one caption. */
+  | { kind: 'charts'; svgs: readonly SvgMarkup[]; caption?: string }
   | { kind: 'image'; png: Uint8Array; alt: string; caption?: string; width?: number }
   | { kind: 'html'; html: HtmlFragment };
 
@@ -39,9 +43,16 @@ function blockHtml(block: Block): string {
   switch (block.kind) {
     case 'paragraph':
       return `<p>${escapeHtml(block.text)}</p>`;
+    case 'heading':
+      return `<h3>${escapeHtml(block.text)}</h3>`;
     case 'settings': {
       const rows = Object.entries(block.settings).map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v === null ? '–' : String(v))}</td></tr>`);
-      return `<table class="settings">${block.caption ? `<caption>${escapeHtml(block.caption)}</caption>` : ''}<tbody>${rows.join('')}</tbody></table>`;
+      const caption = block.caption ? `<caption>${escapeHtml(block.caption)}</caption>` : '';
+      const columns = Math.max(1, Math.min(block.columns ?? 1, rows.length));
+      if (columns === 1) return `<table class="settings">${caption}<tbody>${rows.join('')}</tbody></table>`;
+      const per = Math.ceil(rows.length / columns);
+      const tables = Array.from({ length: columns }, (_, c) => `<table class="settings">${c === 0 ? caption : '<caption>&nbsp;</caption>'}<tbody>${rows.slice(c * per, (c + 1) * per).join('')}</tbody></table>`);
+      return `<div class="settings-row">${tables.join('')}</div>`;
     }
     case 'table': {
       const head = `<thead><tr>${block.columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('')}</tr></thead>`;
@@ -52,6 +63,9 @@ function blockHtml(block: Block): string {
     case 'chart':
       if (!block.svg.startsWith('<svg')) throw new Error('report chart: expected SVG markup from renderSvg');
       return figure(`<div class="chart">${block.svg}</div>`, block.caption);
+    case 'charts':
+      if (block.svgs.some((svg) => !svg.startsWith('<svg'))) throw new Error('report chart: expected SVG markup from renderSvg');
+      return figure(`<div class="chart-row">${block.svgs.map((svg) => `<div class="chart">${svg}</div>`).join('')}</div>`, block.caption);
     case 'image': {
       const width = block.width === undefined ? '' : ` width="${Math.round(block.width)}"`;
       return figure(`<img src="${pngDataUri(block.png)}" alt="${escapeHtml(block.alt)}"${width}>`, block.caption);
@@ -79,10 +93,11 @@ h1{margin-bottom:.2rem}.subtitle{color:#666;margin-top:0}h2{border-bottom:1px so
 nav ul{padding-left:1.2rem}table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
 th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right;font-variant-numeric:tabular-nums}
 th[scope=row],thead th{text-align:left;background:#f6f6f6}caption{text-align:left;font-weight:600;padding:.3rem 0}
-table.settings td{text-align:left;font-family:ui-monospace,monospace}
+table.settings td{text-align:left;font-family:ui-monospace,monospace;overflow-wrap:anywhere}table.settings caption{white-space:nowrap}
+.settings-row{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}h3{margin:1.6rem 0 .4rem;font-size:1.05rem}
 td.better{color:#1a7f37;font-weight:700}td.worse{color:#c62828;font-weight:700}td.bold{font-weight:700}td.muted{color:#888}
 .note{color:#666;font-size:.85rem}figure{margin:1rem 0}figcaption{color:#555;font-size:.88rem}
-.chart svg{max-width:100%;height:auto}img{image-rendering:pixelated}
+.chart svg{max-width:100%;height:auto}.chart-row{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}img{image-rendering:pixelated}
 ${GALLERY_CSS}`;
 
 /** The whole page as one HTML string. */

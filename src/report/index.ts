@@ -33,3 +33,15 @@ export { GALLERY_CSS, imageDataUri, imageToPng, renderGallery } from './gallery.
 export type { GalleryNeighbour, GalleryOptions, GalleryRow, PixelImage, ThumbnailOptions } from './gallery.js';
 export * from './experiment/index.js';
 export { writeRunViews, type ViewsOptions } from './views.js';
+
+export { buildRunReport, writeRunReport, WRITTEN_BY } from './run-report.js';
+export { buildExperimentReport, writeExperimentReport } from './experiment-report.js';
+export { reportKind, writeReport } from './report-dir.js';
+export type { ReportKind } from './report-dir.js';
+export { differenceRows, resultsTable, summaryParagraphs } from './experiment-results.js';
+export { flatSettings, formatMetric, metricLabel, orderMetrics, robustnessPoints, SELECTION_TEXT, summarySelection, trainingCurves } from './report-data.js';
+export type { AttackValues, ModelSelection, SummarySelection, TrainingCurves } from './report-data.js';
+export { openViewImages, THUMBNAIL_SIZE } from './view-images.js';
+export type { ImageSettings, ViewImages } from './view-images.js';
+export { attackText, galleryBlock, mapPanel } from './views-blocks.js';
+export type { GalleryViewOptions } from './views-blocks.js';

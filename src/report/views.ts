@@ -28,7 +28,8 @@ export interface ViewsOptions {
   /** Neighbours per query; default 8. */
   k?: number;
   attack?: AttackName;
-  eps?: number;
+  /** A budget as `mdprop eval` takes it: normalised units (0.1) or a pixel fraction ('4/255'). */
+  eps?: number | string;
   iters?: number;
   seed?: number;
 }
@@ -40,7 +41,7 @@ export async function writeRunViews(runDir: string, options: ViewsOptions = {}):
   const seed = options.seed ?? config.seed;
   const k = options.k ?? 8;
   const attack = options.attack ?? 'stax';
-  const eps = options.eps ?? 0.1;
+  const budget = parseBudget(String(options.eps ?? 0.1));
   const iters = options.iters ?? 10;
   const loaded = loadModelFile(run.file('model'));
   try {
@@ -65,7 +66,7 @@ export async function writeRunViews(runDir: string, options: ViewsOptions = {}):
         const clean = noGrad(() => embed(x));
         T.manualSeed(new Random(seed, 'report-gallery', 'attack').nextUint32());
         const prepared = prepareAttack(attack, { images: x, clean, labels, ids: Int32Array.from(chosen), ownRows }, gallery, { mtaxTargets: 5, rankPartners: 1, topFraction: 0.01, seed });
-        const condition = { attack, budget: parseBudget(String(eps)), iters };
+        const condition = { attack, budget, iters };
         const adversarial = featurePgd(embed, x, prepared.goal, pgdOptionsFor(condition, { norm: 'linf', randomStart: 'budget', range, std: transform.std }));
         const attacked = noGrad(() => embed(adversarial));
         return { clean: gallery.nearestK(clean, ownRows, k), attacked: gallery.nearestK(attacked, ownRows, k) };
@@ -80,7 +81,7 @@ export async function writeRunViews(runDir: string, options: ViewsOptions = {}):
         map: { seed, points: map.map((p) => ({ x: p.x, y: p.y, label: p.label, index: p.index })) },
         gallery: {
           attack,
-          eps,
+          eps: budget.value,
           iters,
           k: width,
           queries: chosen.map((index, q) => ({ index, label: labels[q]!, clean: list(neighbours.clean, q), attacked: list(neighbours.attacked, q) })),

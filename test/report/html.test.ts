@@ -57,6 +57,25 @@ describe('report page', () => {
   });
 });
 
+describe('page blocks', () => {
+  it('splits a long settings list into tables side by side, keeping every row once and in order', () => {
+    const settings = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`k${i}`, i]));
+    const page = renderReportPage({ title: 't', sections: [{ title: 's', blocks: [{ kind: 'settings', caption: 'config', settings, columns: 2 }] }] });
+    const tables = page.match(/<table class="settings">.*?<\/table>/g) ?? [];
+    assert.equal(tables.length, 2);
+    assert.deepEqual(tables.map((t) => [...t.matchAll(/<th scope="row">(k\d)<\/th>/g)].map((m) => m[1])), [['k0', 'k1', 'k2', 'k3'], ['k4', 'k5', 'k6']]);
+    assert.match(page, /<div class="settings-row"><table class="settings"><caption>config<\/caption>/);
+  });
+
+  it('puts charts side by side in one figure and escapes headings', () => {
+    const svg = '<svg></svg>' as SvgMarkup;
+    const page = renderReportPage({ title: 't', sections: [{ title: 's', blocks: [{ kind: 'heading', text: 'a<b' }, { kind: 'charts', svgs: [svg, svg], caption: 'two' }] }] });
+    assert.match(page, /<h3>a&lt;b<\/h3>/);
+    assert.match(page, /<figure><div class="chart-row"><div class="chart"><svg><\/svg><\/div><div class="chart"><svg><\/svg><\/div><\/div><figcaption>two<\/figcaption><\/figure>/);
+    assert.throws(() => renderReportPage({ title: 't', sections: [{ title: 's', blocks: [{ kind: 'charts', svgs: [svg, '<b>' as SvgMarkup] }] }] }), /SVG markup/);
+  });
+});
+
 describe('table cells', () => {
   it('formats estimates with intervals, signed for differences', () => {
     assert.equal(formatInterval({ estimate: 0.8123, lo: 0.801, hi: 0.824 }, { scale: 100 }), '81.23 [80.10, 82.40]');

@@ -62,6 +62,7 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
       try {
         const report = await asUsage(() => evaluate(flags.run ?? null, { ...options, onProgress }), isOptionError);
         io.stdout.write(flags.json ? `${JSON.stringify(contractOutput(report))}\n` : formatReport(report));
+        if (flags.run !== undefined && flags.out === undefined) await (await import('../../report/index.js')).writeRunReport(flags.run);
       } finally {
         gallery.stop();
         queries.stop();

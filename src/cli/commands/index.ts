@@ -66,4 +66,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'train and evaluate methods over seeds alike; statistics, intervals and a report',
     load: async () => (await import('./experiment.js')).registerExperiment,
   },
+  {
+    name: 'report',
+    usage: '<dir>',
+    summary: 'rebuild report.html of a run directory (config.json) or an experiment directory (experiment.json) from its files',
+    load: async () => (await import('./report.js')).registerReport,
+  },
 ];

@@ -72,6 +72,8 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
   try {
     const summary = await trainer.train();
     io.stdout.write(`${JSON.stringify(summary)}\n`);
+    // The report layer (charts) loads only once there is something to draw.
+    await (await import('../../report/index.js')).writeRunReport(config.out);
   } catch (err) {
     if (err instanceof TrainingInterrupted) {
       io.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);

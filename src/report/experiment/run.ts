@@ -21,6 +21,8 @@ import { resolveTrainConfig, resumeTraining, train, type TrainOptions } from '..
 import { join } from 'node:path';
 import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
 import { PRESETS, type PresetName } from './presets.js';
+import { writeExperimentReport } from '../experiment-report.js';
+import { writeRunReport } from '../run-report.js';
 import { writeRunViews } from '../views.js';
 
 export interface ExperimentOptions {
@@ -39,8 +41,6 @@ export interface ExperimentOptions {
   /** Compute views.json (embedding map, gallery) for each run's report; default true. */
   views?: boolean;
   onProgress?: (progress: ExperimentProgress) => void;
-  /** After each run is trained and evaluated (e.g. to write its report). */
-  afterRun?: (runDir: string) => Promise<void> | void;
 }
 
 export interface ExperimentProgress {
@@ -109,17 +109,24 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const dir = join(options.out, rel);
       const run = new RunDirectory(dir);
       step(`${name} seed ${seed}: training`);
+      // The run's report is rewritten whenever one of the files it draws changes.
+      let changed = !run.has('report');
       if (!run.has('summary')) {
         if (RunDirectory.holdsRun(dir)) await resumeTraining(dir);
         else await train({ ...plan.train, method, seed, out: dir });
+        changed = true;
       }
       step(`${name} seed ${seed}: evaluating`, true);
       let evaluation = run.has('eval') ? run.readEval() : null;
       if (evaluation === null || !evaluatedAlike(evaluation, plan)) {
         evaluation = await evaluate(dir, { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...(plan.limit === null ? {} : { limit: plan.limit }) });
+        changed = true;
       }
-      if (options.views !== false && !run.has('views')) await writeRunViews(dir, { attack: plan.attacks[0], eps: Number(plan.eps[Math.floor(plan.eps.length / 2)]), iters: plan.iters });
-      await options.afterRun?.(dir);
+      if (options.views !== false && !run.has('views')) {
+        await writeRunViews(dir, { attack: plan.attacks[0], eps: plan.eps[Math.floor(plan.eps.length / 2)], iters: plan.iters });
+        changed = true;
+      }
+      if (changed) await writeRunReport(dir);
       step(`${name} seed ${seed}: done`, true);
       seeds.push({ seed, dir: rel, evaluation });
     }
@@ -141,5 +148,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     finished_at: new Date().toISOString(),
   };
   writeJsonFile(join(options.out, EXPERIMENT_FILES.experiment), parseWithSchema(join(options.out, EXPERIMENT_FILES.experiment), experimentSchema, file));
+  await writeExperimentReport(options.out);
   return file;
 }
