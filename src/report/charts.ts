@@ -81,7 +81,7 @@ export function lineBandChart(runs: readonly SeedSeries[], options: LineBandOpti
         encoding: { x, y: { field: 'lo', type: 'quantitative', title: options.yTitle }, y2: { field: 'hi' }, fill: methodColor(methods, false) },
       },
       {
-        mark: { type: 'line', strokeWidth: 2 },
+        mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 30 } },
         // One method needs no legend to tell it from the others.
         encoding: { x, y: { field: 'mean', type: 'quantitative', title: options.yTitle }, color: methodColor(methods, methods.length > 1) },
       },

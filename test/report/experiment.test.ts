@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { experimentSchema, RunDirectory, type ExperimentFile } from '../../src/formats/index.js';
+import { findChromium, inspectPage, isBlankScreenshot } from '../helpers/browser.js';
 import { runMdprop } from '../helpers/cli.js';
 import { assertMatchesSchema } from '../helpers/json-schema.js';
 import { tempDir } from '../train/helpers.js';
@@ -14,6 +15,7 @@ const out = join(tempDir('experiment'), 'tiny');
 const args = ['experiment', '--dataset', 'fashion-mnist', '--methods', 'baseline,mdprop', '--seeds', '0,1', '--epochs', '1', '--limit-train', '256', '--limit-test', '200',
   '--eval-batch-size', '100', '--attacks', 'stax', '--eps', '0.1,0.3', '--iters', '2', '--limit', '24', '--threads', '1', '--out', out];
 let first: { code: number; stdout: string; stderr: string };
+const skip = findChromium() ? false : "chromium is not installed (scripts/setup.sh installs Debian's chromium)";
 
 before(async () => {
   first = await runMdprop(args);
@@ -53,6 +55,18 @@ describe('mdprop experiment', () => {
     assert.ok(Math.abs(d.ci95![0] - (d.mean - half)) < 1e-4 && Math.abs(d.ci95![1] - (d.mean + half)) < 1e-4, JSON.stringify(d));
     assert.equal(d.bootstrap95?.length, 2);
     for (const b of d.bootstrap95!) assert.ok(b.ci95[0] <= b.ci95[1]);
+  });
+
+  it('leaves a report in the experiment and in every run that reads in a real browser', { skip }, async () => {
+    for (const file of [join(out, 'report.html'), join(out, 'mdprop/seed-1/report.html')]) {
+      const page = await inspectPage(file);
+      assert.deepEqual([page.consoleErrors, page.pageErrors, page.blockedRequests], [[], [], []], file);
+      assert.ok(page.charts.length >= 3, `${file}: ${page.charts.length} charts`);
+      for (const c of page.charts) assert.ok(c.marks > 0, `${file}: chart ${c.index} has no marks`);
+      assert.ok(page.images.length >= 12, `${file}: ${page.images.length} images`);
+      for (const img of page.images) assert.ok(img.naturalWidth > 0, `${file}: image "${img.alt}" did not load`);
+      assert.equal(await isBlankScreenshot(page.screenshot), false, `${file}: blank screenshot`);
+    }
   });
 
   it('runs again without training or evaluating anything', async () => {

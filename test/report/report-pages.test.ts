@@ -51,8 +51,10 @@ describe('run report', () => {
     const run = new RunDirectory(runDir);
     assert.ok(html.includes('<th scope="row">limitTest</th><td>40</td>'), 'config.json as a flat table');
     assert.ok(html.includes(`<td>${(100 * run.readSummary().test['recall@1']!).toFixed(2)}</td>`), "the summary's Recall@1");
-    // The summaries of today do not name their model selection: the page says what that means.
-    assert.match(html, /optimistic: chosen on the test set/);
+    // The run's model is its final epoch's, and the page says so (best-test would be called optimistic).
+    assert.equal(run.readSummary().model_selection, 'final');
+    assert.match(html, /the final epoch(&#39;|'|&#x27;)s model/);
+    assert.doesNotMatch(html, /optimistic/);
     const stax = run.readEval().attacks.find((a) => a.attack === 'stax' && a.eps === 0.2)!;
     assert.ok(html.includes(`<th scope="row">stax</th><td>0.2</td><td>2</td><td>${(100 * stax['recall@1']).toFixed(2)}</td>`), 'the eval.json row');
     assert.doesNotMatch(html, /No (metrics\.jsonl|summary\.json|eval\.json|views\.json)/);
