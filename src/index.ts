@@ -8,6 +8,7 @@ export { evaluate, embedFolder, embedTensor, type EvaluateOptions, type EvalProg
 export { loadModelFile as loadModel, type LoadedModel, type ModelRequest } from './formats/index.js';
 export { evaluateRetrieval as retrievalMetrics, type RetrievalEvaluationOptions, type RetrievalReport } from './dml/index.js';
 export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind } from './report/index.js';
+export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './report/index.js';
 
 // Methods as data: a preset's name or a list of distributions.
 export { presetMethod, validateMethod, METHOD_NAMES, type MethodName, type MethodSpec, type DistributionSpec, type DistributionKind } from './methods/index.js';
@@ -22,6 +23,7 @@ export {
   type EvalOutput,
   type AttackEntry,
   type Comparison,
+  type ExperimentFile,
   type MetricsLine,
   type MetricValues,
 } from './formats/index.js';
