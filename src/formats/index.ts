@@ -24,15 +24,14 @@ export { comparisonRowSchema, comparisonSchema, type Comparison, type Comparison
 export {
   auxFileOf,
   isAuxKey,
-  loadModelFile,
   MODEL_FORMAT,
+  MODEL_LIMITS,
   modelMetadataSchema,
   writeModelFile,
-  type LoadedModel,
   type ModelMetadata,
   type ModelRecord,
-  type ModelRequest,
 } from './model-file.js';
+export { loadModelFile, type LoadedModel, type ModelRequest } from './model-load.js';
 export { CHECKPOINT_FILES, EXPERIMENT_FILES, experimentRunPath, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
 export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';
