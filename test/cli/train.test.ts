@@ -40,9 +40,11 @@ describe('mdprop train', () => {
 
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'config.json'), '{}');
+    mkdirSync(join(out, 'checkpoint'));
+    writeFileSync(join(out, 'checkpoint', 'manifest.json'), '{}');
     const taken = await runMdprop(['train', ...flagArgs({ ...TINY_FLAGS, out })]);
     assert.equal(taken.code, 2);
-    assert.match(taken.stderr, /--out .* already holds a run \(config\.json\); continue it with --resume/);
+    assert.match(taken.stderr, /--out .* already holds a run \(a checkpoint or a model\); continue it with --resume/);
   });
 
   it('writes a checkpoint on SIGINT, exits 130 and resumes to the end', async () => {
