@@ -1,7 +1,8 @@
 // Runs killed at chosen moments (SIGKILL, through test/faults/kill-at.ts) and started twice at
 // once. Every state a kill leaves must be continued by what a user would type next — the same
 // fresh command when the folder has no config.json, `--resume` when it has — and the finished
-// run must equal one that was never interrupted. A second writer of a live run is refused.
+// run must equal one that was never interrupted. A second writer of a live run is refused, and so
+// are settings no machine can serve.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RunDirectory } from '../../src/formats/index.js';
 import { lockRun, RunLockedError } from '../../src/train/index.js';
-import { CLI_MAIN, spawnMdprop, type CliRun } from '../helpers/cli.js';
+import { CLI_MAIN, runMdprop, spawnMdprop, type CliRun } from '../helpers/cli.js';
 import { TINY_FLAGS, tempDir, timeless } from '../train/helpers.js';
 
 const KILL_AT = fileURLToPath(new URL('./kill-at.js', import.meta.url));
@@ -96,5 +97,25 @@ describe('runs under kills and concurrent starts', () => {
     const warnings: string[] = [];
     lockRun(dir, (line) => warnings.push(line)).release();
     assert.match(warnings.join('\n'), new RegExp(`from process ${sleeper.pid}, which is no longer running`));
+  });
+});
+
+describe('bounded settings', () => {
+  it('refuse sizes and thread counts no machine can serve, naming the flag, before making the run directory', async () => {
+    const out = join(tempDir('faults-bounds'), 'run');
+    const cases: [string[], RegExp][] = [
+      [['--threads', '100000'], /^mdprop: --threads: expected an integer in 1\.\.1024, got '100000'$/m],
+      [['--threads', '1e15'], /^mdprop: --threads: expected an integer in 1\.\.1024, got '1e15'$/m],
+      [['--threads', '1000'], /^mdprop: --threads 1000 is more than 4 per core of this machine/m],
+      [['--embed-dim', '1e9'], /^mdprop: --embed-dim: expected an integer in 1\.\.8192, got '1e9'$/m],
+      [['--image-size', '100000'], /^mdprop: --image-size: expected an integer in 1\.\.4096/m],
+      [['--batch-size', '65536', '--image-size', '4096', '--test-resize', '4096'], /^mdprop: --batch-size 65536 of 1x4096x4096 images \(--image-size\) takes 4096\.0 GiB as input alone/m],
+    ];
+    for (const [extra, expected] of cases) {
+      const r = await runMdprop(['train', ...flagArgs, '--out', out, ...extra]);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+      assert.ok(!existsSync(out), `${extra.join(' ')} made the run directory`);
+    }
   });
 });
