@@ -173,6 +173,9 @@ export function resolveConfig(input: ResolveInput): TrainConfig {
   const merged: GivenSettings = { ...datasetDefaults(dataset), ...file, ...flags };
   merged.out ??= defaultRunDir(dataset, methodName(merged.method as TrainConfig['method']), input.now ?? new Date());
   const config = configSchema.parse(merged);
+  // Stored resolved: a resumed or evaluated run must open the same files from any working folder.
+  if (config.dataRoot !== null) config.dataRoot = resolvePath(config.dataRoot);
+  if (config.pretrained !== null) config.pretrained = resolvePath(config.pretrained);
   checkCombinations(config, new Origins(flags, file, input.configFile));
   return config;
 }

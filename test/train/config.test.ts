@@ -37,6 +37,18 @@ describe('training configuration', () => {
     assert.equal(c.out, 'runs/fashion-mnist-mdprop-20250102-030405');
   });
 
+  it('stores the data root resolved, so a run reads the same data from any working folder', () => {
+    mkdirSync(join(dir, 'rel-root'), { recursive: true });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const c = resolveConfig({ flags: { dataset: 'folder', dataRoot: 'rel-root', out: 'x' } });
+      assert.equal(c.dataRoot, join(dir, 'rel-root'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it("uses the authors' settings for file datasets", () => {
     const root = join(dir, 'cub');
     mkdirSync(root, { recursive: true });
