@@ -4,7 +4,7 @@
 import { Command, CommanderError, Help } from 'commander';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { UsageError } from './errors.js';
-import { processStreams, type CliStreams } from './io.js';
+import { printable, processStreams, type CliStreams } from './io.js';
 
 export interface CliResult {
   readonly code: number;
@@ -69,11 +69,11 @@ function termOf(entry: CommandEntry): string {
 function report(err: unknown, io: CliStreams): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   if (err instanceof UsageError) {
-    io.stderr.write(`mdprop: ${err.message}\n`);
+    io.stderr.write(`mdprop: ${printable(err.message)}\n`);
     return 2;
   }
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`mdprop: ${message}\n`);
+  io.stderr.write(`mdprop: ${printable(message)}\n`);
   if (process.env.MDPROP_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
   return 1;
 }

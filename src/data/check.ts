@@ -22,7 +22,7 @@ export interface CheckReport {
 }
 
 export interface CheckOptions {
-  /** Images decoded at once (default 8; libvips works on libuv's thread pool). */
+  /** Images decoded at once (default 4; libvips works on libuv's thread pool; each may take up to MAX_IMAGE_PIXELS x 4 bytes). */
   readonly concurrency?: number;
   /** Called after each image. */
   readonly onImage?: () => void;
@@ -35,7 +35,7 @@ export function imageCount(dataset: Dataset): number {
 }
 
 export async function checkDataset(dataset: Dataset, options: CheckOptions = {}): Promise<CheckReport> {
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? 4;
   const splits: Partial<Record<SplitName, SplitCount>> = {};
   const unreadable: UnreadableImage[] = [];
   const seen = new Set<string>();

@@ -11,6 +11,16 @@ import { cropRaw, type RawImage } from './pixels.js';
 import { resizeBilinear } from './resample.js';
 import type { ImageSource } from './types.js';
 
+/**
+ * Images above this many pixels are refused from their header: 64 megapixels (8000x8000) is far
+ * beyond any metric-learning dataset, and a few decoded at once stay within a few GB.
+ */
+export const MAX_IMAGE_PIXELS = 64_000_000;
+
+function checkPixels(name: string, width: number, height: number): void {
+  if (width * height > MAX_IMAGE_PIXELS) throw new ImageDecodeError(name, `${width}x${height} pixels is more than the ${MAX_IMAGE_PIXELS} an image may have`);
+}
+
 /** What to do to an image, decided from its size before any pixel is touched. */
 export interface ImagePlan {
   /** Region cut from the original before resampling. */
@@ -55,7 +65,8 @@ export async function openImage(source: ImageSource): Promise<OpenedImage> {
   } catch (err) {
     throw new ImageDecodeError(source.name, reasonOf(err));
   }
-  return { name: source.name, ...size, render: (plan) => renderWithSharp(source.name, sharp(bytes), plan) };
+  checkPixels(source.name, size.width, size.height);
+  return { name: source.name, ...size, render: (plan) => renderWithSharp(source.name, sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }), plan) };
 }
 
 /** Decodes every pixel of a source (what `data check` does to prove an image is readable). */
@@ -66,8 +77,17 @@ export async function decodeFully(source: ImageSource): Promise<Size> {
     }
     return source;
   }
+  let size: Size;
   try {
-    const { info } = await sharp(source.path).raw().toBuffer({ resolveWithObject: true });
+    const meta = await sharp(source.path).metadata();
+    size = { width: meta.width ?? 0, height: meta.height ?? 0 };
+  } catch (err) {
+    const missing = reasonOf(err).startsWith('Input file is missing');
+    throw new ImageDecodeError(source.name, missing ? 'file not found' : reasonOf(err));
+  }
+  checkPixels(source.name, size.width, size.height); // from the header, before any pixel is decoded
+  try {
+    const { info } = await sharp(source.path, { limitInputPixels: MAX_IMAGE_PIXELS }).raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height };
   } catch (err) {
     const missing = reasonOf(err).startsWith('Input file is missing');

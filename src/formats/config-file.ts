@@ -6,6 +6,7 @@ import { LOSS_NAMES, type LossName } from '../dml/index.js';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods/index.js';
 import { ARCHS, type Arch } from '../nn/index.js';
 import { methodSpecSchema } from './method-spec.js';
+import { MODEL_LIMITS } from './model-file.js';
 
 export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
 export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
@@ -13,6 +14,19 @@ export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
 export const MODEL_SELECTIONS = ['final', 'best-test'] as const;
 
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** Bounds no real run comes near, so a typo cannot ask for terabytes or a million threads. */
+export const CONFIG_LIMITS = {
+  embedDim: MODEL_LIMITS.embedDim,
+  imageSize: 4096,
+  testResize: MODEL_LIMITS.imageSize,
+  batchSize: 65536,
+  evalBatchSize: 65536,
+  samplesPerClass: 1024,
+  epochs: 1_000_000,
+  attackIters: 10_000,
+  mtaxTargets: 1024,
+  threads: 1024,
+} as const;
 const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveNumber = z.number().positive().finite();
 const nonNegativeNumber = z.number().nonnegative().finite();
@@ -24,13 +38,13 @@ export const configSchema = z.strictObject({
   /** A preset's name, or a method written as data. */
   method: z.union([z.enum(METHOD_NAMES), methodSpecSchema]),
   arch: z.enum(ARCHS as [Arch, ...Arch[]]),
-  embedDim: positiveInt,
+  embedDim: positiveInt.max(CONFIG_LIMITS.embedDim),
   pretrained: path.nullable(),
   loss: z.enum(LOSS_NAMES as [LossName, ...LossName[]]),
   optimizer: z.enum(OPTIMIZER_NAMES),
-  epochs: positiveInt,
-  batchSize: positiveInt.min(2),
-  samplesPerClass: positiveInt,
+  epochs: positiveInt.max(CONFIG_LIMITS.epochs),
+  batchSize: positiveInt.min(2).max(CONFIG_LIMITS.batchSize),
+  samplesPerClass: positiveInt.max(CONFIG_LIMITS.samplesPerClass),
   lr: positiveNumber,
   lrHead: positiveNumber.nullable(),
   lrMainBn: positiveNumber.nullable(),
@@ -38,19 +52,19 @@ export const configSchema = z.strictObject({
   weightDecay: nonNegativeNumber,
   schedule: z.enum(SCHEDULE_NAMES),
   eps: nonNegativeNumber,
-  attackIters: positiveInt,
-  mtaxTargets: positiveInt,
-  imageSize: positiveInt,
-  testResize: positiveInt,
+  attackIters: positiveInt.max(CONFIG_LIMITS.attackIters),
+  mtaxTargets: positiveInt.max(CONFIG_LIMITS.mtaxTargets),
+  imageSize: positiveInt.max(CONFIG_LIMITS.imageSize),
+  testResize: positiveInt.max(CONFIG_LIMITS.testResize),
   channels: z.union([z.literal(1), z.literal(3)]),
   minCropScale: z.number().gt(0).lte(1),
   limitTrain: positiveInt.nullable(),
   limitTest: positiveInt.nullable(),
   evalEvery: nonNegativeInt,
-  evalBatchSize: positiveInt,
+  evalBatchSize: positiveInt.max(CONFIG_LIMITS.evalBatchSize),
   modelSelection: z.enum(MODEL_SELECTIONS),
   seed: nonNegativeInt,
-  threads: positiveInt,
+  threads: positiveInt.max(CONFIG_LIMITS.threads),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
   out: path,
 });

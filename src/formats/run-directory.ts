@@ -7,9 +7,10 @@
 //   summary.json        what the run achieved (summary-file.ts)
 //   eval.json           the robustness evaluation (eval-file.ts)
 //   report.html         the run's report; views.json what it draws from the model (views-file.ts)
+//   lock                the pid and host of the process writing the run, while it runs
 // JSON files are written atomically; metrics.jsonl only grows, and a resumed run cuts it back to
 // its length at the checkpoint so no line is written twice.
-import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema, type TrainConfig } from './config-file.js';
 import { FormatError } from './errors.js';
@@ -30,6 +31,8 @@ export const RUN_FILES = {
   eval: 'eval.json',
   report: 'report.html',
   views: 'views.json',
+  /** Present while a process writes the run: its pid and host (src/train/run-lock.ts). */
+  lock: 'lock',
 } as const;
 
 /** The files of an experiment directory (its runs are OUT/<method>/seed-<s>/). */
@@ -66,6 +69,15 @@ export class RunDirectory {
   /** Whether `path` holds a run (its config.json). */
   static holdsRun(path: string): boolean {
     return existsSync(join(path, RUN_FILES.config));
+  }
+
+  /**
+   * Whether the run at `path` has got anywhere: a checkpoint, a model or a summary. A folder with
+   * only config.json (and metrics) is a start that was killed before its first checkpoint.
+   */
+  static hasProgress(path: string): boolean {
+    const checkpointOf = (dir: string) => join(path, dir, CHECKPOINT_FILES.manifest);
+    return [checkpointOf(RUN_FILES.checkpoint), checkpointOf(RUN_FILES.previousCheckpoint), join(path, RUN_FILES.model), join(path, RUN_FILES.summary)].some((p) => existsSync(p));
   }
 
   /** A run directory to read; throws naming the folder when it holds no run. */
@@ -118,6 +130,11 @@ export class RunDirectory {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Removes half-written files (`<name>.tmp-<pid>`) a killed writer left; only the run's lock holder may call it. */
+  removeTemporaries(): void {
+    for (const name of readdirSync(this.path)) if (/\.tmp-\d+$/.test(name)) rmSync(join(this.path, name), { force: true });
   }
 
   readMetrics(): MetricsLine[] {

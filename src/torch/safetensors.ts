@@ -1,70 +1,48 @@
 // safetensors read and write: an 8-byte little-endian header length, a JSON header naming each
 // tensor's dtype, shape and byte range, then the raw little-endian bytes. Writes are atomic.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { tensor } from './creation.js';
 import type { DType } from './dtype.js';
 import { viewAs } from './dtype.js';
 import type { Tensor } from './tensor.js';
+import { FILE_DTYPES, readSafetensorsHeader, type SafetensorsHeader } from './safetensors-header.js';
 
-const toFileDtype: Partial<Record<DType, string>> = {
-  float32: 'F32',
-  float64: 'F64',
-  float16: 'F16',
-  bfloat16: 'BF16',
-  int64: 'I64',
-  int32: 'I32',
-  int16: 'I16',
-  int8: 'I8',
-  uint8: 'U8',
-  bool: 'BOOL',
-};
-const fromFileDtype = new Map<string, DType>(Object.entries(toFileDtype).map(([k, v]) => [v, k as DType]));
+const toFileDtype = Object.fromEntries(Object.entries(FILE_DTYPES).map(([k, v]) => [v, k])) as Partial<Record<DType, string>>;
 
 export interface SafetensorsFile {
   tensors: Map<string, Tensor>;
   metadata: Record<string, string>;
 }
 
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
-/** Read every tensor (or only those named in `only`) from a safetensors file. */
-export function readSafetensors(path: string, only?: ReadonlySet<string>): SafetensorsFile {
-  const bytes = readFileSync(path);
-  if (bytes.length < 8) throw new Error(`${path}: not a safetensors file (too short)`);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  if (headerLength > bytes.length - 8) throw new Error(`${path}: not a safetensors file (header length ${headerLength} exceeds file)`);
-  let header: Record<string, HeaderEntry | Record<string, string>>;
-  try {
-    header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as typeof header;
-  } catch (err) {
-    throw new Error(`${path}: not a safetensors file (bad JSON header: ${(err as Error).message})`);
-  }
-  const dataStart = 8 + headerLength;
+/**
+ * Read every tensor (or only those named in `only`) from a safetensors file. The header is checked
+ * whole first (readSafetensorsHeader), so a malformed file allocates nothing; `header` skips that
+ * when the caller has already read it.
+ */
+export function readSafetensors(path: string, only?: ReadonlySet<string>, header: SafetensorsHeader = readSafetensorsHeader(path)): SafetensorsFile {
   const tensors = new Map<string, Tensor>();
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = entry as Record<string, string>;
-      continue;
+  const fd = openSync(path, 'r');
+  try {
+    for (const [name, entry] of header.entries) {
+      if (only && !only.has(name)) continue;
+      // A fresh buffer per tensor: typed arrays need alignment that file offsets lack.
+      const raw = new ArrayBuffer(entry.end - entry.begin);
+      const view = new Uint8Array(raw);
+      let done = 0;
+      while (done < view.length) {
+        const n = readSync(fd, view, done, view.length - done, header.dataStart + entry.begin + done);
+        if (n === 0) throw new Error(`${path}: tensor '${name}' ends past the end of the file (the file shrank while being read)`);
+        done += n;
+      }
+      tensors.set(name, tensor(viewAs(entry.dtype, raw), entry.shape, { dtype: entry.dtype }));
     }
-    if (only && !only.has(name)) continue;
-    const { dtype: fileDtype, shape, data_offsets: offsets } = entry as HeaderEntry;
-    const dtype = fromFileDtype.get(fileDtype);
-    if (!dtype) throw new Error(`${path}: tensor '${name}' has unsupported dtype ${fileDtype}`);
-    const [begin, end] = offsets;
-    if (begin < 0 || end < begin || dataStart + end > bytes.length) {
-      throw new Error(`${path}: tensor '${name}' has byte range [${begin}, ${end}) outside the file`);
-    }
-    // Copy into a fresh, aligned buffer: typed arrays need alignment that file offsets lack.
-    const raw = new ArrayBuffer(end - begin);
-    new Uint8Array(raw).set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, tensor(viewAs(dtype, raw), shape, { dtype }));
+  } catch (err) {
+    for (const t of tensors.values()) t.dispose();
+    throw err;
+  } finally {
+    closeSync(fd);
   }
-  return { tensors, metadata };
+  return { tensors, metadata: header.metadata };
 }
 
 /** Write tensors (sorted by name, as the reference writer does) and string metadata, atomically. */

@@ -4,11 +4,11 @@
 // file (which may also use the flag's kebab-case name), and the kebab-case command-line flag.
 import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES } from '../dml/index.js';
-import { CONFIG_FIELDS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField } from '../formats/index.js';
+import { CONFIG_FIELDS, CONFIG_LIMITS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField } from '../formats/index.js';
 import { METHOD_NAMES } from '../methods/index.js';
 import { ARCHS } from '../nn/index.js';
 
-export { CONFIG_FIELDS, configSchema, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from '../formats/index.js';
+export { CONFIG_FIELDS, CONFIG_LIMITS, configSchema, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from '../formats/index.js';
 
 export interface FieldText {
   /** The flag's argument, as --help shows it. */
@@ -19,6 +19,7 @@ export interface FieldText {
 }
 
 const names = (values: readonly string[]): string => values.join(', ');
+const upTo = (field: keyof typeof CONFIG_LIMITS, min = 1): string => `an integer in ${min}..${CONFIG_LIMITS[field]}`;
 
 /** Help and error text of every field; the flag is `--` + the kebab-case name. */
 export const FIELD_TEXT: Record<ConfigField, FieldText> = {
@@ -26,13 +27,13 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   dataRoot: { arg: 'dir', expected: 'a folder path', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
   method: { arg: 'name|file', expected: `one of ${names(METHOD_NAMES)}, or a method written as data`, help: `training method: ${names(METHOD_NAMES)} (default mdprop), or a JSON file of a method written as data (see README)` },
   arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
-  embedDim: { arg: 'D', expected: 'a positive integer', help: 'embedding dimension (default 128)' },
+  embedDim: { arg: 'D', expected: upTo('embedDim'), help: 'embedding dimension (default 128)' },
   pretrained: { arg: 'file', expected: 'a safetensors file path', help: 'initial weights (torchvision names); a head fc.* of another shape is left freshly initialised' },
   loss: { arg: 'name', expected: `one of ${names(LOSS_NAMES)}`, help: `metric-learning loss: ${names(LOSS_NAMES)} (default multisimilarity)` },
   optimizer: { arg: 'name', expected: `one of ${names(OPTIMIZER_NAMES)}`, help: `optimizer: ${names(OPTIMIZER_NAMES)} (default adam, as the authors)` },
-  epochs: { arg: 'n', expected: 'a positive integer', help: 'epochs to train (default: 4 for fashion-mnist/mnist, 125 otherwise)' },
-  batchSize: { arg: 'n', expected: 'an integer >= 2', help: 'clean images per batch (default 64; sop 112)' },
-  samplesPerClass: { arg: 'm', expected: 'a positive integer', help: 'images per class in a batch; must divide --batch-size (default 2)' },
+  epochs: { arg: 'n', expected: upTo('epochs'), help: 'epochs to train (default: 4 for fashion-mnist/mnist, 125 otherwise)' },
+  batchSize: { arg: 'n', expected: upTo('batchSize', 2), help: 'clean images per batch (default 64; sop 112)' },
+  samplesPerClass: { arg: 'm', expected: upTo('samplesPerClass'), help: 'images per class in a batch; must divide --batch-size (default 2)' },
   lr: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the backbone, the base of the others (default: 1e-3 for fashion-mnist/mnist, 1e-5 otherwise)' },
   lrHead: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the embedding head fc (default: --lr)' },
   lrMainBn: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the clean (branch 0) batch norms (default: --lr)' },
@@ -40,19 +41,19 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   weightDecay: { arg: 'w', expected: 'a number >= 0', help: 'weight decay (default 4e-4, as the authors)' },
   schedule: { arg: 'name', expected: `one of ${names(SCHEDULE_NAMES)}`, help: 'learning-rate schedule over the epochs: constant or cosine (default constant)' },
   eps: { arg: 'e', expected: 'a number >= 0', help: 'attack budget in normalised-input units (default 0.01)' },
-  attackIters: { arg: 'n', expected: 'a positive integer', help: 'PGD iterations per attack (default 1)' },
-  mtaxTargets: { arg: 'T', expected: 'a positive integer', help: 'target sets of the multi-targeted attack (default 5)' },
-  imageSize: { arg: 'px', expected: 'a positive integer', help: 'side of the training crop and of the test centre crop (default: 28 for fashion-mnist/mnist, 224 otherwise)' },
-  testResize: { arg: 'px', expected: 'a positive integer >= --image-size', help: 'shorter side before the test centre crop (default: 28 / 256)' },
+  attackIters: { arg: 'n', expected: upTo('attackIters'), help: 'PGD iterations per attack (default 1)' },
+  mtaxTargets: { arg: 'T', expected: upTo('mtaxTargets'), help: 'target sets of the multi-targeted attack (default 5)' },
+  imageSize: { arg: 'px', expected: upTo('imageSize'), help: 'side of the training crop and of the test centre crop (default: 28 for fashion-mnist/mnist, 224 otherwise)' },
+  testResize: { arg: 'px', expected: `${upTo('testResize')}, >= --image-size`, help: 'shorter side before the test centre crop (default: 28 / 256)' },
   channels: { arg: 'c', expected: '1 or 3', help: 'input channels (default: 1 for fashion-mnist/mnist, 3 otherwise)' },
   minCropScale: { arg: 's', expected: 'a number in (0, 1]', help: 'smallest area fraction of the random resized crop (default: 0.5 for fashion-mnist/mnist, 0.08 otherwise)' },
   limitTrain: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'train on at most n images, classes in turn (default: 2000 for fashion-mnist/mnist, all otherwise)' },
   limitTest: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'evaluate on at most n test images (default: 5000 for fashion-mnist/mnist, all otherwise)' },
   evalEvery: { arg: 'n', expected: 'an integer >= 0', help: 'evaluate every n epochs, and always after the last; 0: only after the last (default 1)' },
   modelSelection: { arg: 'rule', expected: 'final or best-test', help: "which weights become model.safetensors: 'final' (the last epoch, default) or 'best-test' (best test Recall@1: optimistic, as the authors' code)" },
-  evalBatchSize: { arg: 'n', expected: 'a positive integer', help: 'images per forward pass when evaluating (default: 256 / 64)' },
+  evalBatchSize: { arg: 'n', expected: upTo('evalBatchSize'), help: 'images per forward pass when evaluating (default: 256 / 64)' },
   seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
-  threads: { arg: 'n', expected: 'a positive integer', help: 'CPU threads of libtorch (default: the number of cores)' },
+  threads: { arg: 'n', expected: upTo('threads'), help: 'CPU threads of libtorch (default: the number of cores)' },
   device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };

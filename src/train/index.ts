@@ -25,6 +25,7 @@ export {
   type TrainerState,
 } from './checkpoint.js';
 export { loadPretrained } from './pretrained.js';
+export { lockRun, RunLockedError, type LockHolder, type RunLock } from './run-lock.js';
 export { stepSeed } from './seeding.js';
 export { buildParts, methodOf, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
 export { buildSummary, summaryMetrics } from './summary.js';

@@ -2,6 +2,7 @@
 // each value checked as it comes in so an error names the flag or the file and field at fault,
 // then the checks that involve several settings. Nothing else happens before this succeeds.
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { isEmbedded } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
@@ -172,6 +173,9 @@ export function resolveConfig(input: ResolveInput): TrainConfig {
   const merged: GivenSettings = { ...datasetDefaults(dataset), ...file, ...flags };
   merged.out ??= defaultRunDir(dataset, methodName(merged.method as TrainConfig['method']), input.now ?? new Date());
   const config = configSchema.parse(merged);
+  // Stored resolved: a resumed or evaluated run must open the same files from any working folder.
+  if (config.dataRoot !== null) config.dataRoot = resolvePath(config.dataRoot);
+  if (config.pretrained !== null) config.pretrained = resolvePath(config.pretrained);
   checkCombinations(config, new Origins(flags, file, input.configFile));
   return config;
 }
@@ -188,7 +192,24 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
   if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
   if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
   if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
+  checkMachine(c, (field) => origin.name(field));
 }
+
+/** Settings that must fit this machine: threads a few times its cores, a batch of images well inside its memory. */
+function checkMachine(c: TrainConfig, name: (field: ConfigField) => string): void {
+  const maxThreads = THREADS_PER_CORE * availableParallelism();
+  if (c.threads > maxThreads) throw new ConfigError(`${name('threads')} ${c.threads} is more than ${THREADS_PER_CORE} per core of this machine (at most ${maxThreads})`);
+  const batchBytes = c.batchSize * c.channels * c.imageSize * c.imageSize * 4;
+  if (batchBytes > totalmem() / 4) {
+    throw new ConfigError(
+      `${name('batchSize')} ${c.batchSize} of ${c.channels}x${c.imageSize}x${c.imageSize} images (${name('imageSize')}) takes ${gib(batchBytes)} GiB as input alone; ` +
+        `this machine has ${gib(totalmem())} GiB`,
+    );
+  }
+}
+
+const THREADS_PER_CORE = 4;
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
 
 /**
  * The configuration of a run being resumed: its saved config.json, with the flags that may change
@@ -221,7 +242,9 @@ export function resolveResumeConfig(runDir: string, flags: FlagValues = {}, give
       );
     }
   }
-  return configSchema.parse(config);
+  const resumed = configSchema.parse(config);
+  checkMachine(resumed, (field) => (field in changes ? setting(field) : `${setting(field)} (saved in the run)`));
+  return resumed;
 }
 
 export function isFile(path: string): boolean {

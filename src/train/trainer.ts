@@ -8,9 +8,10 @@ import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
 import { methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
-import { disposeCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
+import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
+import { lockRun, type RunLock } from './run-lock.js';
 import { stepSeed } from './seeding.js';
 import { buildParts, disposeParts, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
 import { buildSummary, modelRecord } from './summary.js';
@@ -59,41 +60,85 @@ export class Trainer {
     private readonly parts: TrainingParts,
     private state: TrainerState,
     private readonly hooks: TrainerHooks,
+    private readonly lock: RunLock,
   ) {}
 
-  /** A new run in config.out (which must not hold one). Writes config.json and an initial checkpoint. */
+  /**
+   * A new run in config.out. A folder that holds a run with progress (a checkpoint, a model) is
+   * refused; one whose start was killed before its first checkpoint is taken over. Writes
+   * config.json and an initial checkpoint, holding the run's lock from before the first write.
+   */
   static async start(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
     checkFree(config.out);
+    return Trainer.fresh(config, hooks, () => {
+      const lock = lockRun(config.out, (line) => hooks.log?.(line));
+      try {
+        checkFree(config.out); // again, now that no one else can be writing it
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
+      if (RunDirectory.holdsRun(config.out)) hooks.log?.(`${config.out} holds a run stopped before its first checkpoint; starting it afresh`);
+      return lock;
+    });
+  }
+
+  private static async fresh(config: TrainConfig, hooks: TrainerHooks, takeLock: () => RunLock): Promise<Trainer> {
     setNumThreads(config.threads);
     const data = await openTrainingData(config);
     const parts = buildParts(config, data.train.numClasses);
-    checkFree(config.out);
-    mkdirSync(config.out, { recursive: true });
-    const run = new RunDirectory(config.out);
-    run.writeConfig(config);
-    run.truncateMetrics(0);
-    const sampler = new ClassBalancedSampler(data.train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
-    const state: TrainerState = {
-      epoch: 0,
-      step: 0,
-      sampler: sampler.state(),
-      scheduler: parts.scheduler.stateDict(),
-      partialEpoch: null,
-      best: null,
-      lastEval: null,
-      trainSeconds: 0,
-      evalSeconds: 0,
-      samplesPerBranch: new Array<number>(parts.method.branches).fill(0),
-      metricsBytes: 0,
-    };
-    const trainer = new Trainer(config, run, data, parts, state, hooks);
-    trainer.saveCheckpoint();
-    for (const note of parts.notes) trainer.log(note);
-    return trainer;
+    let lock: RunLock | undefined;
+    try {
+      mkdirSync(config.out, { recursive: true });
+      lock = takeLock();
+      const run = new RunDirectory(config.out);
+      run.removeTemporaries();
+      run.writeConfig(config);
+      run.truncateMetrics(0);
+      const sampler = new ClassBalancedSampler(data.train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
+      const state: TrainerState = {
+        epoch: 0,
+        step: 0,
+        sampler: sampler.state(),
+        scheduler: parts.scheduler.stateDict(),
+        partialEpoch: null,
+        best: null,
+        lastEval: null,
+        trainSeconds: 0,
+        evalSeconds: 0,
+        samplesPerBranch: new Array<number>(parts.method.branches).fill(0),
+        metricsBytes: 0,
+      };
+      const trainer = new Trainer(config, run, data, parts, state, hooks, lock);
+      trainer.saveCheckpoint();
+      for (const note of parts.notes) trainer.log(note);
+      return trainer;
+    } catch (err) {
+      lock?.release();
+      disposeParts(parts);
+      throw err;
+    }
   }
 
-  /** Continues the run in config.out from its checkpoint (config from resolveResumeConfig). */
+  /**
+   * Continues the run in config.out from its checkpoint (config from resolveResumeConfig), or from
+   * its beginning when it was stopped before the first checkpoint.
+   */
   static async resume(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
+    const lock = lockRun(config.out, (line) => hooks.log?.(line));
+    try {
+      if (findCheckpoint(config.out) === null) {
+        hooks.log?.(`${config.out} was stopped before its first checkpoint; starting it from the beginning`);
+        return await Trainer.fresh(config, hooks, () => lock);
+      }
+      return await Trainer.continue(config, hooks, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async continue(config: TrainConfig, hooks: TrainerHooks, lock: RunLock): Promise<Trainer> {
     setNumThreads(config.threads);
     const run = new RunDirectory(config.out);
     const checkpoint = loadCheckpoint(config.out);
@@ -117,9 +162,10 @@ export class Trainer {
       disposeParts(parts);
       throw new ConfigError(`${setting('epochs')} ${config.epochs} is fewer than the ${state.epoch} epochs ${config.out} has completed`);
     }
+    run.removeTemporaries();
     run.truncateMetrics(state.metricsBytes);
     run.writeConfig(config);
-    const trainer = new Trainer(config, run, data, parts, state, hooks);
+    const trainer = new Trainer(config, run, data, parts, state, hooks, lock);
     const at = state.partialEpoch ? `in epoch ${state.epoch + 1} after step ${state.partialEpoch.steps}` : `after epoch ${state.epoch}`;
     trainer.log(`resuming ${config.out} ${at} (${state.step} steps so far)`);
     return trainer;
@@ -171,9 +217,10 @@ export class Trainer {
     return summary;
   }
 
-  /** Frees the model, loss and optimizer. */
+  /** Frees the model, loss and optimizer, and lets go of the run. */
   dispose(): void {
     disposeParts(this.parts);
+    this.lock.release();
   }
 
   private async trainEpoch(loader: DataLoader): Promise<EpochProgress> {
@@ -314,10 +361,10 @@ function turnOfEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Refuses a folder that holds a run already (checked before any work starts, and again before writing). */
+/** Refuses a folder that holds a run with progress (checked before any work starts, and again under the lock). */
 function checkFree(path: string): void {
-  if (RunDirectory.holdsRun(path)) {
-    throw new ConfigError(`${setting('out')} ${path} already holds a run (config.json); continue it with ${setting('resume')} ${path} or choose another ${setting('out')}`);
+  if (RunDirectory.hasProgress(path)) {
+    throw new ConfigError(`${setting('out')} ${path} already holds a run (a checkpoint or a model); continue it with ${setting('resume')} ${path} or choose another ${setting('out')}`);
   }
 }
 

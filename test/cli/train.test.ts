@@ -21,7 +21,7 @@ describe('mdprop train', () => {
     const dir = tempDir('cli-train');
     const out = join(dir, 'run');
     const cases: [string[], RegExp][] = [
-      [['--epochs', 'many'], /^mdprop: --epochs: expected a positive integer, got 'many'$/m],
+      [['--epochs', 'many'], /^mdprop: --epochs: expected an integer in 1\.\.1000000, got 'many'$/m],
       [['--method', 'fgsm'], /^mdprop: --method: expected one of baseline, advprop-d, mdprop, or a method written as data, got 'fgsm'$/m],
       [['--batch-size', '9'], /^mdprop: --batch-size 9 is not a multiple of --samples-per-class \(default\) 2$/m],
       [['--pretrained', join(dir, 'absent.safetensors')], /^mdprop: --pretrained: file not found/m],
@@ -40,9 +40,11 @@ describe('mdprop train', () => {
 
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'config.json'), '{}');
+    mkdirSync(join(out, 'checkpoint'));
+    writeFileSync(join(out, 'checkpoint', 'manifest.json'), '{}');
     const taken = await runMdprop(['train', ...flagArgs({ ...TINY_FLAGS, out })]);
     assert.equal(taken.code, 2);
-    assert.match(taken.stderr, /--out .* already holds a run \(config\.json\); continue it with --resume/);
+    assert.match(taken.stderr, /--out .* already holds a run \(a checkpoint or a model\); continue it with --resume/);
   });
 
   it('writes a checkpoint on SIGINT, exits 130 and resumes to the end', async () => {

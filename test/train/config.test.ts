@@ -37,6 +37,18 @@ describe('training configuration', () => {
     assert.equal(c.out, 'runs/fashion-mnist-mdprop-20250102-030405');
   });
 
+  it('stores the data root resolved, so a run reads the same data from any working folder', () => {
+    mkdirSync(join(dir, 'rel-root'), { recursive: true });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const c = resolveConfig({ flags: { dataset: 'folder', dataRoot: 'rel-root', out: 'x' } });
+      assert.equal(c.dataRoot, join(dir, 'rel-root'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it("uses the authors' settings for file datasets", () => {
     const root = join(dir, 'cub');
     mkdirSync(root, { recursive: true });
@@ -65,7 +77,7 @@ describe('training configuration', () => {
   });
 
   it('names the flag of a bad value', () => {
-    rejects({ dataset: 'mnist', epochs: 'three' }, /^--epochs: expected a positive integer, got 'three'$/);
+    rejects({ dataset: 'mnist', epochs: 'three' }, /^--epochs: expected an integer in 1\.\.1000000, got 'three'$/);
     rejects({ dataset: 'mnist', epochs: '0' }, /^--epochs: /);
     rejects({ dataset: 'mnist', lr: '-1' }, /^--lr: expected a positive number/);
     rejects({ dataset: 'mnist', method: 'magic' }, /^--method: expected one of baseline, advprop-d, mdprop, or a method written as data, got 'magic'$/);
@@ -80,7 +92,7 @@ describe('training configuration', () => {
   });
 
   it('names the file and the field of a bad config value', () => {
-    rejects({}, /--config .*bad\.json: "batch-size": expected an integer >= 2, got 'big'/, configFile('bad.json', { dataset: 'mnist', 'batch-size': 'big' }));
+    rejects({}, /--config .*bad\.json: "batch-size": expected an integer in 2\.\.65536, got 'big'/, configFile('bad.json', { dataset: 'mnist', 'batch-size': 'big' }));
     rejects({}, /--config .*unknown\.json: unknown setting "learningRate"/, configFile('unknown.json', { dataset: 'mnist', learningRate: 1 }));
     rejects({}, /--config .*twice\.json: "batchSize" and "batch-size" are the same setting/, configFile('twice.json', { batchSize: 8, 'batch-size': 8 }));
     rejects({}, /--config .*broken\.json: not valid JSON/, configFile('broken.json', '{"dataset": '));

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { checkDataset, DATASET_NAMES, imageCount, isDatasetName, isEmbedded, openDataset, type CheckReport } from '../../data/index.js';
 import { UsageError } from '../errors.js';
-import type { CliStreams } from '../io.js';
+import { printable, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
 
 interface CheckFlags {
@@ -59,7 +59,7 @@ function textReport(report: CheckReport, root: string | undefined): string {
     lines.push('all images decode');
   } else {
     lines.push(`${report.unreadable.length} unreadable image${report.unreadable.length === 1 ? '' : 's'}:`);
-    for (const u of report.unreadable) lines.push(`  ${u.path}: ${u.reason}`);
+    for (const u of report.unreadable) lines.push(`  ${printable(u.path, true)}: ${printable(u.reason, true)}`);
   }
   return `${lines.join('\n')}\n`;
 }

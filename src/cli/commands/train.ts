@@ -57,7 +57,10 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
     if (flags.config !== undefined) throw new UsageError('--config cannot be combined with --resume (the run keeps its own config.json)');
     return resolveResumeConfig(flags.resume, values);
   });
-  const trainer = await startTrainer(config, flags.resume !== undefined, io);
+  // Ctrl-C is ours from here on: before the run exists it is remembered, and the run stops (with
+  // a checkpoint) as soon as it has started; a second one quits at once.
+  let trainer: Trainer | undefined;
+  let stopAsked = false;
   let interrupts = 0;
   const onSigint = () => {
     interrupts += 1;
@@ -65,11 +68,14 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
       io.stderr.write('mdprop: interrupted again; exiting without a new checkpoint (the previous one is kept)\n');
       process.exit(130);
     }
-    io.stderr.write('\nmdprop: stopping after the current step to write a checkpoint (Ctrl-C again to quit at once)\n');
-    trainer.requestStop();
+    io.stderr.write(`\nmdprop: stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint (Ctrl-C again to quit at once)\n`);
+    stopAsked = true;
+    trainer?.requestStop();
   };
   process.on('SIGINT', onSigint);
   try {
+    trainer = await startTrainer(config, flags.resume !== undefined, io);
+    if (stopAsked) trainer.requestStop();
     const summary = await trainer.train();
     io.stdout.write(`${JSON.stringify(summary)}\n`);
     // The report layer (charts) loads only once there is something to draw.
@@ -86,7 +92,7 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
     }
   } finally {
     process.off('SIGINT', onSigint);
-    trainer.dispose();
+    trainer?.dispose();
   }
 }
 
