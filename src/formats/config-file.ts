@@ -61,6 +61,8 @@ export const configSchema = z.strictObject({
   limitTrain: positiveInt.nullable(),
   limitTest: positiveInt.nullable(),
   evalEvery: nonNegativeInt,
+  /** Mid-epoch checkpoints: every n steps, or every 'n' + 'm' minutes ('10m'); 0: only at each epoch's end. */
+  checkpointEvery: z.union([nonNegativeInt, z.string().regex(/^(\d+(\.\d+)?|\.\d+)m$/, "expected minutes such as '10m'")]),
   evalBatchSize: positiveInt.max(CONFIG_LIMITS.evalBatchSize),
   modelSelection: z.enum(MODEL_SELECTIONS),
   seed: nonNegativeInt,

@@ -49,6 +49,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   minCropScale: { arg: 's', expected: 'a number in (0, 1]', help: 'smallest area fraction of the random resized crop (default: 0.5 for fashion-mnist/mnist, 0.08 otherwise)' },
   limitTrain: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'train on at most n images, classes in turn (default: 2000 for fashion-mnist/mnist, all otherwise)' },
   limitTest: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'evaluate on at most n test images (default: 5000 for fashion-mnist/mnist, all otherwise)' },
+  checkpointEvery: { arg: 'n|Nm', expected: "an integer >= 0 (steps) or minutes such as '10m'", help: "also checkpoint within an epoch: every n steps, or every N minutes ('10m'); 0: at each epoch's end only (default), which is what a SIGKILL can lose" },
   evalEvery: { arg: 'n', expected: 'an integer >= 0', help: 'evaluate every n epochs, and always after the last; 0: only after the last (default 1)' },
   modelSelection: { arg: 'rule', expected: 'final or best-test', help: "which weights become model.safetensors: 'final' (the last epoch, default) or 'best-test' (best test Recall@1: optimistic, as the authors' code)" },
   evalBatchSize: { arg: 'n', expected: upTo('evalBatchSize'), help: 'images per forward pass when evaluating (default: 256 / 64)' },

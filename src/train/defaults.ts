@@ -24,6 +24,7 @@ const COMMON = {
   attackIters: 1,
   mtaxTargets: 5,
   evalEvery: 1,
+  checkpointEvery: 0,
   modelSelection: 'final',
   seed: 0,
   device: 'cpu',

@@ -30,11 +30,11 @@ export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 const NUMERIC = new Set<ConfigField>([
   'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
   'attackIters', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
-  'evalEvery', 'evalBatchSize', 'seed', 'threads',
+  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads',
 ]);
 
 /** Settings a resumed run may change: they do not alter what has been trained so far. */
-export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'evalBatchSize', 'threads', 'device'];
+export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'checkpointEvery', 'evalBatchSize', 'threads', 'device'];
 
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 

@@ -50,6 +50,9 @@ const silentProgress: ProgressReporter = { tick() {}, stop() {} };
 
 export class Trainer {
   #stopRequested = false;
+  /** The step and the time of the last checkpoint, for --checkpoint-every. */
+  #checkpointStep = 0;
+  #checkpointTime = performance.now();
   /** Where the checkpoint on disk stands, for messages. */
   #checkpointAt = 'at the start';
 
@@ -61,7 +64,9 @@ export class Trainer {
     private state: TrainerState,
     private readonly hooks: TrainerHooks,
     private readonly lock: RunLock,
-  ) {}
+  ) {
+    this.#checkpointStep = state.step;
+  }
 
   /**
    * A new run in config.out. A folder that holds a run with progress (a checkpoint, a model) is
@@ -244,6 +249,7 @@ export class Trainer {
         this.state.partialEpoch = progress;
         bar.tick(1, `loss ${(progress.lossSum / progress.steps).toFixed(4)}`);
         if (batch.lastInEpoch) return progress;
+        if (this.checkpointDue()) this.saveCheckpoint();
         await turnOfEventLoop();
       }
     } finally {
@@ -336,7 +342,17 @@ export class Trainer {
     return recall;
   }
 
+  /** Whether --checkpoint-every asks for a mid-epoch checkpoint now. */
+  private checkpointDue(): boolean {
+    const every = this.config.checkpointEvery;
+    if (every === 0) return false;
+    if (typeof every === 'number') return this.state.step - this.#checkpointStep >= every;
+    return performance.now() - this.#checkpointTime >= Number(every.slice(0, -1)) * 60_000;
+  }
+
   private saveCheckpoint(): void {
+    this.#checkpointStep = this.state.step;
+    this.#checkpointTime = performance.now();
     this.state.metricsBytes = this.run.metricsBytes();
     const partial = this.state.partialEpoch;
     this.#checkpointAt = partial ? `at epoch ${this.state.epoch + 1}, step ${partial.steps}` : this.state.epoch === 0 ? 'at the start' : `after epoch ${this.state.epoch}`;
