@@ -6,7 +6,7 @@ export { DataError, ImageDecodeError } from './errors.js';
 export { openDataset, isDatasetName, isEmbedded, type OpenDatasetOptions } from './datasets/registry.js';
 export { DATASETS, type DatasetDescriptor } from './datasets/descriptors.js';
 export type { FolderOptions } from './datasets/folder.js';
-export { limitEvaluation, limitSplit } from './limit.js';
+export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
 export { findImageFiles, imageFolderSplit } from './image-folder.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
 export { BatchSampler, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
@@ -33,5 +33,5 @@ export {
   type DecodeOptions,
 } from './transforms.js';
 export { DataLoader, evaluationLoader, type LoaderOptions } from './loader.js';
-export { checkDataset, imageCount, type CheckReport, type CheckOptions, type SplitCount, type UnreadableImage } from './check.js';
+export { checkDataset, imageCount, unreadableImages, type CheckReport, type CheckOptions, type SplitCount, type UnreadableImage } from './check.js';
 export { readMat5, matNumber, matString, MatFormatError, type MatValue } from './mat5.js';

@@ -26,6 +26,12 @@ export function limitSplit(split: DataSplit, limit: number | undefined): DataSpl
   return new SubsetSplit(split, Int32Array.from(chosen));
 }
 
+/** The split without the given images (e.g. ones that cannot be decoded). */
+export function withoutImages(split: DataSplit, drop: ReadonlySet<number>): DataSplit {
+  if (drop.size === 0) return split;
+  return new SubsetSplit(split, Int32Array.from({ length: split.size }, (_, i) => i).filter((i) => !drop.has(i)));
+}
+
 /** A dataset's evaluation protocol cut to `limit` images per split (same-set: the one split). */
 export function limitEvaluation(evaluation: Dataset['evaluation'], limit: number | undefined): Dataset['evaluation'] {
   const query = limitSplit(evaluation.query, limit);

@@ -65,6 +65,8 @@ export const configSchema = z.strictObject({
   checkpointEvery: z.union([nonNegativeInt, z.string().regex(/^(\d+(\.\d+)?|\.\d+)m$/, "expected minutes such as '10m'")]),
   evalBatchSize: positiveInt.max(CONFIG_LIMITS.evalBatchSize),
   modelSelection: z.enum(MODEL_SELECTIONS),
+  /** Drop (and list) images that cannot be decoded instead of stopping at the first. */
+  skipBadImages: z.boolean(),
   seed: nonNegativeInt,
   threads: positiveInt.max(CONFIG_LIMITS.threads),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),

@@ -50,6 +50,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   limitTrain: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'train on at most n images, classes in turn (default: 2000 for fashion-mnist/mnist, all otherwise)' },
   limitTest: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'evaluate on at most n test images (default: 5000 for fashion-mnist/mnist, all otherwise)' },
   checkpointEvery: { arg: 'n|Nm', expected: "an integer >= 0 (steps) or minutes such as '10m'", help: "also checkpoint within an epoch: every n steps, or every N minutes ('10m'); 0: at each epoch's end only (default), which is what a SIGKILL can lose" },
+  skipBadImages: { arg: 'yes|no', expected: 'yes or no', help: 'decode every image first; list and drop the unreadable ones instead of stopping at the first (default no)' },
   evalEvery: { arg: 'n', expected: 'an integer >= 0', help: 'evaluate every n epochs, and always after the last; 0: only after the last (default 1)' },
   modelSelection: { arg: 'rule', expected: 'final or best-test', help: "which weights become model.safetensors: 'final' (the last epoch, default) or 'best-test' (best test Recall@1: optimistic, as the authors' code)" },
   evalBatchSize: { arg: 'n', expected: upTo('evalBatchSize'), help: 'images per forward pass when evaluating (default: 256 / 64)' },
@@ -67,6 +68,12 @@ export function kebab(field: string): string {
 /** `batch-size` -> `batchSize`. */
 export function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The flag with its argument as --help shows it; a switch's argument is optional (bare means yes). */
+export function flagTerm(field: ConfigField): string {
+  const arg = FIELD_TEXT[field].arg;
+  return field === 'skipBadImages' ? `${flagOf(field)} [${arg}]` : `${flagOf(field)} <${arg}>`;
 }
 
 export function flagOf(field: ConfigField | string): string {

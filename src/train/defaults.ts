@@ -26,6 +26,7 @@ const COMMON = {
   evalEvery: 1,
   checkpointEvery: 0,
   modelSelection: 'final',
+  skipBadImages: false,
   seed: 0,
   device: 'cpu',
 } as const satisfies Partial<DefaultedConfig>;

@@ -36,6 +36,9 @@ const NUMERIC = new Set<ConfigField>([
 /** Settings a resumed run may change: they do not alter what has been trained so far. */
 export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'checkpointEvery', 'evalBatchSize', 'threads', 'device'];
 
+/** A switch's words (a bare --skip-bad-images arrives as true). */
+const YES_NO: Record<string, boolean> = { yes: true, true: true, '1': true, no: false, false: false, '0': false };
+
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 function isNullable(field: ConfigField): boolean {
@@ -74,6 +77,7 @@ function flagValue(field: ConfigField, raw: string): unknown {
   if (isNullWord(field, raw)) return null;
   if (field === 'method' && !isMethodName(raw)) return readMethodFile(raw);
   if (NUMERIC.has(field)) return NUMBER_TEXT.test(raw.trim()) ? Number(raw) : raw;
+  if (field === 'skipBadImages') return YES_NO[String(raw).trim().toLowerCase()] ?? raw;
   return raw;
 }
 

@@ -18,6 +18,7 @@ import { convertToMultiBatchNorm, createModel, syncAuxBranches, type EmbeddingMo
 import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
+import { checkTrainingData } from './data-health.js';
 import { loadPretrained } from './pretrained.js';
 
 export interface TrainingData {
@@ -25,6 +26,8 @@ export interface TrainingData {
   evaluation: Dataset['evaluation'];
   trainTransform: TrainTransform;
   testTransform: TestTransform;
+  /** What the log should say about the data (dropped images, degenerate classes or splits). */
+  warnings: string[];
 }
 
 export interface TrainingParts {
@@ -40,7 +43,11 @@ export interface TrainingParts {
 /** Opens the dataset and cuts its splits to --limit-train / --limit-test. */
 export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
   const dataset = await openDataset(config.dataset, config.dataRoot === null ? {} : { root: config.dataRoot });
-  const train = limitSplit(dataset.train, config.limitTrain ?? undefined);
+  const limited = await checkTrainingData(
+    { train: limitSplit(dataset.train, config.limitTrain ?? undefined), evaluation: limitEvaluation(dataset.evaluation, config.limitTest ?? undefined) },
+    config,
+  );
+  const { train, evaluation } = limited.data;
   const sampler = new ClassBalancedSampler(train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
   if (sampler.batchesInEpoch(0) === 0) {
     throw new ConfigError(
@@ -50,7 +57,8 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
   const channels = config.channels;
   return {
     train,
-    evaluation: limitEvaluation(dataset.evaluation, config.limitTest ?? undefined),
+    evaluation,
+    warnings: limited.warnings,
     trainTransform: trainTransform({ size: config.imageSize, channels, scale: [config.minCropScale, 1] }),
     testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels }),
   };

@@ -116,7 +116,7 @@ export class Trainer {
       };
       const trainer = new Trainer(config, run, data, parts, state, hooks, lock);
       trainer.saveCheckpoint();
-      for (const note of parts.notes) trainer.log(note);
+      for (const note of [...data.warnings, ...parts.notes]) trainer.log(note);
       return trainer;
     } catch (err) {
       lock?.release();
@@ -173,6 +173,7 @@ export class Trainer {
     const trainer = new Trainer(config, run, data, parts, state, hooks, lock);
     const at = state.partialEpoch ? `in epoch ${state.epoch + 1} after step ${state.partialEpoch.steps}` : `after epoch ${state.epoch}`;
     trainer.log(`resuming ${config.out} ${at} (${state.step} steps so far)`);
+    for (const warning of data.warnings) trainer.log(warning);
     return trainer;
   }
 

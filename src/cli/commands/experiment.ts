@@ -7,7 +7,7 @@ import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
 import { EXPERIMENT_FILES } from '../../formats/index.js';
 import { isMethodName, METHOD_NAMES } from '../../methods/index.js';
 import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../report/index.js';
-import { CONFIG_FIELDS, ConfigError, FIELD_TEXT, flagOf, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
+import { CONFIG_FIELDS, ConfigError, FIELD_TEXT, flagOf, flagTerm, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { integerFlag, integerListFlag, listFlag } from '../parse.js';
@@ -32,7 +32,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
     .option('--out <dir>', 'experiment directory (default runs/<preset or experiment>)')
     .option('--no-views', 'skip the embedding maps and retrieval galleries')
     .option('--json', 'print experiment.json instead of the table');
-  for (const field of SHARED_FIELDS) command.option(`${flagOf(field)} <${FIELD_TEXT[field].arg}>`, FIELD_TEXT[field].help);
+  for (const field of SHARED_FIELDS) command.option(flagTerm(field), FIELD_TEXT[field].help);
   command.option('--train-eps <e>', FIELD_TEXT.eps.help);
   command.action(async (flags: ExperimentFlags) => {
     const preset = flags.preset;

@@ -11,6 +11,7 @@ import {
   ConfigError,
   FIELD_TEXT,
   flagOf,
+  flagTerm,
   resolveConfig,
   resolveResumeConfig,
   RESUMABLE_CHANGES,
@@ -33,8 +34,7 @@ export function registerTrain(program: Command, io: CliStreams = processStreams)
     .option('--config <file>', 'JSON file of settings: the fields below in camelCase (batchSize) or as flag names (batch-size); flags win')
     .option('--resume <dir>', `continue the run in <dir> from its checkpoint; only ${RESUMABLE_CHANGES.map(flagOf).join(', ')} may change`);
   for (const field of CONFIG_FIELDS) {
-    const text = FIELD_TEXT[field];
-    command.option(`${flagOf(field)} <${text.arg}>`, text.help);
+    command.option(flagTerm(field), FIELD_TEXT[field].help);
   }
   command.addHelpText(
     'after',
