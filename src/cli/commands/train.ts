@@ -22,7 +22,7 @@ import {
   type TrainConfig,
 } from '../../train/index.js';
 import { UsageError } from '../errors.js';
-import { processStreams, type CliStreams } from '../io.js';
+import { printable, processStreams, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
 
 type TrainFlags = FlagValues & { config?: string; resume?: string };
@@ -98,7 +98,7 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
 
 async function startTrainer(config: TrainConfig, resume: boolean, io: CliStreams): Promise<Trainer> {
   const hooks = {
-    log: (line: string) => io.stderr.write(`${line}\n`),
+    log: (line: string) => io.stderr.write(`${printable(line)}\n`),
     progress: progressBar,
   };
   try {
