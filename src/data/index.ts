@@ -9,7 +9,7 @@ export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
 export { findImageFiles, imageFolderSplit } from './image-folder.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
-export { BatchSampler, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
+export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
 export { ClassBalancedSampler, type ClassBalancedOptions } from './class-balanced-sampler.js';
 export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './random-sampler.js';
 export { restoreSampler } from './sampler-state.js';

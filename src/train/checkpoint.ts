@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { SamplerState } from '../data/index.js';
 import type { OptimizerState, OptimizerStateMeta, SchedulerState } from '../optim/index.js';
 import { dispose, readSafetensors, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
-import { CHECKPOINT_FILES, RUN_FILES, writeJsonFile, type MetricValues } from '../formats/index.js';
+import { CHECKPOINT_FILES, readJsonFile, RUN_FILES, writeJsonFile, type MetricValues } from '../formats/index.js';
+import { manifestSchema, trainerStateSchema } from './checkpoint-files.js';
 
 export const CHECKPOINT_FORMAT = 'mdprop.checkpoint/1';
 
@@ -121,7 +122,7 @@ export function findCheckpoint(runDir: string): string | null {
 export function loadCheckpoint(runDir: string): Checkpoint {
   const dir = findCheckpoint(runDir);
   if (dir === null) throw new Error(`${runDir}: no checkpoint (expected ${join(runDir, RUN_FILES.checkpoint, CHECKPOINT_FILES.manifest)})`);
-  const manifest = readJson<Manifest>(join(dir, CHECKPOINT_FILES.manifest));
+  const manifest = readJsonFile(join(dir, CHECKPOINT_FILES.manifest), manifestSchema);
   if (manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${dir}: unknown checkpoint format '${String(manifest.format)}'`);
   for (const [name, size] of Object.entries(manifest.files)) {
     const path = join(dir, name);
@@ -133,7 +134,7 @@ export function loadCheckpoint(runDir: string): Checkpoint {
     model: tensorsOf(CHECKPOINT_FILES.model),
     optimizer: { tensors: tensorsOf(CHECKPOINT_FILES.optimizerTensors), meta: readJson<OptimizerStateMeta>(join(dir, CHECKPOINT_FILES.optimizer)) },
     loss: tensorsOf(CHECKPOINT_FILES.loss),
-    trainer: readJson<TrainerState>(join(dir, CHECKPOINT_FILES.trainer)),
+    trainer: readJsonFile(join(dir, CHECKPOINT_FILES.trainer), trainerStateSchema) as TrainerState,
   };
 }
 

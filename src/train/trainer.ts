@@ -3,7 +3,7 @@
 // Stops cleanly on request (Ctrl-C: after the current step, with a checkpoint) and on a NaN or
 // infinite loss (without stepping, keeping the last good checkpoint).
 import { mkdirSync } from 'node:fs';
-import { DataLoader, DATASETS, restoreSampler, ClassBalancedSampler, type Batch } from '../data/index.js';
+import { DataLoader, DATASETS, hashLabels, restoreSampler, ClassBalancedSampler, type Batch } from '../data/index.js';
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
 import { methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
@@ -155,6 +155,16 @@ export class Trainer {
     } catch (err) {
       disposeCheckpoint(checkpoint);
       throw err;
+    }
+    const saved = checkpoint.trainer.sampler;
+    if (saved.size !== data.train.size || saved.labelsHash !== hashLabels(data.train.labels)) {
+      disposeCheckpoint(checkpoint);
+      disposeParts(parts);
+      throw new ConfigError(
+        `${setting('resume')} ${config.out}: the training images changed since the run started (${saved.size} images then, ${data.train.size} now). ` +
+          `Restore the data as it was to continue this run exactly, or start a new run with another ${setting('out')}` +
+          (config.skipBadImages ? '.' : `; ${setting('skipBadImages')} in a new run drops unreadable images before training.`),
+      );
     }
     try {
       restoreCheckpoint(parts, checkpoint);

@@ -1,7 +1,7 @@
 // Checkpoints: a round trip keeps every tensor and field; a save that dies half-way, or between
 // its two renames, leaves the previous checkpoint whole and loadable; a damaged file is named.
 import assert from 'node:assert/strict';
-import { existsSync, renameSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { OptimizerState } from '../../src/optim/index.js';
@@ -109,5 +109,16 @@ describe('checkpoints', () => {
     save(dir, 1, 1);
     truncateSync(join(dir, 'checkpoint', 'model.safetensors'), 10);
     assert.throws(() => loadCheckpoint(dir), /checkpoint\/model\.safetensors: 10 bytes, the manifest says \d+; the checkpoint is damaged/);
+  });
+
+  it('name the field of a hand-edited trainer.json (same size, so the manifest cannot tell)', () => {
+    const dir = tempDir('ckpt');
+    save(dir, 1, 1);
+    const file = join(dir, 'checkpoint', 'trainer.json');
+    const text = readFileSync(file, 'utf8');
+    const edited = text.replace(/"step": (\d)/, '"step":-$1');
+    assert.equal(edited.length, text.length);
+    writeFileSync(file, edited);
+    assert.throws(() => loadCheckpoint(dir), /checkpoint\/trainer\.json: "step": /);
   });
 });

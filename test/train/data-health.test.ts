@@ -1,7 +1,7 @@
 // Data a run should not meet silently: every unreadable image listed (and dropped with
 // --skip-bad-images, so training goes on), classes without a positive pair, one-class test splits.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openDataset } from '../../src/data/index.js';
@@ -48,5 +48,17 @@ describe('training data health', () => {
     const stopped = await runMdprop([...flags, '--out', join(tempDir('data-health'), 'run')]);
     assert.equal(stopped.code, 1);
     assert.match(stopped.stderr, /bad-\d(\\x07)?\.png/);
+  });
+
+  it('refuses to resume on changed training images, saying what to do', async () => {
+    const run = join(tempDir('data-health'), 'resume');
+    const flags = ['--dataset', 'folder', '--data-root', root, '--method', 'baseline', '--arch', 'resnet-small', '--embed-dim', '8', '--image-size', '12', '--test-resize', '12',
+      '--batch-size', '4', '--threads', '1', '--skip-bad-images'];
+    assert.equal((await runMdprop(['train', ...flags, '--epochs', '1', '--out', run])).code, 0);
+    await writeNoisePng(join(root, 'a', '6.png'), 12, 12, 99);
+    writeFileSync(join(root, 'train.txt'), `${readFileSync(join(root, 'train.txt'), 'utf8')}\na/6.png`);
+    const r = await runMdprop(['train', '--resume', run, '--epochs', '2']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--resume .*: the training images changed since the run started \(13 images then, 14 now\)\. Restore the data as it was/);
   });
 });
