@@ -74,16 +74,26 @@ export async function requireFolders(dataset: string, root: string, rels: Iterab
   if (missing !== undefined) throw new DataError(`${dataset}: missing class folder ${missing} (root ${root})`, missing);
 }
 
-/** Names of the sub-folders of `dir`, hidden ones left out, in code-point order. */
-export async function listFolders(dir: string): Promise<string[]> {
+/** The entries of `dir` (hidden ones left out) with symbolic links resolved, as `mdprop embed` follows them. */
+async function entriesOf(dir: string): Promise<{ name: string; folder: boolean; file: boolean }[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const visible = entries.filter((e) => !e.name.startsWith('.'));
+  return Promise.all(
+    visible.map(async (e) => {
+      const target = e.isSymbolicLink() ? await statOrNull(path.join(dir, e.name)) : e;
+      return { name: e.name, folder: target?.isDirectory() ?? false, file: target?.isFile() ?? false };
+    }),
+  );
 }
 
-/** Names of the image files directly in `dir`, in code-point order. */
+/** Names of the sub-folders of `dir` (links to folders included), hidden ones left out, in code-point order. */
+export async function listFolders(dir: string): Promise<string[]> {
+  return (await entriesOf(dir)).filter((e) => e.folder).map((e) => e.name).sort();
+}
+
+/** Names of the image files directly in `dir` (links to files included), in code-point order. */
 export async function listImages(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => !e.isDirectory() && !e.name.startsWith('.') && isImageFile(e.name)).map((e) => e.name).sort();
+  return (await entriesOf(dir)).filter((e) => e.file && isImageFile(e.name)).map((e) => e.name).sort();
 }
 
 /** The parent folder part of a relative path with forward slashes ('' at top level). */

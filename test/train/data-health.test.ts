@@ -1,10 +1,10 @@
 // Data a run should not meet silently: every unreadable image listed (and dropped with
 // --skip-bad-images, so training goes on), classes without a positive pair, one-class test splits.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { openDataset } from '../../src/data/index.js';
+import { imageFolderSplit, openDataset } from '../../src/data/index.js';
 import { checkTrainingData } from '../../src/train/data-health.js';
 import { writeNoisePng } from '../cli/embed-helpers.js';
 import { runMdprop } from '../helpers/cli.js';
@@ -60,5 +60,20 @@ describe('training data health', () => {
     const r = await runMdprop(['train', '--resume', run, '--epochs', '2']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--resume .*: the training images changed since the run started \(13 images then, 14 now\)\. Restore the data as it was/);
+  });
+
+  it('follows a symlinked class folder in the folder dataset as embed does, and a link loop only once', async () => {
+    const base = tempDir('links');
+    const elsewhere = join(base, 'elsewhere');
+    const tree = join(base, 'tree');
+    for (const [cls, dir] of [['a', join(tree, 'a')], ['b', join(tree, 'b')], ['c', elsewhere]] as const) {
+      for (let i = 0; i < 2; i++) await writeNoisePng(join(dir, `${cls}${i}.png`), 12, 12, i);
+    }
+    symlinkSync(elsewhere, join(tree, 'c'));
+    symlinkSync(tree, join(tree, 'b', 'loop'));
+    const dataset = await openDataset('folder', { root: tree });
+    assert.deepEqual([...dataset.train.classNames, ...dataset.evaluation.query.classNames], ['a', 'b', 'c']);
+    const folder = await imageFolderSplit(tree);
+    assert.deepEqual(folder.paths, ['a/a0.png', 'a/a1.png', 'b/b0.png', 'b/b1.png', 'c/c0.png', 'c/c1.png']);
   });
 });
