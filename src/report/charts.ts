@@ -3,7 +3,7 @@
 // renderSvg turns any of them into SVG. Aggregation happens here, in TypeScript, so the numbers
 // drawn are the numbers tested.
 import type { TopLevelSpec } from './render.js';
-import { distinctInOrder, groupInOrder, SPREAD_LABEL, summarizeSpread, type Spread } from './spread.js';
+import { distinctInOrder, groupInOrder, spreadLabel, summarizeSpread, type Spread } from './spread.js';
 
 export { differenceChart, scatterChart } from './charts-points.js';
 export type { DifferenceRow, DifferenceChartOptions, ScatterPanel, ScatterChartOptions, ScatterPoint } from './charts-points.js';
@@ -70,7 +70,7 @@ export function lineBandChart(runs: readonly SeedSeries[], options: LineBandOpti
   const x = { field: 'x', type: 'quantitative' as const, title: options.xTitle, ...(whole ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: options.title ?? '', subtitle: options.subtitle ?? SPREAD_LABEL[spread] },
+    title: { text: options.title ?? '', subtitle: options.subtitle ?? spreadLabel(spread) },
     width: options.width ?? 420,
     height: options.height ?? 240,
     data: { values },
@@ -127,7 +127,7 @@ export function robustnessChart(results: readonly RobustnessResult[], options: R
   const yTitle = options.yTitle ?? 'Recall@1';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: options.title ?? '', subtitle: options.subtitle ?? SPREAD_LABEL[spread] },
+    title: { text: options.title ?? '', subtitle: options.subtitle ?? spreadLabel(spread, 'bars') },
     data: { values },
     facet: { column: { field: 'attack', type: 'nominal', title: null, sort: attacks } },
     spec: {

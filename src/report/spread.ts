@@ -31,11 +31,11 @@ export function summarizeSpread(values: readonly number[], spread: Spread): Spre
   }
 }
 
-export const SPREAD_LABEL: Record<Spread, string> = {
-  minmax: 'band: min–max over seeds',
-  std: 'band: mean ± 1 std over seeds',
-  ci95: 'band: 95% t interval of the mean over seeds',
-};
+/** What the spread around each mean shows: `shape` is 'band' for lines, 'bars' for error bars. */
+export function spreadLabel(spread: Spread, shape: 'band' | 'bars' = 'band'): string {
+  const what = { minmax: 'min–max over seeds', std: 'mean ± 1 std over seeds', ci95: '95% t interval of the mean over seeds' }[spread];
+  return `${shape}: ${what}`;
+}
 
 /**
  * Groups values by a key, keeping the order in which keys first appear (so methods and attacks
