@@ -49,4 +49,4 @@ export {
   type ErsMeasures,
   type ErsResult,
 } from './scores.js';
-export { queryIndices, subsetSplit, splitQuerySource, type SplitQueryOptions } from './query-source.js';
+export { queryIndices, splitQuerySource, type SplitQueryOptions } from './query-source.js';

@@ -1,6 +1,6 @@
 // The data side of a robustness evaluation: the clean gallery's embeddings and the query images,
 // read through the data layer's loader with the evaluation transform.
-import { evaluationLoader, Random, type DataSplit, type Transform } from '../data/index.js';
+import { evaluationLoader, Random, SubsetSplit, type DataSplit, type Transform } from '../data/index.js';
 import type { ImageBatch, QuerySource } from './evaluate.js';
 
 /**
@@ -14,22 +14,6 @@ export function queryIndices(size: number, limit: number | undefined, seed: numb
   return Int32Array.from(chosen).sort();
 }
 
-/** A view of some images of a split, in the given order. */
-export function subsetSplit(split: DataSplit, indices: Int32Array): DataSplit {
-  const labels = Int32Array.from(indices, (i) => split.labels[i]!);
-  return {
-    dataset: split.dataset,
-    name: split.name,
-    root: split.root,
-    size: indices.length,
-    labels,
-    classNames: split.classNames,
-    numClasses: new Set(labels).size,
-    image: (index) => split.image(indices[index]!),
-    describe: (index) => split.describe(indices[index]!),
-  };
-}
-
 export interface SplitQueryOptions {
   /** The query images: indices into `split`. */
   indices: Int32Array;
@@ -41,7 +25,7 @@ export interface SplitQueryOptions {
 
 export function splitQuerySource(split: DataSplit, options: SplitQueryOptions): QuerySource {
   const { indices } = options;
-  const subset = subsetSplit(split, indices);
+  const subset = new SubsetSplit(split, indices);
   return {
     size: indices.length,
     labels: subset.labels,

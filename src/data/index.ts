@@ -7,6 +7,7 @@ export { openDataset, isDatasetName, isEmbedded, type OpenDatasetOptions } from 
 export { DATASETS, type DatasetDescriptor } from './datasets/descriptors.js';
 export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
+export { SubsetSplit } from './split.js';
 export { findImageFiles, imageFolderSplit } from './image-folder.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
 export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';

@@ -10,10 +10,9 @@ import {
   parseBudget,
   pgdOptionsFor,
   prepareAttack,
-  subsetSplit,
   type AttackName,
 } from '../adversarial/index.js';
-import { evaluationLoader, limitEvaluation, openDataset, Random, testTransform, type DataSplit } from '../data/index.js';
+import { evaluationLoader, limitEvaluation, openDataset, Random, SubsetSplit, testTransform, type DataSplit } from '../data/index.js';
 import { embedSplit } from '../evaluate/index.js';
 import { loadModelFile, RunDirectory, writeJsonFile, type Neighbour, type ViewsFile } from '../formats/index.js';
 import * as T from '../torch/index.js';
@@ -100,7 +99,7 @@ export async function writeRunViews(runDir: string, options: ViewsOptions = {}):
 
 /** The chosen images of a split, transformed and packed NCHW. */
 async function loadImages(split: DataSplit, indices: readonly number[], transform: ReturnType<typeof testTransform>): Promise<Float32Array> {
-  const loader = evaluationLoader(subsetSplit(split, Int32Array.from(indices)), { batchSize: indices.length, transform });
+  const loader = evaluationLoader(new SubsetSplit(split, Int32Array.from(indices)), { batchSize: indices.length, transform });
   for await (const batch of loader.epoch()) return batch.images;
   throw new Error(`${split.dataset} ${split.name}: no images to show`);
 }
