@@ -170,7 +170,7 @@ export class Trainer {
       restoreCheckpoint(parts, checkpoint);
     } catch (err) {
       disposeParts(parts);
-      throw new Error(`--resume ${config.out}: the checkpoint does not fit this configuration: ${(err as Error).message}`);
+      throw new ConfigError(`${setting('resume')} ${config.out}: the checkpoint does not fit this configuration: ${(err as Error).message}`);
     }
     const state = checkpoint.trainer;
     if (state.epoch > config.epochs) {
