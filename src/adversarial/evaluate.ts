@@ -115,7 +115,8 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
       let attacked = clean;
       if (run && pgd) {
         const prepared = prepareAttack(run.attack, { images, clean, labels: pick(queries.labels), ids: pick(queries.ids), ownRows: pick(queries.ownRows) }, gallery, options.suite);
-        const adversarial = featurePgd(options.embed, images, prepared.goal, pgd);
+        // A zero budget leaves the input where it is: its attack is the clean forward, no PGD passes needed.
+        const adversarial = zeroBudget(pgd) ? images : featurePgd(options.embed, images, prepared.goal, pgd);
         attacked = noGrad(() => options.embed(adversarial));
         const outcome = prepared.measure(attacked);
         batch.positions.forEach((p, i) => {
@@ -153,6 +154,10 @@ export async function evaluateRobustness(runs: readonly AttackRun[], options: Ro
   const results: RunResult[] = [];
   for (const run of runs) results.push(await evaluateRun(run, options));
   return { clean, runs: results };
+}
+
+function zeroBudget(pgd: PgdOptions): boolean {
+  return typeof pgd.eps === 'number' ? pgd.eps === 0 : pgd.eps.every((e) => e === 0);
 }
 
 function mean(values: Float64Array): number {
