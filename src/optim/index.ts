@@ -3,6 +3,8 @@ export {
   Optimizer,
   type AnyOptimizer,
   type BaseHyper,
+  type OptimizerSettings,
+  type ParamBatch,
   type HyperValue,
   type ParamGroup,
   type ParamGroupSpec,

@@ -10,4 +10,5 @@ export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFil
 export { readSafetensorsHeader, MAX_HEADER_BYTES, type HeaderEntry, type SafetensorsHeader } from './safetensors-header.js';
 export { op, OpRef } from './dispatch.js';
 export { run, runMany } from './tensor.js';
+export * from './foreach.js';
 export * as F from './functional.js';
