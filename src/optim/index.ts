@@ -1,6 +1,7 @@
 // Optimizers and learning-rate schedules.
 export {
   Optimizer,
+  CPU_BATCH_ELEMENTS,
   type AnyOptimizer,
   type BaseHyper,
   type OptimizerSettings,

@@ -63,6 +63,12 @@ export interface ParamBatch {
   readonly step: number;
 }
 
+/**
+ * Most elements in one multi-tensor batch on the CPU (8 MiB of float32 per list). Larger batches
+ * saved no time there (the update is memory-bound) and were slower; see bench/optimizer.ts.
+ */
+export const CPU_BATCH_ELEMENTS = 2 ** 21;
+
 /** Any optimizer, whatever its hyperparameters: what trainers and schedulers hold. */
 export type AnyOptimizer = Optimizer<BaseHyper>;
 
@@ -160,24 +166,38 @@ export abstract class Optimizer<H extends BaseHyper> {
     });
   }
 
-  /** The group's parameters in batches of one device, dtype and step count (usually one batch). */
+  /**
+   * The group's parameters in batches of one device, dtype and step count, each batch with its
+   * own scope so that its temporaries are freed before the next batch allocates. On the CPU a
+   * batch is capped at CPU_BATCH_ELEMENTS: freeing a whole model's temporaries at once hands the
+   * memory back to the system, and faulting it in again each step costs more than the calls saved.
+   */
   #stepBatched(group: ParamGroup<H>, first: number): void {
     tidy(() => {
-      const batches = new Map<string, ParamBatch>();
+      const done: ParamBatch[] = [];
+      const open = new Map<string, { batch: ParamBatch; elements: number }>();
       group.params.forEach((param, j) => {
         const grad = param.grad;
         if (grad === null) return;
         const state = (this.#state[first + j] ??= { step: 0, buffers: new Map() });
         state.step += 1;
         // A list op needs one device and dtype; bias corrections need one step count.
-        const key = `${this.#kinds[first + j]}#${state.step}`;
-        let batch = batches.get(key);
-        if (batch === undefined) batches.set(key, (batch = { params: [], grads: [], states: [], step: state.step }));
-        batch.params.push(param);
-        batch.grads.push(grad);
-        batch.states.push(state);
+        const kind = this.#kinds[first + j]!;
+        const key = `${kind}#${state.step}`;
+        const cap = kind.startsWith('cpu/') ? CPU_BATCH_ELEMENTS : Infinity;
+        let entry = open.get(key);
+        if (entry !== undefined && entry.elements + param.numel > cap) {
+          done.push(entry.batch);
+          entry = undefined;
+        }
+        if (entry === undefined) open.set(key, (entry = { batch: { params: [], grads: [], states: [], step: state.step }, elements: 0 }));
+        entry.batch.params.push(param);
+        entry.batch.grads.push(grad);
+        entry.batch.states.push(state);
+        entry.elements += param.numel;
       });
-      for (const batch of batches.values()) this.updateBatch(batch, group);
+      for (const { batch } of open.values()) done.push(batch);
+      for (const batch of done) tidy(() => this.updateBatch(batch, group));
     });
   }
 
