@@ -46,8 +46,9 @@ export interface ParamState {
 /** Settings of the optimizer itself: not per group, not hyperparameters, not saved with its state. */
 export interface OptimizerSettings {
   /**
-   * Update a group with multi-tensor (_foreach_) ops: a few op calls per group instead of several
-   * per parameter, at the cost of holding the step's temporaries for the whole group at once.
+   * Update a group with multi-tensor (_foreach_) ops: a few op calls per batch of parameters instead
+   * of several per parameter, at the cost of holding a batch's temporaries at once (one batch per
+   * device, dtype and step count; on the CPU batches of at most CPU_BATCH_ELEMENTS elements).
    * true: every group, its parameters batched by device and dtype; false: one parameter at a time.
    * Default: the groups whose parameters all share one device and dtype.
    */
