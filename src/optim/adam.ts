@@ -3,8 +3,28 @@
 //   g = grad + weightDecay * p
 //   m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g^2   (v_max = max(v_max, v))
 //   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-import type { Tensor } from '../torch/index.js';
-import { checkBaseHyper, checkNonNegative, Optimizer, type ParamGroup, type ParamGroupSpec, type ParamState } from './optimizer.js';
+import {
+  foreachAdd,
+  foreachAdd_,
+  foreachAddcdiv_,
+  foreachAddcmul_,
+  foreachAddScalar_,
+  foreachDiv_,
+  foreachMaximum_,
+  foreachMul_,
+  foreachSqrt,
+  type Tensor,
+} from '../torch/index.js';
+import {
+  checkBaseHyper,
+  checkNonNegative,
+  Optimizer,
+  type OptimizerSettings,
+  type ParamBatch,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
+} from './optimizer.js';
 
 export type AdamOptions = {
   lr: number;
@@ -46,15 +66,45 @@ export abstract class AdamFamily extends Optimizer<AdamOptions> {
     const denom = second.sqrt().div_(biasCorrection2Sqrt).add_(h.eps);
     param.addcdiv_(expAvg, denom, -h.lr / biasCorrection1);
   }
+
+  /** momentStep for a batch: op for op the same arithmetic, with multi-tensor ops. */
+  protected momentStepBatch(batch: ParamBatch, gs: readonly Tensor[], h: AdamOptions): void {
+    const [beta1, beta2] = h.betas;
+    const { params, states } = batch;
+    const expAvg = states.map((s, i) => this.zerosBuffer(s, 'exp_avg', params[i]!));
+    const expAvgSq = states.map((s, i) => this.zerosBuffer(s, 'exp_avg_sq', params[i]!));
+    foreachMul_(expAvg, beta1);
+    foreachAdd_(expAvg, gs, 1 - beta1);
+    foreachMul_(expAvgSq, beta2);
+    foreachAddcmul_(expAvgSq, gs, gs, 1 - beta2);
+    const biasCorrection1 = 1 - beta1 ** batch.step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** batch.step);
+    let second = expAvgSq;
+    if (h.amsgrad) {
+      const maxSq = states.map((s, i) => this.zerosBuffer(s, 'max_exp_avg_sq', params[i]!));
+      foreachMaximum_(maxSq, expAvgSq);
+      second = maxSq;
+    }
+    const denom = foreachSqrt(second);
+    foreachDiv_(denom, biasCorrection2Sqrt);
+    foreachAddScalar_(denom, h.eps);
+    foreachAddcdiv_(params, expAvg, denom, -h.lr / biasCorrection1);
+  }
 }
 
 export class Adam extends AdamFamily {
-  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<AdamOptions>[], options: Partial<AdamOptions> = {}) {
-    super('adam', params, { ...ADAM_DEFAULTS, ...options });
+  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<AdamOptions>[], options: Partial<AdamOptions> & OptimizerSettings = {}) {
+    const { foreach, ...hyper } = options;
+    super('adam', params, { ...ADAM_DEFAULTS, ...hyper }, { foreach });
   }
 
   protected override updateParam(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<AdamOptions>): void {
     const g = group.weightDecay !== 0 ? grad.add(param, group.weightDecay) : grad;
     this.momentStep(param, g, state, group);
+  }
+
+  protected override updateBatch(batch: ParamBatch, group: ParamGroup<AdamOptions>): void {
+    const gs = group.weightDecay !== 0 ? foreachAdd(batch.grads, batch.params, group.weightDecay) : batch.grads;
+    this.momentStepBatch(batch, gs, group);
   }
 }

@@ -1,8 +1,11 @@
 // Optimizers and learning-rate schedules.
 export {
   Optimizer,
+  CPU_BATCH_ELEMENTS,
   type AnyOptimizer,
   type BaseHyper,
+  type OptimizerSettings,
+  type ParamBatch,
   type HyperValue,
   type ParamGroup,
   type ParamGroupSpec,

@@ -1,5 +1,6 @@
 // The optimizer base: parameter groups with their own hyperparameters, per-parameter state kept
-// outside every scope, one in-place update per parameter under noGrad, and checkpointable state.
+// outside every scope, in-place updates under noGrad (per parameter, or per group with multi-tensor
+// ops), and checkpointable state that does not depend on which of the two paths made it.
 import { dispose, keep, noGrad, tidy, zerosLike, type Tensor } from '../torch/index.js';
 import {
   copyHyper,
@@ -42,6 +43,33 @@ export interface ParamState {
   readonly buffers: Map<string, Tensor>;
 }
 
+/** Settings of the optimizer itself: not per group, not hyperparameters, not saved with its state. */
+export interface OptimizerSettings {
+  /**
+   * Update a group with multi-tensor (_foreach_) ops: a few op calls per batch of parameters instead
+   * of several per parameter, at the cost of holding a batch's temporaries at once (one batch per
+   * device, dtype and step count; on the CPU batches of at most CPU_BATCH_ELEMENTS elements).
+   * true: every group, its parameters batched by device and dtype; false: one parameter at a time.
+   * Default: the groups whose parameters all share one device and dtype.
+   */
+  foreach?: boolean;
+}
+
+/** Parameters of one group updated together by a multi-tensor step. */
+export interface ParamBatch {
+  readonly params: Tensor[];
+  readonly grads: Tensor[];
+  readonly states: ParamState[];
+  /** The step count, this step included, that every parameter of the batch has. */
+  readonly step: number;
+}
+
+/**
+ * Most elements in one multi-tensor batch on the CPU (8 MiB of float32 per list). Larger batches
+ * saved no time there (the update is memory-bound) and were slower; see bench/optimizer.ts.
+ */
+export const CPU_BATCH_ELEMENTS = 2 ** 21;
+
 /** Any optimizer, whatever its hyperparameters: what trainers and schedulers hold. */
 export type AnyOptimizer = Optimizer<BaseHyper>;
 
@@ -50,6 +78,10 @@ export abstract class Optimizer<H extends BaseHyper> {
   readonly #kind: string;
   readonly #hyperKeys: readonly string[];
   readonly #params: readonly Tensor[];
+  /** By parameter index: 'device/dtype', the key that multi-tensor batches are formed by. */
+  readonly #kinds: readonly string[];
+  /** By group: whether its steps use multi-tensor ops. */
+  readonly foreach: readonly boolean[];
   /** By parameter index; undefined until the parameter's first update. */
   #state: (ParamState | undefined)[];
 
@@ -58,7 +90,12 @@ export abstract class Optimizer<H extends BaseHyper> {
    *   optimizer is never loaded into another.
    * @param defaults every hyperparameter, used where a group does not set its own.
    */
-  protected constructor(kind: string, params: readonly Tensor[] | readonly ParamGroupSpec<H>[], defaults: H) {
+  protected constructor(
+    kind: string,
+    params: readonly Tensor[] | readonly ParamGroupSpec<H>[],
+    defaults: H,
+    settings: OptimizerSettings = {},
+  ) {
     this.#kind = kind;
     this.#hyperKeys = Object.keys(defaults);
     const specs = isTensorList(params) ? [{ params } as ParamGroupSpec<H>] : params;
@@ -73,10 +110,23 @@ export abstract class Optimizer<H extends BaseHyper> {
     });
     this.#state = new Array<ParamState | undefined>(this.#params.length);
     for (const group of this.groups) this.validateHyper(group, groupLabel(kind, group));
+    if (settings.foreach !== undefined && typeof settings.foreach !== 'boolean') throw new TypeError(`${kind}: foreach must be a boolean`);
+    this.#kinds = this.#params.map((p) => `${p.device}/${p.dtype}`);
+    let first = 0;
+    this.foreach = this.groups.map((group) => {
+      const kinds = new Set(this.#kinds.slice(first, (first += group.params.length)));
+      return settings.foreach ?? kinds.size <= 1;
+    });
   }
 
   /** Update one parameter in place from its gradient. Runs inside noGrad and tidy. */
   protected abstract updateParam(param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<H>): void;
+
+  /**
+   * Update a batch of parameters in place with multi-tensor ops, with the same result as
+   * updateParam on each. Runs inside noGrad and tidy.
+   */
+  protected abstract updateBatch(batch: ParamBatch, group: ParamGroup<H>): void;
 
   /** Throw a clear error for hyperparameters the update cannot use. */
   protected abstract validateHyper(hyper: H, where: string): void;
@@ -95,19 +145,60 @@ export abstract class Optimizer<H extends BaseHyper> {
   step(): void {
     for (const group of this.groups) this.validateHyper(group, groupLabel(this.#kind, group));
     noGrad(() => {
-      let index = 0;
-      for (const group of this.groups) {
-        for (const param of group.params) {
-          const i = index++;
-          tidy(() => {
-            const grad = param.grad;
-            if (grad === null) return;
-            const state = (this.#state[i] ??= { step: 0, buffers: new Map() });
-            state.step += 1;
-            this.updateParam(param, grad, state, group);
-          });
+      let first = 0;
+      this.groups.forEach((group, g) => {
+        if (this.foreach[g]) this.#stepBatched(group, first);
+        else this.#stepEach(group, first);
+        first += group.params.length;
+      });
+    });
+  }
+
+  /** The group's parameters one by one; `first` is the index of its first parameter. */
+  #stepEach(group: ParamGroup<H>, first: number): void {
+    group.params.forEach((param, j) => {
+      tidy(() => {
+        const grad = param.grad;
+        if (grad === null) return;
+        const state = (this.#state[first + j] ??= { step: 0, buffers: new Map() });
+        state.step += 1;
+        this.updateParam(param, grad, state, group);
+      });
+    });
+  }
+
+  /**
+   * The group's parameters in batches of one device, dtype and step count, each batch with its
+   * own scope so that its temporaries are freed before the next batch allocates. On the CPU a
+   * batch is capped at CPU_BATCH_ELEMENTS: freeing a whole model's temporaries at once hands the
+   * memory back to the system, and faulting it in again each step costs more than the calls saved.
+   */
+  #stepBatched(group: ParamGroup<H>, first: number): void {
+    tidy(() => {
+      const done: ParamBatch[] = [];
+      const open = new Map<string, { batch: ParamBatch; elements: number }>();
+      group.params.forEach((param, j) => {
+        const grad = param.grad;
+        if (grad === null) return;
+        const state = (this.#state[first + j] ??= { step: 0, buffers: new Map() });
+        state.step += 1;
+        // A list op needs one device and dtype; bias corrections need one step count.
+        const kind = this.#kinds[first + j]!;
+        const key = `${kind}#${state.step}`;
+        const cap = kind.startsWith('cpu/') ? CPU_BATCH_ELEMENTS : Infinity;
+        let entry = open.get(key);
+        if (entry !== undefined && entry.elements + param.numel > cap) {
+          done.push(entry.batch);
+          entry = undefined;
         }
-      }
+        if (entry === undefined) open.set(key, (entry = { batch: { params: [], grads: [], states: [], step: state.step }, elements: 0 }));
+        entry.batch.params.push(param);
+        entry.batch.grads.push(grad);
+        entry.batch.states.push(state);
+        entry.elements += param.numel;
+      });
+      for (const { batch } of open.values()) done.push(batch);
+      for (const batch of done) tidy(() => this.updateBatch(batch, group));
     });
   }
 

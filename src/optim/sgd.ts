@@ -4,8 +4,17 @@
 //   b = g on the first step, else momentum * b + (1 - dampening) * g
 //   g = nesterov ? g + momentum * b : b      (when momentum > 0)
 //   p = p - lr * g
-import type { Tensor } from '../torch/index.js';
-import { checkBaseHyper, checkNonNegative, Optimizer, type ParamGroup, type ParamGroupSpec, type ParamState } from './optimizer.js';
+import { foreachAdd, foreachAdd_, foreachMul_, type Tensor } from '../torch/index.js';
+import {
+  checkBaseHyper,
+  checkNonNegative,
+  Optimizer,
+  type OptimizerSettings,
+  type ParamBatch,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamState,
+} from './optimizer.js';
 
 export type SgdOptions = {
   lr: number;
@@ -18,8 +27,9 @@ export type SgdOptions = {
 export const SGD_DEFAULTS: Readonly<SgdOptions> = { lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 };
 
 export class SGD extends Optimizer<SgdOptions> {
-  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<SgdOptions>[], options: Partial<SgdOptions> = {}) {
-    super('sgd', params, { ...SGD_DEFAULTS, ...options });
+  constructor(params: readonly Tensor[] | readonly ParamGroupSpec<SgdOptions>[], options: Partial<SgdOptions> & OptimizerSettings = {}) {
+    const { foreach, ...hyper } = options;
+    super('sgd', params, { ...SGD_DEFAULTS, ...hyper }, { foreach });
   }
 
   protected override validateHyper(h: SgdOptions, where: string): void {
@@ -40,5 +50,22 @@ export class SGD extends Optimizer<SgdOptions> {
       direction = group.nesterov ? direction.add(buf, group.momentum) : buf;
     }
     param.add_(direction, -group.lr);
+  }
+
+  protected override updateBatch(batch: ParamBatch, group: ParamGroup<SgdOptions>): void {
+    let directions = group.weightDecay !== 0 ? foreachAdd(batch.grads, batch.params, group.weightDecay) : batch.grads;
+    if (group.momentum !== 0) {
+      // Buffers that exist decay and take the new direction; a new one starts as a copy of it.
+      const existing = batch.states.map((s) => s.buffers.get('momentum_buffer'));
+      const old = existing.flatMap((b, i) => (b ? [i] : []));
+      if (old.length > 0) {
+        const bufs = old.map((i) => existing[i]!);
+        foreachMul_(bufs, group.momentum);
+        foreachAdd_(bufs, old.map((i) => directions[i]!), 1 - group.dampening);
+      }
+      const bufs = batch.states.map((s, i) => existing[i] ?? this.buffer(s, 'momentum_buffer', () => directions[i]!.clone()));
+      directions = group.nesterov ? foreachAdd(directions, bufs, group.momentum) : bufs;
+    }
+    foreachAdd_(batch.params, directions, -group.lr);
   }
 }

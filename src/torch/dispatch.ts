@@ -44,7 +44,15 @@ function toNativeArg(a: OpArg): unknown {
   return (a as HasHandle).handle;
 }
 
+let calls = 0;
+
+/** Operator calls made so far by this process: a measure of per-call overhead, e.g. per step. */
+export function opCallCount(): number {
+  return calls;
+}
+
 export function callNative(ref: OpRef, args: readonly OpArg[]): NativeValue {
+  calls += 1;
   const converted = new Array<unknown>(args.length);
   for (let i = 0; i < args.length; i++) converted[i] = toNativeArg(args[i]!);
   return native.callOp(ref.id, converted);

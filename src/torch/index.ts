@@ -8,6 +8,7 @@ export { tidy, keep, dispose } from './scope.js';
 export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, resolveDevice } from './runtime.js';
 export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors.js';
 export { readSafetensorsHeader, MAX_HEADER_BYTES, type HeaderEntry, type SafetensorsHeader } from './safetensors-header.js';
-export { op, OpRef } from './dispatch.js';
+export { op, OpRef, opCallCount } from './dispatch.js';
 export { run, runMany } from './tensor.js';
+export * from './foreach.js';
 export * as F from './functional.js';
