@@ -1,5 +1,6 @@
 // Turning flag strings into the library's option values; a bad value is a UsageError naming the
 // flag. Library errors that name an option are mapped back to its flag here too.
+import { flagOf } from '../train/config.js';
 import { UsageError } from './errors.js';
 
 const WHOLE = /^\d+$/;
@@ -24,17 +25,12 @@ export function integerListFlag(flag: string, text: string, min = 1): number[] {
   return listFlag(flag, text).map((part) => integerFlag(flag, part, min));
 }
 
-/** `dataRoot` -> `--data-root`. */
-export function flagName(option: string): string {
-  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
 /** Runs `work`, turning a library error that names an option (`option`, `detail`) into a UsageError naming its flag. */
 export async function asUsage<T>(work: () => Promise<T>, isOptionError: (err: unknown) => err is Error & { option: string; detail: string }): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (isOptionError(err)) throw new UsageError(`${flagName(err.option)}: ${err.detail}`);
+    if (isOptionError(err)) throw new UsageError(`${flagOf(err.option)}: ${err.detail}`);
     throw err;
   }
 }
