@@ -18,6 +18,9 @@ const SHARED_FIELDS = CONFIG_FIELDS.filter((f) => f !== 'method' && f !== 'seed'
 
 type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'attacks' | 'iters' | 'limit' | 'trainEps', string>> & { json?: boolean; views?: boolean };
 
+/** A training setting's flag here: the training budget is --train-eps, since --eps is the evaluation's. */
+const experimentFlag = (field: string): string => (field === 'eps' ? '--train-eps' : flagOf(field));
+
 export function registerExperiment(program: Command, io: CliStreams = processStreams): void {
   const command = program
     .command('experiment')
@@ -50,7 +53,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
     try {
       train = parseFlags(values);
     } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.render((f) => (f === 'eps' ? '--train-eps' : flagOf(f))));
+      if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
       throw err;
     }
     const bar = progressTo('experiment', 'stage');
@@ -72,7 +75,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
       io.stdout.write(flags.json ? `${JSON.stringify(file, null, 2)}\n` : formatExperiment(file));
       io.stderr.write(`experiment: ${flags.out ?? `runs/${preset ?? 'experiment'}`}/${EXPERIMENT_FILES.experiment}\n`);
     } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
+      if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
       throw err;
     } finally {
       bar.stop();
