@@ -100,6 +100,11 @@ describe('mdprop eval --profile', () => {
     const largest = Math.max(...file.details.map((d) => d.max_perturbation));
     for (const d of file.details) assert.ok(d.max_perturbation <= bound + 1e-5, `${d.attack}: ${d.max_perturbation} > ${bound}`);
     assert.ok(Math.abs(largest - bound) < 1e-4, `largest perturbation ${largest}, bound ${bound}`);
+
+    // The run's report shows the score and each component.
+    const html = readFileSync(join(run, 'report.html'), 'utf8');
+    assert.ok(html.includes(`empirical robustness score at eps 77/255, 32 iterations (profile rob28): ${(100 * ers.score).toFixed(1)}`), 'ERS paragraph in report.html');
+    for (const name of COMPONENTS) assert.ok(html.includes(`<th scope="row">${name}</th>`), `${name} row in report.html`);
   });
 
   it('rob224 with --attacks narrows the list; the table shows the partial ERS in percent', async () => {
