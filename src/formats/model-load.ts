@@ -4,7 +4,7 @@
 // have. Only then are the tensors read and the model built, so a few hostile bytes cannot make
 // mdprop build a model of their choosing.
 import { existsSync } from 'node:fs';
-import { ARCHS, bnBranchCount, convertToMultiBatchNorm, createModel, describeReport, modelStateShapes, setBnRouting, type Arch, type EmbeddingModel, type LoadReport } from '../nn/index.js';
+import { ARCHS, bnBranchCount, convertToMultiBatchNorm, createModel, describeReport, isBatchCounter, modelNames, modelStateShapes, setBnRouting, type Arch, type EmbeddingModel, type LoadReport } from '../nn/index.js';
 import { dispose, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
 import { FormatError, fieldPath } from './errors.js';
 import { AUX_KEY, auxFileOf, MODEL_LIMITS, modelMetadataSchema, type ModelMetadata } from './model-file.js';
@@ -78,13 +78,14 @@ function inRange(path: string, field: string, value: number, max: number): numbe
 }
 
 /** Compares the headers' entries with the state dict the model would have; throws naming the entries at fault. */
-function checkEntries(files: readonly SafetensorsHeader[], expected: ReturnType<typeof modelStateShapes>): void {
+function checkEntries(files: readonly SafetensorsHeader[], expected: ReturnType<typeof modelStateShapes>, rename: ReadonlyMap<string, string>): void {
   const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
   const dtypes: string[] = [];
-  const found = new Map(files.flatMap((f) => [...f.entries]));
+  const found = new Map(files.flatMap((f) => [...f.entries].map(([name, entry]) => [rename.get(name) ?? name, entry] as const)));
   // In the model's order, as the loader of a state dict reports them.
   for (const [name, want] of expected) {
     const entry = found.get(name);
+    if (!entry && isBatchCounter(name)) continue; // absent counters keep the model's (src/nn/load-rules.ts)
     if (!entry) report.missing.push(name);
     else if (want.shape.length !== entry.shape.length || want.shape.some((d, i) => d !== entry.shape[i])) report.mismatched.push({ name, expected: want.shape, got: entry.shape });
     else if (want.dtype !== entry.dtype) dtypes.push(`${name} (model ${want.dtype}, file ${entry.dtype})`);
@@ -114,7 +115,13 @@ export function loadModelFile(path: string, request: ModelRequest = {}): LoadedM
     headers.push(aux);
   }
   const names = headers.flatMap((h) => [...h.entries.keys()]);
-  const shapeOf = (name: string) => headers.find((h) => h.entries.has(name))?.entries.get(name)?.shape;
+  // Weights from elsewhere may carry a DataParallel `module.` prefix; mdprop's own files never do.
+  const rename = metadata === null ? modelNames(names).names : new Map<string, string>();
+  const fileName = new Map([...rename].map(([file, model]) => [model, file]));
+  const shapeOf = (name: string) => {
+    const key = fileName.get(name) ?? name;
+    return headers.find((h) => h.entries.has(key))?.entries.get(key)?.shape;
+  };
   const arch = agree(path, 'arch', request.arch, metadata?.arch);
   if (arch === undefined) throw new FormatError(path, null, `the architecture is not recorded; give arch (${ARCHS.join(', ')})`);
   if (!(ARCHS as string[]).includes(arch)) throw new FormatError(path, 'arch', `unknown architecture '${arch}'; expected one of ${ARCHS.join(', ')}`);
@@ -128,22 +135,25 @@ export function loadModelFile(path: string, request: ModelRequest = {}): LoadedM
   inRange(path, 'in_channels', inChannels, 4);
   const branches = branchesIn(path, names);
   if (branch >= branches) throw new FormatError(path, null, `BN branch ${branch} was asked for; the file holds ${branches} branch${branches === 1 ? '' : 'es'}`);
-  checkEntries(headers, modelStateShapes({ arch: arch as Arch, embedDim, inChannels }, branches));
-  return build(headers, { path, arch: arch as Arch, embedDim, inChannels, branches, branch, metadata });
+  checkEntries(headers, modelStateShapes({ arch: arch as Arch, embedDim, inChannels }, branches), rename);
+  return build(headers, rename, { path, arch: arch as Arch, embedDim, inChannels, branches, branch, metadata });
 }
 
-function build(headers: readonly SafetensorsHeader[], info: Omit<LoadedModel, 'model'>): LoadedModel {
+function build(headers: readonly SafetensorsHeader[], rename: ReadonlyMap<string, string>, info: Omit<LoadedModel, 'model'>): LoadedModel {
   const held: Map<string, Tensor>[] = [];
   try {
     const state = new Map<string, Tensor>();
     for (const header of headers) {
       const { tensors } = readSafetensors(header.path, undefined, header);
       held.push(tensors);
-      for (const [k, t] of tensors) state.set(k, t);
+      for (const [k, t] of tensors) state.set(rename.get(k) ?? k, t);
     }
     const model = createModel({ arch: info.arch, embedDim: info.embedDim, inChannels: info.inChannels });
     try {
       if (info.branches > 1) convertToMultiBatchNorm(model, info.branches);
+      const own = model.stateDict();
+      held.push(own);
+      for (const [k, t] of own) if (isBatchCounter(k) && !state.has(k)) state.set(k, t);
       model.loadStateDict(state);
       model.eval();
       if (bnBranchCount(model) > 1) setBnRouting(model, { kind: 'branch', branch: info.branch });
