@@ -1,11 +1,12 @@
-// Reading a model file (model-file.ts describes it). Nothing is allocated for a file until its
+// Reading a model file (model-file.ts describes it), or weights from elsewhere (safetensors or a
+// PyTorch .pth, with the allowances of src/nn/load-rules.ts). Nothing is allocated for a safetensors file until its
 // header has been checked: the safetensors reader checks the byte layout, then every entry's name,
 // shape and dtype is compared with the state dict the recorded (or requested) architecture would
 // have. Only then are the tensors read and the model built, so a few hostile bytes cannot make
 // mdprop build a model of their choosing.
 import { existsSync } from 'node:fs';
 import { ARCHS, bnBranchCount, convertToMultiBatchNorm, createModel, describeReport, isBatchCounter, modelNames, modelStateShapes, setBnRouting, type Arch, type EmbeddingModel, type LoadReport } from '../nn/index.js';
-import { dispose, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
+import { dispose, isPytorchCheckpoint, readPytorchCheckpoint, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
 import { FormatError, fieldPath } from './errors.js';
 import { AUX_KEY, auxFileOf, MODEL_LIMITS, modelMetadataSchema, type ModelMetadata } from './model-file.js';
 
@@ -32,8 +33,28 @@ export interface LoadedModel {
   metadata: ModelMetadata | null;
 }
 
+/**
+ * Tensors already read for a header: a PyTorch checkpoint (.pth) has no header to check first, so
+ * it is read whole (its pickle must be interpreted) and then checked like a safetensors header.
+ */
+const preloaded = new WeakMap<SafetensorsHeader, Map<string, Tensor>>();
+
+function readPytorchHeader(path: string): SafetensorsHeader {
+  let tensors: Map<string, Tensor>;
+  try {
+    tensors = readPytorchCheckpoint(path).tensors;
+  } catch (err) {
+    throw new FormatError(path, null, (err as Error).message.replace(`${path}: `, ''));
+  }
+  const entries = new Map([...tensors].map(([name, t]) => [name, { dtype: t.dtype, shape: [...t.shape], begin: 0, end: 0 }]));
+  const header: SafetensorsHeader = { path, entries, metadata: {}, dataStart: 0 };
+  preloaded.set(header, tensors);
+  return header;
+}
+
 function readHeader(path: string): SafetensorsHeader {
   if (!existsSync(path)) throw new FormatError(path, null, 'model file not found');
+  if (isPytorchCheckpoint(path)) return readPytorchHeader(path);
   try {
     return readSafetensorsHeader(path);
   } catch (err) {
@@ -100,6 +121,15 @@ function checkEntries(files: readonly SafetensorsHeader[], expected: ReturnType<
 /** Reads a model file (and its aux file for a branch K > 0), checks it whole, then builds the model and loads it. */
 export function loadModelFile(path: string, request: ModelRequest = {}): LoadedModel {
   const main = readHeader(path);
+  try {
+    return loadChecked(path, main, request);
+  } finally {
+    const tensors = preloaded.get(main);
+    if (tensors) dispose(tensors);
+  }
+}
+
+function loadChecked(path: string, main: SafetensorsHeader, request: ModelRequest): LoadedModel {
   const metadata = parseMetadata(path, main.metadata);
   if (main.entries.size === 0) throw new FormatError(path, null, 'holds no tensors');
   const branch = request.branch ?? 0;
@@ -144,7 +174,7 @@ function build(headers: readonly SafetensorsHeader[], rename: ReadonlyMap<string
   try {
     const state = new Map<string, Tensor>();
     for (const header of headers) {
-      const { tensors } = readSafetensors(header.path, undefined, header);
+      const tensors = preloaded.get(header) ?? readSafetensors(header.path, undefined, header).tensors;
       held.push(tensors);
       for (const [k, t] of tensors) state.set(rename.get(k) ?? k, t);
     }

@@ -37,6 +37,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./eval.js')).registerEval,
   },
   {
+    name: 'weights',
+    usage: '',
+    summary: 'convert weight files',
+    load: async () => (await import('./weights.js')).registerWeights,
+  },
+  {
     name: 'metrics',
     usage: '[options]',
     summary: 'retrieval and clustering metrics of embeddings (Recall@K, MAP@R, R-precision, NMI, F1, pi-ratio)',
