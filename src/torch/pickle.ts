@@ -72,9 +72,10 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks = {}): PickleValu
   const marks: number[] = [];
   const memo = new Map<number, PickleValue>();
   let pos = 0;
+  let opStart = 0;
 
   const fail = (message: string): never => {
-    throw new PickleError(`pickle byte ${pos}: ${message}`);
+    throw new PickleError(`pickle byte ${opStart}: ${message}`);
   };
   const need = (n: number): number => {
     if (n < 0 || pos + n > bytes.length) fail(`needs ${n} more bytes; the data ends at byte ${bytes.length} (truncated?)`);
@@ -164,6 +165,7 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks = {}): PickleValu
   };
 
   for (;;) {
+    opStart = pos;
     const op = u8();
     switch (op) {
       case 0x80: // PROTO

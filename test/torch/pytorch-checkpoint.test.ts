@@ -1,0 +1,99 @@
+// The pickle reader on hand-assembled opcodes, and damaged or unusual checkpoints written by
+// python3-torch: each is a JS error naming the file, never a crash, and nothing is left allocated.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { liveTensors, readPytorchCheckpoint } from '../../src/torch/index.js';
+import { unpickle, type PickleValue } from '../../src/torch/pickle.js';
+
+const python = process.env.MDPROP_REFERENCE_PYTHON ?? '/usr/bin/python3';
+const dir = mkdtempSync(join(tmpdir(), 'mdprop-ckpt-'));
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+const bytes = (...parts: (number | string)[]) =>
+  Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...Buffer.from(p, 'latin1')])));
+
+describe('unpickle', () => {
+  it('reads an OrderedDict with _metadata state, ints, floats, strings, tuples and memo references', () => {
+    // OrderedDict() ; {'a': 1, 'b': (-2, 0.5, 'x'), 'c': <memo 1>} ; BUILD {'_metadata': None}
+    const data = bytes(
+      0x80, 2, 'c', 'collections\nOrderedDict\n', 0x29, 'R', 'q', 0,
+      '(', 0x8c, 1, 'a', 'K', 1,
+      0x8c, 1, 'b', 'J', 0xfe, 0xff, 0xff, 0xff, 'G', 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0x8c, 1, 'x', 0x87, 'q', 1,
+      0x8c, 1, 'c', 'h', 1, 'u',
+      '}', 0x8c, 9, '_metadata', 'N', 's', 'b', '.',
+    );
+    const v = unpickle(data) as Map<PickleValue, PickleValue>;
+    assert.ok(v instanceof Map);
+    assert.deepEqual([...v.keys()], ['a', 'b', 'c']);
+    assert.equal(v.get('a'), 1);
+    assert.deepEqual(v.get('b'), { kind: 'tuple', items: [-2, 0.5, 'x'] });
+    assert.equal(v.get('c'), v.get('b'));
+  });
+
+  it('keeps unknown classes inert and names the byte of a truncated or unknown opcode', () => {
+    const obj = unpickle(bytes(0x80, 2, 'c', 'os\nsystem\n', 0x8c, 2, 'ls', 0x85, 'R', '.'));
+    assert.deepEqual(obj, { kind: 'object', type: 'os.system', args: { kind: 'tuple', items: ['ls'] }, state: null });
+    assert.throws(() => unpickle(bytes(0x80, 2, 'X', 10, 0, 0, 0, 'ab')), /pickle byte 2: needs 10 more bytes.*truncated/);
+    assert.throws(() => unpickle(bytes(0x80, 2, 0xff)), /opcode 0xff is not supported/);
+    assert.throws(() => unpickle(bytes(0x80, 2, 'N', 'N', '.')), /2 values left on the stack/);
+  });
+});
+
+describe('readPytorchCheckpoint on damaged and unusual files', () => {
+  before(() => {
+    if (!hasTorch) return;
+    const script = `
+import torch, sys
+d = sys.argv[1]
+s = {"w": torch.arange(6.).reshape(2, 3), "t": torch.arange(12.).reshape(3, 4).t(), "n": torch.tensor(5)}
+torch.save(s, f"{d}/ok.pth")
+torch.save(s, f"{d}/legacy.pth", _use_new_zipfile_serialization=False)
+torch.save(torch.nn.Linear(2, 2), f"{d}/module.pth")
+torch.save({"a": s, "b": s}, f"{d}/two.pth")
+torch.save({"note": "no tensors"}, f"{d}/none.pth")
+`;
+    const r = spawnSync(python, ['-c', script, dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const ok = readFileSync(join(dir, 'ok.pth'));
+    writeFileSync(join(dir, 'truncated.pth'), ok.subarray(0, Math.floor(ok.length / 2)));
+    const flipped = Buffer.from(ok);
+    for (let i = 60; i < flipped.length - 200; i += 97) flipped[i] ^= 0x5a;
+    writeFileSync(join(dir, 'corrupt.pth'), flipped);
+    writeFileSync(join(dir, 'text.pth'), 'not a checkpoint\n');
+  });
+
+  it('reads values, strides (a transposed view) and scalars as PyTorch saved them', (t) => {
+    if (!hasTorch) return t.skip(`${python} cannot import torch`);
+    const { tensors, foundAt } = readPytorchCheckpoint(join(dir, 'ok.pth'));
+    assert.equal(foundAt, null);
+    assert.deepEqual([...tensors.get('w')!.data()], [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(tensors.get('t')!.shape, [4, 3]);
+    assert.deepEqual([...tensors.get('t')!.data()], [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+    assert.equal(tensors.get('n')!.item(), 5);
+    for (const x of tensors.values()) x.dispose();
+  });
+
+  it('every damaged or unusual file is an error naming it, and nothing stays allocated', (t) => {
+    if (!hasTorch) return t.skip(`${python} cannot import torch`);
+    const live = liveTensors();
+    const cases: [string, RegExp][] = [
+      ['legacy.pth', /legacy \(pre-1\.6\) format.*_use_new_zipfile_serialization=True/],
+      ['truncated.pth', /cannot be read as a torch\.save archive \(truncated or corrupt\?\)/],
+      ['corrupt.pth', /(cannot be read|data\.pkl|storage)/],
+      ['text.pth', /is not a PyTorch checkpoint/],
+      ['module.pth', /holds a torch\.nn\.modules\.linear\.Linear, not a state dict.*state_dict\(\)/],
+      ['two.pth', /several entries hold tensor dicts \(a, b\)/],
+      ['none.pth', /\{"note": string\}.*no entry holds a dict of tensors/],
+      ['missing.pth', /file not found/],
+    ];
+    for (const [name, pattern] of cases) {
+      const path = join(dir, name);
+      assert.throws(() => readPytorchCheckpoint(path), (err: Error) => err.message.startsWith(`${path}: `) && pattern.test(err.message), name);
+    }
+    assert.equal(liveTensors(), live);
+  });
+});
