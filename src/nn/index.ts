@@ -29,6 +29,7 @@ export {
   multiBatchNorms,
   setBnRouting,
   syncAuxBranches,
+  resetAuxRunningStats,
   type BnRouting,
   type BnSegment,
 } from './multi-batchnorm.js';
