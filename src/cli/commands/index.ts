@@ -37,12 +37,6 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./eval.js')).registerEval,
   },
   {
-    name: 'weights',
-    usage: '',
-    summary: 'convert weight files',
-    load: async () => (await import('./weights.js')).registerWeights,
-  },
-  {
     name: 'metrics',
     usage: '[options]',
     summary: 'retrieval and clustering metrics of embeddings (Recall@K, MAP@R, R-precision, NMI, F1, pi-ratio)',
@@ -77,5 +71,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     usage: '<dir>',
     summary: 'rebuild report.html of a run directory (config.json) or an experiment directory (experiment.json) from its files',
     load: async () => (await import('./report.js')).registerReport,
+  },
+  {
+    name: 'weights',
+    usage: '',
+    summary: 'convert weight files',
+    load: async () => (await import('./weights.js')).registerWeights,
   },
 ];
