@@ -163,7 +163,11 @@ function buildTensor(path: string, name: string, ref: TensorRef, storages: Map<s
   const last = size.some((d) => d === 0) ? offset : offset + size.reduce((acc, d, i) => acc + (d - 1) * stride[i]!, 0);
   if (numel > 0 && last >= elements) throw new CheckpointError(path, `tensor '${name}' [${size.join(', ')}] reaches element ${last} of storage data/${storage.key}, which holds ${elements}`);
   const contiguous = strides(size).every((s, i) => s === stride[i] || size[i] === 1);
-  if (contiguous) return tensor(viewAs(storage.dtype, bytes.slice(offset * item, (offset + numel) * item)), size, { dtype: storage.dtype });
+  if (contiguous) {
+    // The usual case, a tensor that is its whole storage, needs no slice (tensor() copies anyway).
+    const whole = offset === 0 && numel === elements;
+    return tensor(viewAs(storage.dtype, whole ? bytes : bytes.slice(offset * item, (offset + numel) * item)), size, { dtype: storage.dtype });
+  }
   const flat = tensor(viewAs(storage.dtype, bytes), [elements], { dtype: storage.dtype });
   try {
     return run(op('as_strided'), flat, size, stride, offset).contiguous();
