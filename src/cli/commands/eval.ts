@@ -1,6 +1,6 @@
 // `mdprop eval --run DIR [--weights FILE] [--attacks ...] [--eps LIST] [--iters N] [--limit N] [--json] ...`
 // Maps flags onto evaluate()'s options (src/evaluate) and prints the table, or with --json exactly
-//   {"clean": {"recall@1", ..., "map@r", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...]}
+//   {"clean": {"recall@1", ..., "map@r", "map_c", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...]}
 // Bad flags exit 2 before any work, naming the flag.
 import type { Command } from 'commander';
 import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
