@@ -22,7 +22,7 @@ export interface ConvertResult {
 export function convertWeights(input: string, output: string): ConvertResult {
   if (!existsSync(input)) throw new FormatError(input, null, 'file not found');
   if (resolve(input) === resolve(output)) throw new FormatError(output, null, 'is the input file; choose another output');
-  if (!isPytorchCheckpoint(input)) throw new FormatError(input, null, 'is not a PyTorch checkpoint (torch.save writes a zip archive); safetensors files need no conversion');
+  if (!isPytorchCheckpoint(input)) throw new FormatError(input, null, 'is not a PyTorch checkpoint (torch.save writes a zip archive or, before 1.6, a pickle); safetensors files need no conversion');
   let checkpoint: ReturnType<typeof readPytorchCheckpoint>;
   try {
     checkpoint = readPytorchCheckpoint(input);

@@ -65,14 +65,19 @@ export function isGlobal(v: PickleValue): v is PickleGlobal {
 
 /** Reads one pickled value from `bytes`. Throws PickleError naming the opcode and offset at fault. */
 export function unpickle(bytes: Uint8Array, hooks: PickleHooks = {}): PickleValue {
+  return unpickleAt(bytes, 0, hooks).value;
+}
+
+/** Reads the pickle that starts at byte `start`; `end` is the byte after its STOP (files may hold several in a row). */
+export function unpickleAt(bytes: Uint8Array, start: number, hooks: PickleHooks = {}): { value: PickleValue; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = new TextDecoder('utf-8', { fatal: false });
   const latin1 = new TextDecoder('latin1');
   const stack: Slot[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PickleValue>();
-  let pos = 0;
-  let opStart = 0;
+  let pos = start;
+  let opStart = start;
 
   const fail = (message: string): never => {
     throw new PickleError(`pickle byte ${opStart}: ${message}`);
@@ -176,7 +181,7 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks = {}): PickleValu
         break;
       case 0x2e: // STOP
         if (stack.length !== 1) fail(`${stack.length} values left on the stack at the end`);
-        return pop();
+        return { value: pop(), end: pos };
       case 0x28: // MARK
         marks.push(stack.length);
         stack.push(MARK);

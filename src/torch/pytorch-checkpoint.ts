@@ -2,13 +2,15 @@
 // archive: `data.pkl`, the pickled object, with each tensor pickled as a reference to a storage
 // record `data/<key>` of raw little-endian bytes. The addon reads the archive with libtorch's zip
 // reader; the pickle is interpreted here as data (src/torch/pickle.ts), and the tensors of the
-// state dict are built from their storages' bytes.
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+// state dict are built from their storages' bytes. The legacy format (before 1.6, e.g. the
+// torchvision weights the MDProp authors load) is several pickles in a row followed by the
+// storages, each an int64 element count and its bytes; it is read here whole.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { native } from '../native/index.js';
 import { tensor } from './creation.js';
 import { viewAs, type DType } from './dtype.js';
 import { op } from './dispatch.js';
-import { isGlobal, isTuple, unpickle, PickleError, type PickleGlobal, type PickleValue } from './pickle.js';
+import { isGlobal, isTuple, unpickle, unpickleAt, PickleError, type PickleGlobal, type PickleValue } from './pickle.js';
 import { run, type Tensor } from './tensor.js';
 
 export class CheckpointError extends Error {
@@ -70,11 +72,12 @@ function ints(v: PickleValue | undefined, what: string): number[] {
 }
 
 function storageRef(pid: PickleValue): PickleValue {
-  // ('storage', <storage class>, key, location, numel)
+  // ('storage', <storage class>, key, location, numel[, view]) (the legacy format adds the view)
   if (!isTuple(pid) || pid.items[0] !== 'storage' || pid.items.length < 3) throw new PickleError('a persistent id that is not a storage reference');
   const type = pid.items[1]!;
   const key = pid.items[2];
   if (!isGlobal(type) || (typeof key !== 'string' && typeof key !== 'number')) throw new PickleError('a malformed storage reference');
+  if (pid.items[5] !== undefined && pid.items[5] !== null) throw new PickleError(`storage ${String(key)} is a view of another storage, which mdprop does not read; re-save the file with a current torch.save`);
   const ref: StorageRef = { what: 'storage', key: String(key), dtype: STORAGE_DTYPES[type.name] ?? null, typeName: `${type.module}.${type.name}` };
   return { kind: 'extension', value: ref };
 }
@@ -200,34 +203,88 @@ export function isPytorchCheckpoint(path: string): boolean {
   return (head[0] === 0x50 && head[1] === 0x4b) || (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5);
 }
 
-/**
- * Reads the state dict of a checkpoint written by torch.save: the saved object itself, or the
- * state dict nested under a usual key ("state_dict", "model", ...). Throws CheckpointError naming
- * the file for anything else: legacy (pre-1.6) files, truncated or corrupt archives, whole
- * pickled modules, unknown layouts.
- */
-export function readPytorchCheckpoint(path: string): PytorchCheckpoint {
-  if (!existsSync(path)) throw new CheckpointError(path, 'file not found');
-  const head = firstBytes(path, 4);
-  if (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) {
-    throw new CheckpointError(path, "is in torch.save's legacy (pre-1.6) format, which mdprop does not read; re-save it with torch.save(torch.load(path), path, _use_new_zipfile_serialization=True)");
-  }
-  if (!(head[0] === 0x50 && head[1] === 0x4b)) throw new CheckpointError(path, 'is not a PyTorch checkpoint (not a zip archive as torch.save writes)');
+interface Unpacked {
+  root: PickleValue;
+  storages: Map<string, ArrayBuffer>;
+}
+
+function readZip(path: string): Unpacked {
   let archive: { pickle: ArrayBuffer; storages: [string, ArrayBuffer][] };
   try {
     archive = native.readTorchZip(path);
   } catch (err) {
     throw new CheckpointError(path, `cannot be read as a torch.save archive (truncated or corrupt?): ${(err as Error).message.replace(`${path}: `, '')}`);
   }
-  let root: PickleValue;
   try {
-    root = unpickle(new Uint8Array(archive.pickle), { persistentLoad: storageRef, reduce: rebuild });
+    return { root: unpickle(new Uint8Array(archive.pickle), { persistentLoad: storageRef, reduce: rebuild }), storages: new Map(archive.storages) };
   } catch (err) {
     if (err instanceof PickleError) throw new CheckpointError(path, `data.pkl: ${err.message}`);
     throw err;
   }
+}
+
+/** torch.save's legacy layout: magic number, protocol 1001, system info, the object, the storage keys, then each storage. */
+function readLegacy(path: string): Unpacked {
+  const bytes = new Uint8Array(readFileSync(path));
+  const refs = new Map<string, StorageRef>();
+  const hooks = {
+    persistentLoad: (pid: PickleValue) => {
+      const made = storageRef(pid);
+      const ref = extension(made) as StorageRef;
+      refs.set(ref.key, ref);
+      return made;
+    },
+    reduce: rebuild,
+  };
+  let pos = 0;
+  const next = (what: string, withHooks = false): PickleValue => {
+    try {
+      const { value, end } = unpickleAt(bytes, pos, withHooks ? hooks : {});
+      pos = end;
+      return value;
+    } catch (err) {
+      if (err instanceof PickleError) throw new CheckpointError(path, `legacy format, ${what}: ${err.message}`);
+      throw err;
+    }
+  };
+  if (next('magic number') !== 0x1950a86a20f9469cfc6cn) throw new CheckpointError(path, 'starts with a pickle but not with torch.save\'s magic number; not a PyTorch checkpoint');
+  const protocol = next('protocol');
+  if (protocol !== 1001) throw new CheckpointError(path, `legacy format version ${String(protocol)}; only 1001 is known`);
+  const info = next('system info');
+  if (info instanceof Map && info.get('little_endian') === false) throw new CheckpointError(path, 'was written on a big-endian machine, which mdprop does not read');
+  const root = next('object', true);
+  const keys = next('storage keys');
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new CheckpointError(path, 'legacy format: the storage keys are not a list of strings');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const storages = new Map<string, ArrayBuffer>();
+  for (const key of keys as string[]) {
+    const ref = refs.get(key);
+    if (!ref) throw new CheckpointError(path, `legacy format: storage ${key} is listed but no tensor refers to it`);
+    if (pos + 8 > bytes.length) throw new CheckpointError(path, `legacy format: the file ends before storage ${key} (truncated?)`);
+    const elements = Number(view.getBigInt64(pos, true));
+    if (ref.dtype === null) throw new CheckpointError(path, `storage ${key} is a ${ref.typeName}, which mdprop does not read`);
+    const length = elements * ITEM_BYTES[ref.dtype];
+    pos += 8;
+    if (!(elements >= 0) || pos + length > bytes.length) throw new CheckpointError(path, `legacy format: storage ${key} of ${elements} elements runs past the end of the file (truncated?)`);
+    storages.set(key, bytes.slice(pos, pos + length).buffer);
+    pos += length;
+  }
+  return { root, storages };
+}
+
+/**
+ * Reads the state dict of a checkpoint written by torch.save (zip or legacy format): the saved
+ * object itself, or the state dict nested under a usual key ("state_dict", "model", ...). Throws
+ * CheckpointError naming the file for anything else: truncated or corrupt files, whole pickled
+ * modules, unknown layouts.
+ */
+export function readPytorchCheckpoint(path: string): PytorchCheckpoint {
+  if (!existsSync(path)) throw new CheckpointError(path, 'file not found');
+  const head = firstBytes(path, 4);
+  const legacy = head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5;
+  if (!legacy && !(head[0] === 0x50 && head[1] === 0x4b)) throw new CheckpointError(path, 'is not a PyTorch checkpoint (neither a zip archive nor a pickle as torch.save writes)');
+  const { root, storages } = legacy ? readLegacy(path) : readZip(path);
   const { dict, at } = findStateDict(path, root);
-  const storages = new Map(archive.storages);
   const tensors = new Map<string, Tensor>();
   try {
     for (const [name, value] of dict) tensors.set(name as string, buildTensor(path, name as string, extension(value) as TensorRef, storages));

@@ -1,4 +1,5 @@
-// The pickle reader on hand-assembled opcodes, and damaged or unusual checkpoints written by
+// The pickle reader on hand-assembled opcodes, checkpoints in both of torch.save's formats, and
+// damaged or unusual ones written by
 // python3-torch: each is a JS error naming the file, never a crash, and nothing is left allocated.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -60,31 +61,37 @@ torch.save({"note": "no tensors"}, f"{d}/none.pth")
     assert.equal(r.status, 0, r.stderr);
     const ok = readFileSync(join(dir, 'ok.pth'));
     writeFileSync(join(dir, 'truncated.pth'), ok.subarray(0, Math.floor(ok.length / 2)));
+    const legacy = readFileSync(join(dir, 'legacy.pth'));
+    writeFileSync(join(dir, 'legacy-truncated.pth'), legacy.subarray(0, legacy.length - 10));
     const flipped = Buffer.from(ok);
     for (let i = 60; i < flipped.length - 200; i += 97) flipped[i] ^= 0x5a;
     writeFileSync(join(dir, 'corrupt.pth'), flipped);
     writeFileSync(join(dir, 'text.pth'), 'not a checkpoint\n');
+    writeFileSync(join(dir, 'pickle.pth'), Buffer.from([0x80, 2, 0x4b, 7, 0x2e]));
   });
 
-  it('reads values, strides (a transposed view) and scalars as PyTorch saved them', (t) => {
+  it('reads values, strides (a transposed view) and scalars as PyTorch saved them, in the zip and the legacy format', (t) => {
     if (!hasTorch) return t.skip(`${python} cannot import torch`);
-    const { tensors, foundAt } = readPytorchCheckpoint(join(dir, 'ok.pth'));
-    assert.equal(foundAt, null);
-    assert.deepEqual([...tensors.get('w')!.data()], [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(tensors.get('t')!.shape, [4, 3]);
-    assert.deepEqual([...tensors.get('t')!.data()], [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
-    assert.equal(tensors.get('n')!.item(), 5);
-    for (const x of tensors.values()) x.dispose();
+    for (const name of ['ok.pth', 'legacy.pth']) {
+      const { tensors, foundAt } = readPytorchCheckpoint(join(dir, name));
+      assert.equal(foundAt, null);
+      assert.deepEqual([...tensors.get('w')!.data()], [0, 1, 2, 3, 4, 5], name);
+      assert.deepEqual(tensors.get('t')!.shape, [4, 3]);
+      assert.deepEqual([...tensors.get('t')!.data()], [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11], name);
+      assert.equal(tensors.get('n')!.item(), 5);
+      for (const x of tensors.values()) x.dispose();
+    }
   });
 
   it('every damaged or unusual file is an error naming it, and nothing stays allocated', (t) => {
     if (!hasTorch) return t.skip(`${python} cannot import torch`);
     const live = liveTensors();
     const cases: [string, RegExp][] = [
-      ['legacy.pth', /legacy \(pre-1\.6\) format.*_use_new_zipfile_serialization=True/],
+      ['legacy-truncated.pth', /legacy format: (the file ends before storage \d+|storage \d+ of \d+ elements runs past the end of the file) \(truncated\?\)/],
       ['truncated.pth', /cannot be read as a torch\.save archive \(truncated or corrupt\?\)/],
       ['corrupt.pth', /(cannot be read|data\.pkl|storage)/],
       ['text.pth', /is not a PyTorch checkpoint/],
+      ['pickle.pth', /starts with a pickle but not with torch\.save's magic number/],
       ['module.pth', /holds a torch\.nn\.modules\.linear\.Linear, not a state dict.*state_dict\(\)/],
       ['two.pth', /several entries hold tensor dicts \(a, b\)/],
       ['none.pth', /\{"note": string\}.*no entry holds a dict of tensors/],

@@ -1,5 +1,5 @@
 // `mdprop weights convert IN.pth OUT.safetensors [--json]`: a PyTorch checkpoint (torch.save's
-// zip format; the state dict itself or nested under "state_dict", "model", ...) rewritten as
+// zip or legacy format; the state dict itself or nested under "state_dict", "model", ...) rewritten as
 // safetensors with the same names and values. No Python is involved. `--pretrained` and
 // `mdprop embed --weights` also read .pth files directly; converting once saves the unpickling.
 import type { Command } from 'commander';
@@ -11,7 +11,7 @@ export function registerWeights(program: Command, io: CliStreams): void {
   weights
     .command('convert')
     .description("write a PyTorch checkpoint's (.pth/.pt) state dict as safetensors, names and values unchanged")
-    .argument('<input>', 'checkpoint written by torch.save (zip format)')
+    .argument('<input>', 'checkpoint written by torch.save (zip or legacy format)')
     .argument('<output>', 'safetensors file to write')
     .option('--json', 'print what was written as JSON')
     .action((input: string, output: string, flags: { json?: boolean }) => {
