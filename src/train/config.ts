@@ -29,7 +29,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
   embedDim: { arg: 'D', expected: upTo('embedDim'), help: 'embedding dimension (default 128)' },
   preset: { arg: 'name', expected: `one of ${names(TRAIN_PRESETS)}`, help: "start from a named set of settings: 'paper' = the MDProp authors' (cub200, cars196, sop, inshop; needs --pretrained or --from-scratch); other flags override it" },
-  pretrained: { arg: 'file', expected: 'a file path', help: 'initial weights (torchvision names): safetensors or a PyTorch .pth/.pt; a module. prefix is removed, absent num_batches_tracked kept, a head fc.* of another shape left freshly initialised' },
+  pretrained: { arg: 'file', expected: 'a file path', help: 'initial weights (torchvision names): safetensors or a PyTorch .pth/.pt; a module. prefix is removed, missing num_batches_tracked counters filled in, a head fc.* of another shape left freshly initialised (and reported)' },
   fromScratch: { arg: 'yes|no', expected: 'yes or no', help: 'train a resnet18/34/50 on cub200, cars196, sop or inshop from random weights on purpose (otherwise --pretrained is required)' },
   sampling: { arg: 'name', expected: `one of ${names(SAMPLINGS)}`, help: "batches: 'balanced' (every image once per epoch, default) or 'with-replacement' (the authors': classes and images drawn with replacement; --preset paper)" },
   auxBnInit: { arg: 'name', expected: `one of ${names(AUX_BN_INITS)}`, help: "auxiliary BN branches start as 'copy' (the main branch whole, default) or 'copy-weights' (scale and shift copied, running statistics fresh: the authors'; --preset paper)" },

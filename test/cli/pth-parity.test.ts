@@ -1,7 +1,8 @@
 // PyTorch checkpoints (.pth) read without Python, checked against PyTorch itself: python3-torch
 // builds torchvision ResNets with seeded random weights (BN statistics too), saves them with
 // torch.save in the layouts found in the wild (the state dict itself; nested under "model" without
-// num_batches_tracked; DataParallel's `module.` prefix) and embeds the same images. `mdprop embed`
+// num_batches_tracked; DataParallel's `module.` prefix; the legacy pre-1.6 format) and embeds the
+// same images. `mdprop embed`
 // on the .pth, on its `mdprop weights convert` safetensors, and a model given the .pth as
 // `--pretrained` weights (1000-class head left fresh) must all agree with PyTorch to 1e-5.
 import assert from 'node:assert/strict';
@@ -41,6 +42,7 @@ torch.save(state, f"{out}/{arch}-plain.pth")
 without_counters = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
 torch.save({"model": without_counters, "epoch": 7, "args": {"lr": 1e-5}}, f"{out}/{arch}-nested.pth")
 torch.save({"module." + k: v for k, v in state.items()}, f"{out}/{arch}-module.pth")
+torch.save(state, f"{out}/{arch}-legacy.pth", _use_new_zipfile_serialization=False)
 paths = find_images(images)
 write_safetensors(f"{out}/{arch}-ref.safetensors", {"embeddings": embed(model, images, paths, 224, 224).float()})
 # ImageNet-shaped weights (1000-class head) for --pretrained: the pooled features are what must carry over.
@@ -81,7 +83,7 @@ before(async () => {
 
 describe('PyTorch .pth checkpoints against PyTorch', () => {
   for (const arch of ['resnet18', 'resnet50']) {
-    it(`${arch}: embed from .pth (plain, nested without counters, module. prefix) and from its conversion`, { timeout: 600_000 }, (t) => {
+    it(`${arch}: embed from .pth (plain, nested without counters, module. prefix, legacy format) and from its conversion`, { timeout: 600_000 }, (t) => {
       if (skipReason) {
         t.skip(skipReason);
         return;
@@ -90,7 +92,7 @@ describe('PyTorch .pth checkpoints against PyTorch', () => {
       assert.equal(py.status, 0, py.stderr);
       tidy(() => {
         const ref = readSafetensors(join(dir, `${arch}-ref.safetensors`)).tensors.get('embeddings')!;
-        for (const variant of ['plain', 'nested', 'module']) {
+        for (const variant of ['plain', 'nested', 'module', 'legacy']) {
           const diff = maxDiff(ref, embedWith(join(dir, `${arch}-${variant}.pth`), arch, join(dir, `${arch}-${variant}.safetensors`)));
           t.diagnostic(`${arch} ${variant}.pth: max abs difference ${diff.toExponential(2)}`);
           assert.ok(diff < TOLERANCE, `${arch} ${variant}: ${diff}`);
