@@ -225,7 +225,12 @@ function readZip(path: string): Unpacked {
 
 /** torch.save's legacy layout: magic number, protocol 1001, system info, the object, the storage keys, then each storage. */
 function readLegacy(path: string): Unpacked {
-  const bytes = new Uint8Array(readFileSync(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    throw new CheckpointError(path, `cannot be read: ${(err as Error).message}`);
+  }
   const refs = new Map<string, StorageRef>();
   const hooks = {
     persistentLoad: (pid: PickleValue) => {
