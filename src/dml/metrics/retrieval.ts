@@ -10,7 +10,7 @@
 // where C is the size of the query's class counting the query itself: the authors' mAP_c
 // (metrics/mAP_c.py of their code) searches the C nearest other items and divides by C, so
 // even a perfect ranking scores R / (R + 1). Not comparable with MAP@R; both are reported.
-// each averaged over the queries that have R >= 1 (the others are skipped, and counted).
+// Each is averaged over the queries that have R >= 1 (the others are skipped, and counted).
 //
 // rank_i = i + (irrelevant items more similar than that relevant item). The gallery is sorted by
 // class, so a query's relevant items are one contiguous range of the block's row; one scan of the
