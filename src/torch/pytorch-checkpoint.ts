@@ -197,10 +197,20 @@ function firstBytes(path: string, n: number): Uint8Array {
   }
 }
 
-/** Does the file start as torch.save writes (a zip archive, or the legacy format's pickle)? safetensors files never do. */
+/**
+ * torch.save's format from the first four bytes: a zip's local file header, or a pickle (protocol
+ * 2-5) opening with the magic number (LONG1) or a frame. Read as a safetensors header length,
+ * either would be tens of megabytes or more, so a safetensors file is not mistaken for one.
+ */
+function formatOf(head: Uint8Array): 'zip' | 'legacy' | null {
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
+  if (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5 && (head[2] === 0x8a || head[2] === 0x95)) return 'legacy';
+  return null;
+}
+
+/** Does the file start as torch.save writes (a zip archive, or the legacy format's pickle)? */
 export function isPytorchCheckpoint(path: string): boolean {
-  const head = firstBytes(path, 2);
-  return (head[0] === 0x50 && head[1] === 0x4b) || (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5);
+  return formatOf(firstBytes(path, 4)) !== null;
 }
 
 interface Unpacked {
@@ -285,10 +295,9 @@ function readLegacy(path: string): Unpacked {
  */
 export function readPytorchCheckpoint(path: string): PytorchCheckpoint {
   if (!existsSync(path)) throw new CheckpointError(path, 'file not found');
-  const head = firstBytes(path, 4);
-  const legacy = head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5;
-  if (!legacy && !(head[0] === 0x50 && head[1] === 0x4b)) throw new CheckpointError(path, 'is not a PyTorch checkpoint (neither a zip archive nor a pickle as torch.save writes)');
-  const { root, storages } = legacy ? readLegacy(path) : readZip(path);
+  const format = formatOf(firstBytes(path, 4));
+  if (format === null) throw new CheckpointError(path, 'is not a PyTorch checkpoint (neither a zip archive nor a pickle as torch.save writes)');
+  const { root, storages } = format === 'legacy' ? readLegacy(path) : readZip(path);
   const { dict, at } = findStateDict(path, root);
   const tensors = new Map<string, Tensor>();
   try {

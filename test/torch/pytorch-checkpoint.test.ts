@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { liveTensors, readPytorchCheckpoint } from '../../src/torch/index.js';
+import { isPytorchCheckpoint, liveTensors, readPytorchCheckpoint, readSafetensors } from '../../src/torch/index.js';
 import { unpickle, type PickleValue } from '../../src/torch/pickle.js';
 
 const python = process.env.MDPROP_REFERENCE_PYTHON ?? '/usr/bin/python3';
@@ -44,6 +44,19 @@ describe('unpickle', () => {
   });
 });
 
+describe('telling checkpoints from safetensors', () => {
+  it('a safetensors file whose header length starts with the bytes of a pickle (640 = 0x80 0x02) stays safetensors', () => {
+    const path = join(dir, 'looks-like-pickle.safetensors');
+    const header = Buffer.from(JSON.stringify({ __metadata__: { note: 'x' } }).padEnd(640, ' '));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(640n);
+    writeFileSync(path, Buffer.concat([length, header]));
+    assert.deepEqual([...length.subarray(0, 2)], [0x80, 0x02]);
+    assert.equal(isPytorchCheckpoint(path), false);
+    assert.equal(readSafetensors(path).metadata.note, 'x');
+  });
+});
+
 describe('readPytorchCheckpoint on damaged and unusual files', () => {
   before(() => {
     if (!hasTorch) return;
@@ -67,7 +80,8 @@ torch.save({"note": "no tensors"}, f"{d}/none.pth")
     for (let i = 60; i < flipped.length - 200; i += 97) flipped[i] ^= 0x5a;
     writeFileSync(join(dir, 'corrupt.pth'), flipped);
     writeFileSync(join(dir, 'text.pth'), 'not a checkpoint\n');
-    writeFileSync(join(dir, 'pickle.pth'), Buffer.from([0x80, 2, 0x4b, 7, 0x2e]));
+    // A pickle opening like torch.save's (PROTO 2, LONG1) whose number is not the magic one.
+    writeFileSync(join(dir, 'pickle.pth'), Buffer.from([0x80, 2, 0x8a, 1, 7, 0x2e]));
   });
 
   it('reads values, strides (a transposed view) and scalars as PyTorch saved them, in the zip and the legacy format', (t) => {
