@@ -2,7 +2,9 @@
 // holding `data.pkl`, the pickled object, and one record `data/<key>` of raw bytes per storage)
 // with libtorch's own zip reader. libtorch's unpickler cannot take a state dict (it turns every
 // collections.OrderedDict into None), so the pickle is interpreted on the TypeScript side
-// (src/torch/pickle.ts), which also decides what the bytes of each storage mean.
+// (src/torch/pickle.ts), which also decides what the bytes of each storage mean: each record is
+// handed over as a uint8 tensor owning the bytes the reader read, and the state dict's tensors
+// are views of it, so a checkpoint is copied once, from the file.
 #include "common.h"
 #include <caffe2/serialize/inline_container.h>
 
@@ -18,7 +20,16 @@ Napi::ArrayBuffer CopyRecord(Napi::Env env, caffe2::serialize::PyTorchStreamRead
   return buffer;
 }
 
-// readTorchZip(path) -> { pickle: ArrayBuffer, storages: [[key, ArrayBuffer], ...] }
+// A record as a 1-D uint8 tensor that owns the bytes the zip reader read: no further copy.
+at::Tensor RecordTensor(caffe2::serialize::PyTorchStreamReader& reader, const std::string& name) {
+  at::DataPtr data;
+  size_t size = 0;
+  std::tie(data, size) = reader.getRecord(name);
+  c10::Storage storage(c10::Storage::use_byte_size_t(), size, std::move(data), nullptr, false);
+  return at::empty({0}, at::TensorOptions().dtype(at::kByte)).set_(storage, 0, {static_cast<int64_t>(size)}, {1});
+}
+
+// readTorchZip(path) -> { pickle: ArrayBuffer, storages: [[key, uint8 tensor handle], ...] }
 Napi::Value ReadTorchZip(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "readTorchZip(path)");
@@ -35,7 +46,7 @@ Napi::Value ReadTorchZip(const Napi::CallbackInfo& info) {
       if (name.compare(0, prefix.size(), prefix) != 0) continue;
       Napi::Array pair = Napi::Array::New(env, 2);
       pair.Set(0u, Napi::String::New(env, name.substr(prefix.size())));
-      pair.Set(1u, CopyRecord(env, reader, name));
+      pair.Set(1u, TensorHandle::Wrap(env, RecordTensor(reader, name)));
       storages.Set(n++, pair);
     }
     out.Set("storages", storages);

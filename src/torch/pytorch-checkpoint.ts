@@ -7,11 +7,12 @@
 // storages, each an int64 element count and its bytes; it is read here whole.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { native } from '../native/index.js';
+import type { NativeHandle } from '../native/index.js';
 import { tensor } from './creation.js';
-import { viewAs, type DType } from './dtype.js';
+import { dtypeCode, type DType } from './dtype.js';
 import { op } from './dispatch.js';
 import { isGlobal, isTuple, unpickle, unpickleAt, PickleError, type PickleGlobal, type PickleValue } from './pickle.js';
-import { run, type Tensor } from './tensor.js';
+import { run, Tensor } from './tensor.js';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -143,39 +144,30 @@ function findStateDict(path: string, root: PickleValue): { dict: Map<PickleValue
   throw new CheckpointError(path, `holds a ${type}, not a state dict${hint}`);
 }
 
-function strides(size: readonly number[]): number[] {
-  const out = new Array<number>(size.length);
-  let s = 1;
-  for (let i = size.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= size[i]!;
-  }
-  return out;
-}
-
-function buildTensor(path: string, name: string, ref: TensorRef, storages: Map<string, ArrayBuffer>): Tensor {
+/** A tensor of the state dict as a view of its storage's bytes (a 1-D uint8 tensor): no copy is made. */
+function buildTensor(path: string, name: string, ref: TensorRef, storages: Map<string, Tensor>): Tensor {
   const { storage, size, stride, offset } = ref;
   if (storage.dtype === null) throw new CheckpointError(path, `tensor '${name}' is stored as ${storage.typeName}, which mdprop does not read`);
   const bytes = storages.get(storage.key);
   if (!bytes) throw new CheckpointError(path, `tensor '${name}' refers to storage data/${storage.key}, which the archive does not hold`);
   const item = ITEM_BYTES[storage.dtype];
-  if (bytes.byteLength % item !== 0) throw new CheckpointError(path, `storage data/${storage.key} has ${bytes.byteLength} bytes, not a whole number of ${storage.dtype} elements`);
-  const elements = bytes.byteLength / item;
+  if (bytes.numel % item !== 0) throw new CheckpointError(path, `storage data/${storage.key} has ${bytes.numel} bytes, not a whole number of ${storage.dtype} elements`);
+  const elements = bytes.numel / item;
   if (size.length !== stride.length) throw new CheckpointError(path, `tensor '${name}' has ${size.length} sizes but ${stride.length} strides`);
   const numel = size.reduce((a, b) => a * b, 1);
   const last = size.some((d) => d === 0) ? offset : offset + size.reduce((acc, d, i) => acc + (d - 1) * stride[i]!, 0);
   if (numel > 0 && last >= elements) throw new CheckpointError(path, `tensor '${name}' [${size.join(', ')}] reaches element ${last} of storage data/${storage.key}, which holds ${elements}`);
-  const contiguous = strides(size).every((s, i) => s === stride[i] || size[i] === 1);
-  if (contiguous) {
-    // The usual case, a tensor that is its whole storage, needs no slice (tensor() copies anyway).
-    const whole = offset === 0 && numel === elements;
-    return tensor(viewAs(storage.dtype, whole ? bytes : bytes.slice(offset * item, (offset + numel) * item)), size, { dtype: storage.dtype });
-  }
-  const flat = tensor(viewAs(storage.dtype, bytes), [elements], { dtype: storage.dtype });
+  const typed = run(op('view', 'dtype'), bytes, dtypeCode(storage.dtype));
   try {
-    return run(op('as_strided'), flat, size, stride, offset).contiguous();
+    const strided = run(op('as_strided'), typed, size, stride, offset);
+    try {
+      // A contiguous tensor (the usual case) stays a view; only an unusual layout is copied.
+      return strided.contiguous();
+    } finally {
+      strided.dispose();
+    }
   } finally {
-    flat.dispose();
+    typed.dispose();
   }
 }
 
@@ -215,19 +207,22 @@ export function isPytorchCheckpoint(path: string): boolean {
 
 interface Unpacked {
   root: PickleValue;
-  storages: Map<string, ArrayBuffer>;
+  /** Each storage's bytes as a 1-D uint8 tensor; the caller disposes them. */
+  storages: Map<string, Tensor>;
 }
 
 function readZip(path: string): Unpacked {
-  let archive: { pickle: ArrayBuffer; storages: [string, ArrayBuffer][] };
+  let archive: { pickle: ArrayBuffer; storages: [string, NativeHandle][] };
   try {
     archive = native.readTorchZip(path);
   } catch (err) {
     throw new CheckpointError(path, `cannot be read as a torch.save archive (truncated or corrupt?): ${(err as Error).message.replace(`${path}: `, '')}`);
   }
+  const storages = new Map(archive.storages.map(([key, handle]) => [key, new Tensor(handle)]));
   try {
-    return { root: unpickle(new Uint8Array(archive.pickle), { persistentLoad: storageRef, reduce: rebuild }), storages: new Map(archive.storages) };
+    return { root: unpickle(new Uint8Array(archive.pickle), { persistentLoad: storageRef, reduce: rebuild }), storages };
   } catch (err) {
+    for (const t of storages.values()) t.dispose();
     if (err instanceof PickleError) throw new CheckpointError(path, `data.pkl: ${err.message}`);
     throw err;
   }
@@ -271,7 +266,7 @@ function readLegacy(path: string): Unpacked {
   const keys = next('storage keys');
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new CheckpointError(path, 'legacy format: the storage keys are not a list of strings');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const storages = new Map<string, ArrayBuffer>();
+  const spans = new Map<string, [number, number]>();
   for (const key of keys as string[]) {
     const ref = refs.get(key);
     if (!ref) throw new CheckpointError(path, `legacy format: storage ${key} is listed but no tensor refers to it`);
@@ -281,10 +276,11 @@ function readLegacy(path: string): Unpacked {
     const length = elements * ITEM_BYTES[ref.dtype];
     pos += 8;
     if (!(elements >= 0) || pos + length > bytes.length) throw new CheckpointError(path, `legacy format: storage ${key} of ${elements} elements runs past the end of the file (truncated?)`);
-    storages.set(key, bytes.slice(pos, pos + length).buffer);
+    spans.set(key, [pos, pos + length]);
     pos += length;
   }
-  return { root, storages };
+  // Only once the whole file has been checked are the storages copied into tensors.
+  return { root, storages: new Map([...spans].map(([key, [from, to]]) => [key, tensor(bytes.subarray(from, to))])) };
 }
 
 /**
@@ -298,13 +294,16 @@ export function readPytorchCheckpoint(path: string): PytorchCheckpoint {
   const format = formatOf(firstBytes(path, 4));
   if (format === null) throw new CheckpointError(path, 'is not a PyTorch checkpoint (neither a zip archive nor a pickle as torch.save writes)');
   const { root, storages } = format === 'legacy' ? readLegacy(path) : readZip(path);
-  const { dict, at } = findStateDict(path, root);
   const tensors = new Map<string, Tensor>();
   try {
+    const { dict, at } = findStateDict(path, root);
     for (const [name, value] of dict) tensors.set(name as string, buildTensor(path, name as string, extension(value) as TensorRef, storages));
+    return { tensors, foundAt: at };
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
     throw err;
+  } finally {
+    // The state dict's tensors hold their storages' memory themselves.
+    for (const t of storages.values()) t.dispose();
   }
-  return { tensors, foundAt: at };
 }
