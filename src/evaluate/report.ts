@@ -15,11 +15,12 @@ import type { AttackDetail, AttackEntry, ErsEntry, EvalFile, EvalOutput, EvalSet
 
 type AttackResult = RunResult & { run: AttackRun };
 
-/** recall@K in K order, then map@r and nmi. */
+/** recall@K in K order, then map@r, map_c and nmi. */
 export function orderedMetrics(metrics: RetrievalMetrics, ks: readonly number[]): MetricValues {
   const out: MetricValues = {};
   for (const k of ks) out[`recall@${k}`] = metrics[`recall@${k}`];
   out['map@r'] = metrics['map@r'];
+  out.map_c = metrics.map_c;
   out.nmi = metrics.nmi;
   return out;
 }

@@ -1,6 +1,6 @@
 // eval.json: a robustness evaluation of one model (what `mdprop eval` and `evaluate()` produce).
 // Its core is the `mdprop eval --json` contract:
-//   {"clean": {"recall@1", ..., "map@r", "nmi"},
+//   {"clean": {"recall@1", ..., "map@r", "map_c", "nmi"},
 //    "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...]}
 // with eps in the unit the user wrote it in (4/255 -> 0.0157, a share of the pixel range), and
 // `ers` (RobRank's empirical robustness score per budget) whenever an attack of its ten components ran;

@@ -52,6 +52,9 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   readonly torchVersion: string;
+
+  /** The pickle and the storage records (`data/<key>`, key without the prefix, as 1-D uint8 tensors) of a torch.save zip archive. */
+  readTorchZip(path: string): { pickle: ArrayBuffer; storages: [string, NativeHandle][] };
 }
 
 function packageRoot(): string {

@@ -97,7 +97,7 @@ describe('robustness evaluation', () => {
     const out = JSON.parse(JSON.stringify(contractOutput(report))) as { clean: object; attacks: object[] };
     // qa- and es are ERS attacks, so the contract carries the score too.
     assert.deepEqual(Object.keys(out), ['clean', 'attacks', 'ers']);
-    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'map@r', 'nmi']);
+    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'map@r', 'map_c', 'nmi']);
     assert.deepEqual(out.attacks.map((a) => Object.keys(a)), [
       ['attack', 'eps', 'iters', 'recall@1', 'map@r', 'success_rate'],
       ['attack', 'eps', 'iters', 'recall@1', 'map@r'],

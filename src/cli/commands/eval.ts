@@ -1,6 +1,6 @@
 // `mdprop eval --run DIR [--weights FILE] [--profile rob28|rob224] [--attacks ...] [--eps LIST] [--iters N] [--limit N] [--json] ...`
 // Maps flags onto evaluate()'s options (src/evaluate) and prints the table, or with --json exactly
-//   {"clean": {"recall@1", ..., "map@r", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...],
+//   {"clean": {"recall@1", ..., "map@r", "map_c", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...],
 //    "ers"?: [{"eps", "eps_text", "iters", "score", "components": {"CA+": {"raw", "rescaled"}, ...}, "missing"}]}
 // Bad flags exit 2 before any work, naming the flag.
 import type { Command } from 'commander';
