@@ -29,7 +29,7 @@ export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 /** Fields whose flags take numbers; the others take words or paths. */
 const NUMERIC = new Set<ConfigField>([
   'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
-  'attackIters', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
+  'attackIters', 'attackStep', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
   'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads',
 ]);
 
@@ -77,7 +77,7 @@ function flagValue(field: ConfigField, raw: string): unknown {
   if (isNullWord(field, raw)) return null;
   if (field === 'method' && !isMethodName(raw)) return readMethodFile(raw);
   if (NUMERIC.has(field)) return NUMBER_TEXT.test(raw.trim()) ? Number(raw) : raw;
-  if (field === 'skipBadImages') return YES_NO[String(raw).trim().toLowerCase()] ?? raw;
+  if (field === 'skipBadImages' || field === 'augment') return YES_NO[String(raw).trim().toLowerCase()] ?? raw;
   return raw;
 }
 
