@@ -16,6 +16,7 @@ import {
   validateMethod,
   type DefenseSpec,
 } from '../../src/methods/index.js';
+import { methodSpecSchema, parseWithSchema } from '../../src/formats/index.js';
 import { createModel, type EmbeddingModel } from '../../src/nn/index.js';
 import { SGD } from '../../src/optim/index.js';
 import * as T from '../../src/torch/index.js';
@@ -226,6 +227,13 @@ describe('defenses as methods', () => {
     const m = presetMethod('act', { eps: 0.3, iters: 4, step: 0.05 });
     assert.deepEqual(m, { name: 'act', branches: 1, distributions: [], defense: { kind: 'act', eps: 0.3, iters: 4, step: 0.05, margin: 0.2, gradual: true, intraClass: 0.5 } });
     assert.equal(presetMethod('est').defense?.step, null);
+  });
+
+  it('a method file may carry a defense; a wrong one is refused naming the file and field', () => {
+    const written = { name: 'my-act', branches: 1, distributions: [], defense: { kind: 'act', eps: 0.2, iters: 3, step: null, margin: 0.2, gradual: false, intraClass: 0 } };
+    assert.deepEqual(parseWithSchema('m.json', methodSpecSchema, written), written);
+    assert.throws(() => parseWithSchema('m.json', methodSpecSchema, { ...written, defense: { ...written.defense, kind: 'trades' } }), /m\.json.*defense\.kind/);
+    assert.throws(() => parseWithSchema('m.json', methodSpecSchema, { ...written, defense: { ...written.defense, iterations: 3 } }), /m\.json/);
   });
 
   it('validation names the defense field at fault', () => {

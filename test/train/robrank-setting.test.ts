@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { planEvaluation } from '../../src/evaluate/index.js';
 import { configSchema, loadModelFile } from '../../src/formats/index.js';
 import { createModel } from '../../src/nn/index.js';
-import { ConfigError, flagOf, methodOf, openTrainingData, resolveConfig, writeRunModel } from '../../src/train/index.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, flagOf, methodOf, openTrainingData, resolveConfig, train, writeRunModel } from '../../src/train/index.js';
 import { tempDir } from './helpers.js';
 
 const preset = join(process.cwd(), 'configs/robrank-fashion.json');
@@ -69,6 +70,32 @@ describe('configs/robrank-fashion.json', () => {
     const plan = planEvaluation(loaded, { dataset: 'fashion-mnist-all' });
     try {
       assert.deepEqual([plan.transform.mean, plan.transform.std], [[0], [1]]);
+    } finally {
+      loaded.model.dispose();
+    }
+  });
+
+  it('trains an HM run end to end: a c2f2 model file with its scaling, the defense in config.json', { timeout: 120_000 }, async () => {
+    const settings = JSON.parse(readFileSync(preset, 'utf8')) as Record<string, unknown>;
+    const out = join(dir, 'hm-run');
+    const summary = await train({
+      ...(settings as { dataset: 'fashion-mnist-all' }),
+      method: 'hm',
+      limitTrain: 64,
+      limitTest: 40,
+      batchSize: 32,
+      epochs: 1,
+      attackIters: 2,
+      attackStep: null,
+      evalBatchSize: 40,
+      threads: 1,
+      out,
+    });
+    assert.equal(summary.method, 'hm');
+    assert.ok(Number.isFinite(summary.test['recall@1']));
+    const loaded = loadModelFile(join(out, 'model.safetensors'));
+    try {
+      assert.deepEqual([loaded.arch, loaded.embedDim, loaded.metadata?.normalization, loaded.branches], ['c2f2', 512, 'none', 1]);
     } finally {
       loaded.model.dispose();
     }
