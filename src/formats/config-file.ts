@@ -55,7 +55,7 @@ export const configSchema = z.strictObject({
   schedule: z.enum(SCHEDULE_NAMES),
   eps: nonNegativeNumber,
   attackIters: positiveInt.max(CONFIG_LIMITS.attackIters),
-  /** PGD step of training attacks; null: eps / attackIters. (Absent in runs made before it existed.) */
+  /** PGD step of the defenses' training attacks; null: eps / attackIters. (Absent in runs made before it existed.) */
   attackStep: positiveNumber.nullable().default(null),
   mtaxTargets: positiveInt.max(CONFIG_LIMITS.mtaxTargets),
   imageSize: positiveInt.max(CONFIG_LIMITS.imageSize),

@@ -25,7 +25,9 @@
 // ACT and HM bring their own triplet loss (plain Euclidean on the unit sphere, as RobRank's
 // ptripletN); EST uses the run's loss. Attacks take sign steps of `step` (eps / iters by default),
 // clipped to the box and to the batch's pixel range, and start from the clean images (EST: with
-// the usual tiny random start, so the first gradient is not zero).
+// the usual tiny random start, so the first gradient is not zero). HM runs all its iterations
+// (RobRank stops early once its objective stops changing; the sign steps then go on moving only
+// the triplets still short of their destination).
 import { featurePgd } from '../adversarial/pgd.js';
 import { minePairs, tripletMarginMean } from '../dml/index.js';
 import type { EmbeddingModel } from '../nn/index.js';

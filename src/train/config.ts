@@ -42,7 +42,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   schedule: { arg: 'name', expected: `one of ${names(SCHEDULE_NAMES)}`, help: 'learning-rate schedule over the epochs: constant or cosine (default constant)' },
   eps: { arg: 'e', expected: 'a number >= 0', help: 'attack budget in normalised-input units (default 0.01)' },
   attackIters: { arg: 'n', expected: upTo('attackIters'), help: 'PGD iterations per attack (default 1)' },
-  attackStep: { arg: 'step', expected: "a positive number or 'none'", help: 'PGD step of the training attacks, in the units of --eps (default: eps / attack-iters)' },
+  attackStep: { arg: 'step', expected: "a positive number or 'none'", help: 'PGD step of the defenses est, act, hm, in the units of --eps (default: eps / attack-iters; the distributions of mdprop and advprop-d always step eps / attack-iters)' },
   mtaxTargets: { arg: 'T', expected: upTo('mtaxTargets'), help: 'target sets of the multi-targeted attack (default 5)' },
   imageSize: { arg: 'px', expected: upTo('imageSize'), help: 'side of the training crop and of the test centre crop (default: 28 for fashion-mnist/mnist, 224 otherwise)' },
   testResize: { arg: 'px', expected: `${upTo('testResize')}, >= --image-size`, help: 'shorter side before the test centre crop (default: 28 / 256)' },
