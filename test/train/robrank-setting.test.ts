@@ -21,7 +21,7 @@ describe('configs/robrank-fashion.json', () => {
     assert.equal(c.arch, 'c2f2');
     assert.equal(c.embedDim, 512);
     assert.equal(c.loss, 'pair-triplet');
-    assert.deepEqual([c.batchSize, c.samplesPerClass, c.lr, c.weightDecay, c.epochs], [256, 2, 1e-3, 1e-7, 8]);
+    assert.deepEqual([c.batchSize, c.samplesPerClass, c.lr, c.weightDecay, c.epochs], [256, 2, 1e-3, 1e-7, 16]);
     assert.deepEqual([c.normalization, c.augment, c.limitTrain, c.limitTest], ['none', false, null, null]);
     const defense = methodOf(c).defense;
     assert.equal(defense?.kind, 'est');
