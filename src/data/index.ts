@@ -27,6 +27,8 @@ export {
   IMAGENET_STD,
   GREY_MEAN,
   GREY_STD,
+  inputScaling,
+  NO_AUGMENTATION,
   type Transform,
   type TrainTransform,
   type TestTransform,

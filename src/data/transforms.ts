@@ -15,6 +15,19 @@ export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 export const GREY_MEAN: readonly number[] = [0.449];
 export const GREY_STD: readonly number[] = [0.226];
 
+/**
+ * The mean and std a transform applies: 'mean-std' the defaults below (ImageNet's, or their grey
+ * average), 'none' mean 0 and std 1 so inputs stay pixels in [0, 1] (the adversarial-ranking
+ * literature's Fashion-MNIST setting, where budgets such as 77/255 are pixel fractions).
+ */
+export function inputScaling(kind: 'mean-std' | 'none', channels: 1 | 3): { mean: readonly number[]; std: readonly number[] } {
+  if (kind === 'mean-std') return channels === 3 ? { mean: IMAGENET_MEAN, std: IMAGENET_STD } : { mean: GREY_MEAN, std: GREY_STD };
+  return { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) };
+}
+
+/** The training transform without augmentation: the whole image, never flipped. */
+export const NO_AUGMENTATION = { scale: [1, 1], ratio: [1, 1], flipProbability: 0 } as const;
+
 interface Common {
   /** Output channels: 3 (grey images replicated) or 1 (colour images reduced to luma). */
   readonly channels: 1 | 3;

@@ -1,6 +1,6 @@
 // Embedding images with a trained model: a tensor batch, or a folder / list of image files read
 // with the evaluation transform that fits the model (its recorded image size and channels).
-import { imageFolderSplit, testTransform, type DataSplit } from '../data/index.js';
+import { imageFolderSplit, inputScaling, testTransform, type DataSplit } from '../data/index.js';
 import type { LoadedModel } from '../formats/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
 import { noGrad, resolveDevice, type Tensor } from '../torch/index.js';
@@ -53,7 +53,8 @@ export async function embedFolder(loaded: LoadedModel, folder: string, options: 
   if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
   const split: DataSplit & { paths: readonly string[] } = await imageFolderSplit(folder);
   loaded.model.eval().to(device);
-  const transform = testTransform({ resize, crop, channels: loaded.inChannels as 1 | 3 });
+  const channels = loaded.inChannels as 1 | 3;
+  const transform = testTransform({ resize, crop, channels, ...inputScaling(meta?.normalization ?? 'mean-std', channels) });
   const { rows, dim } = await embedSplit((x) => loaded.model.forward(x), split, { transform, batchSize, device, onProgress: options.onProgress });
   return { rows, dim, paths: split.paths };
 }

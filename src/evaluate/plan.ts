@@ -3,7 +3,7 @@
 // defaults; every check runs before any image is read.
 import { dirname, join } from 'node:path';
 import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
-import { DATASETS, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
+import { DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
 import { resolveDevice } from '../torch/index.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
@@ -142,7 +142,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       ownsModel,
       dataset: datasetName,
       dataRoot,
-      transform: testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3 }),
+      transform: testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3, ...inputScaling(run?.normalization ?? meta?.normalization ?? 'mean-std', loaded.inChannels as 1 | 3) }),
       runs,
       profile: o.profile,
       iters,

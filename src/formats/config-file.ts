@@ -18,6 +18,8 @@ export const SAMPLINGS = ['balanced', 'with-replacement'] as const;
 export const AUX_BN_INITS = ['copy', 'copy-weights'] as const;
 /** Which epoch's weights become the run's model: the last, or the best by test Recall@1 (optimistic). */
 export const MODEL_SELECTIONS = ['final', 'best-test'] as const;
+/** How pixels in [0, 1] become network inputs: minus a mean over a std per channel, or as they are. */
+export const NORMALIZATIONS = ['mean-std', 'none'] as const;
 
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 /** Bounds no real run comes near, so a typo cannot ask for terabytes or a million threads. */
@@ -65,11 +67,17 @@ export const configSchema = z.strictObject({
   schedule: z.enum(SCHEDULE_NAMES),
   eps: nonNegativeNumber,
   attackIters: positiveInt.max(CONFIG_LIMITS.attackIters),
+  /** PGD step of the defenses' training attacks; null: eps / attackIters. (Absent in runs made before it existed.) */
+  attackStep: positiveNumber.nullable().default(null),
   mtaxTargets: positiveInt.max(CONFIG_LIMITS.mtaxTargets),
   imageSize: positiveInt.max(CONFIG_LIMITS.imageSize),
   testResize: positiveInt.max(CONFIG_LIMITS.testResize),
   channels: z.union([z.literal(1), z.literal(3)]),
   minCropScale: z.number().gt(0).lte(1),
+  /** Random resized crops and flips while training; false: the images as they are (RobRank's Fashion-MNIST). */
+  augment: z.boolean().default(true),
+  /** Input scaling, also what eps is measured in; 'none' keeps pixels in [0, 1]. */
+  normalization: z.enum(NORMALIZATIONS).default('mean-std'),
   limitTrain: positiveInt.nullable(),
   limitTest: positiveInt.nullable(),
   evalEvery: nonNegativeInt,

@@ -3,7 +3,7 @@
 export { FormatError, fieldPath } from './errors.js';
 export { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
 export { AUX_BN_INITS, configSchema, CONFIG_FIELDS, CONFIG_LIMITS, methodName, MODEL_SELECTIONS, SAMPLINGS, TRAIN_PRESETS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from './config-file.js';
-export { distributionSpecSchema, methodSpecSchema } from './method-spec.js';
+export { defenseSpecSchema, distributionSpecSchema, methodSpecSchema } from './method-spec.js';
 export { metricValuesSchema, summarySchema, type MetricValues, type RunSummary } from './summary-file.js';
 export { epochLineSchema, evalLineSchema, metricsLineSchema, type EpochLine, type EvalLine, type MetricsLine } from './metrics-log.js';
 export {

@@ -31,6 +31,8 @@ export const modelMetadataSchema = z.object({
   in_channels: intText(4),
   image_size: intText(MODEL_LIMITS.imageSize).optional(),
   test_resize: intText(MODEL_LIMITS.imageSize).optional(),
+  /** Input scaling the model was trained with ('mean-std' when absent). */
+  normalization: z.enum(['mean-std', 'none']).optional(),
   method: z.string().optional(),
   dataset: z.string().optional(),
   epoch: z.string().regex(/^\d+$/).transform(Number).optional(),
@@ -45,6 +47,8 @@ export interface ModelRecord {
   inChannels: number;
   imageSize: number;
   testResize: number;
+  /** Input scaling ('mean-std' or 'none'); recorded only when it is not the default. */
+  normalization?: 'mean-std' | 'none';
   method: string;
   dataset: string;
   epoch: number;
@@ -72,6 +76,7 @@ export function writeModelFile(path: string, model: EmbeddingModel, record: Mode
     in_channels: String(record.inChannels),
     image_size: String(record.imageSize),
     test_resize: String(record.testResize),
+    ...(record.normalization === undefined || record.normalization === 'mean-std' ? {} : { normalization: record.normalization }),
     method: record.method,
     dataset: record.dataset,
     epoch: String(record.epoch),

@@ -1,6 +1,9 @@
 // Methods as data: a list of extra data distributions, each made from part of the clean batch by a
 // feature-space attack and normalised by its own BN branch. Baseline, AdvProp-D and MDProp are
 // presets of this list; users can write their own (e.g. four branches with an unadversarial one).
+// A method may instead name a defense (EST, ACT, HM: src/methods/defenses.ts), which trains on its
+// own adversarial examples alone; the presets est, act and hm are those with RobRank's settings.
+import { DEFENSE_DEFAULTS, DEFENSE_KINDS, type DefenseKind, type DefenseSpec } from './defenses.js';
 
 /**
  * How a distribution's examples are made from its slice of the batch:
@@ -30,9 +33,11 @@ export interface MethodSpec {
   /** BN branches: 1 + one per distinct auxiliary distribution branch. */
   branches: number;
   distributions: readonly DistributionSpec[];
+  /** Adversarial training by a defense instead of extra distributions (distributions then empty). */
+  defense?: DefenseSpec;
 }
 
-export const METHOD_NAMES = ['baseline', 'advprop-d', 'mdprop'] as const;
+export const METHOD_NAMES = ['baseline', 'advprop-d', 'mdprop', ...DEFENSE_KINDS] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export function isMethodName(name: string): name is MethodName {
@@ -46,9 +51,15 @@ export interface AttackSettings {
   iters?: number;
   /** MTAX target sets, default 5. */
   mtaxTargets?: number;
+  /** Defenses' PGD step; default eps / iters. */
+  step?: number | null;
 }
 
-/** The three presets, with the authors' defaults unless overridden. */
+function defensePreset(kind: DefenseKind, eps: number, iters: number, step: number | null): MethodSpec {
+  return { name: kind, branches: 1, distributions: [], defense: { kind, eps, iters, step, ...DEFENSE_DEFAULTS } };
+}
+
+/** The presets, with the authors' defaults unless overridden (the defenses take eps, iters and step as given). */
 export function presetMethod(name: MethodName, settings: AttackSettings = {}): MethodSpec {
   const eps = settings.eps ?? 0.01;
   const iters = settings.iters ?? 1;
@@ -67,6 +78,10 @@ export function presetMethod(name: MethodName, settings: AttackSettings = {}): M
           { kind: 'targeted', targets: mtaxTargets, eps, iters, part: [0.5, 1], branch: 2 },
         ],
       };
+    case 'est':
+    case 'act':
+    case 'hm':
+      return defensePreset(name, eps, iters, settings.step ?? null);
   }
 }
 
@@ -74,6 +89,18 @@ export function presetMethod(name: MethodName, settings: AttackSettings = {}): M
 export function validateMethod(spec: MethodSpec): MethodSpec {
   const where = (i: number, field: string) => `method '${spec.name}': distributions[${i}].${field}`;
   if (!Number.isInteger(spec.branches) || spec.branches < 1) throw new Error(`method '${spec.name}': branches must be a positive integer`);
+  const defense = spec.defense;
+  if (defense !== undefined) {
+    const at = (field: string) => `method '${spec.name}': defense.${field}`;
+    if (!DEFENSE_KINDS.includes(defense.kind)) throw new Error(`${at('kind')} must be one of ${DEFENSE_KINDS.join(', ')}`);
+    if (spec.distributions.length > 0) throw new Error(`method '${spec.name}': a defense trains on its own adversarial examples; give distributions: [] with it`);
+    if (!(defense.eps >= 0)) throw new Error(`${at('eps')} must be >= 0`);
+    if (!Number.isInteger(defense.iters) || defense.iters < 0) throw new Error(`${at('iters')} must be a non-negative integer`);
+    if (defense.step !== null && !(defense.step > 0)) throw new Error(`${at('step')} must be > 0 or null`);
+    if (!(defense.margin >= 0)) throw new Error(`${at('margin')} must be >= 0`);
+    if (defense.margin === 0 && defense.gradual) throw new Error(`${at('margin')} must be > 0 for the gradual adversary`);
+    if (!(defense.intraClass >= 0)) throw new Error(`${at('intraClass')} must be >= 0`);
+  }
   spec.distributions.forEach((d, i) => {
     if (!DISTRIBUTION_KINDS.includes(d.kind)) throw new Error(`${where(i, 'kind')} must be targeted, untargeted or unadversarial`);
     if (d.kind === 'targeted' && (!Number.isInteger(d.targets) || d.targets < 1)) throw new Error(`${where(i, 'targets')} must be a positive integer`);

@@ -1,8 +1,9 @@
 // One training step of a method: build each auxiliary distribution from its slice of the batch
 // (eval mode, its own BN branch), then one joint forward of clean and perturbed images in train
 // mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
-import { bnBranchCount, setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
+import { BatchNorm2d, bnBranchCount, MultiBatchNorm2d, setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import { cat, tidy, type Tensor } from '../torch/index.js';
+import { defenseLoss, freshDefenseMemory, type DefenseMemory } from './defenses.js';
 import { makeDistribution, type DistributionDraws } from './distributions.js';
 import { partRows, type MethodSpec } from './spec.js';
 
@@ -22,6 +23,8 @@ export interface StepContext {
   method: MethodSpec;
   criterion: Criterion;
   optimizer: StepOptimizer;
+  /** What a defense carries between steps (HM's last loss); a fresh one per step when left out. */
+  memory?: DefenseMemory;
 }
 
 export interface StepResult {
@@ -71,15 +74,35 @@ export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: T
   return [{ images, labels, branch: 0 }, ...extra.sort((a, b) => a.branch - b.branch)];
 }
 
+/** Whether any batch norm is in the model (a network without, such as c2f2, has no branches to route). */
+function hasBatchNorm(model: EmbeddingModel): boolean {
+  return model.namedModules().some(([, m]) => m instanceof BatchNorm2d || m instanceof MultiBatchNorm2d);
+}
+
+/** A defense's step: its own adversarial examples and loss, one optimizer step. */
+function defenseStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResult {
+  const { model, method, criterion, optimizer } = ctx;
+  return tidy(() => {
+    const loss = defenseLoss(model, method.defense!, criterion, images, labels, ctx.memory ?? freshDefenseMemory());
+    const value = loss.item();
+    if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return { loss: value, samplesPerBranch: [images.shape[0]!] };
+  });
+}
+
 /** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
 export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
   const { model, method, criterion, optimizer } = ctx;
-  if (method.branches > 1 && bnBranchCount(model) !== method.branches) {
+  if (method.branches > 1 && hasBatchNorm(model) && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
   }
   if (images.shape[0] !== labels.shape[0]) {
     throw new Error(`methodStep: ${images.shape[0]} images but ${labels.shape[0]} labels`);
   }
+  if (method.defense !== undefined) return defenseStep(ctx, images, labels);
   try {
     return tidy(() => {
       const pieces = buildPieces(model, method, images, labels, draws);

@@ -2,6 +2,7 @@
 // from the architecture's numbers alone, without making a tensor. A file's header can be checked
 // against it before any memory is spent on the model. A test keeps it equal to createModel's.
 import type { DType } from '../torch/index.js';
+import { C2F2 } from './c2f2.js';
 import { RESNET_SPECS } from './resnet.js';
 import { EXPANSION } from './resnet-blocks.js';
 import type { ModelConfig } from './registry.js';
@@ -15,9 +16,20 @@ export type StateShapes = Map<string, StateEntrySpec>;
 
 /** Keys, shapes and dtypes of createModel(config) converted to `branches` BN branches. */
 export function modelStateShapes(config: ModelConfig, branches = 1): StateShapes {
-  const spec = RESNET_SPECS[config.arch];
   const out: StateShapes = new Map();
   const f32 = (name: string, shape: number[]) => out.set(name, { shape, dtype: 'float32' });
+  if (config.arch === 'c2f2') {
+    f32('conv1.weight', [C2F2.conv1, config.inChannels ?? 1, C2F2.kernel, C2F2.kernel]);
+    f32('conv1.bias', [C2F2.conv1]);
+    f32('conv2.weight', [C2F2.conv2, C2F2.conv1, C2F2.kernel, C2F2.kernel]);
+    f32('conv2.bias', [C2F2.conv2]);
+    f32('fc1.weight', [C2F2.hidden, C2F2.conv2 * (C2F2.side / 4) ** 2]);
+    f32('fc1.bias', [C2F2.hidden]);
+    f32('fc.weight', [config.embedDim, C2F2.hidden]);
+    f32('fc.bias', [config.embedDim]);
+    return out;
+  }
+  const spec = RESNET_SPECS[config.arch];
   const conv = (name: string, outC: number, inC: number, k: number) => f32(`${name}.weight`, [outC, inC, k, k]);
   const bn = (name: string, c: number) => {
     for (let k = 0; k < branches; k++) {

@@ -12,7 +12,7 @@ import {
   prepareAttack,
   type AttackName,
 } from '../adversarial/index.js';
-import { evaluationLoader, limitEvaluation, openDataset, Random, SubsetSplit, testTransform, type DataSplit } from '../data/index.js';
+import { evaluationLoader, inputScaling, limitEvaluation, openDataset, Random, SubsetSplit, testTransform, type DataSplit } from '../data/index.js';
 import { embedSplit } from '../evaluate/index.js';
 import { loadModelFile, RunDirectory, writeJsonFile, type Neighbour, type ViewsFile } from '../formats/index.js';
 import * as T from '../torch/index.js';
@@ -46,7 +46,7 @@ export async function writeRunViews(runDir: string, options: ViewsOptions = {}):
   try {
     const dataset = await openDataset(config.dataset, config.dataRoot === null ? {} : { root: config.dataRoot });
     const { query, gallery: gallerySplit, sameSet } = limitEvaluation(dataset.evaluation, config.limitTest ?? undefined);
-    const transform = testTransform({ resize: config.testResize, crop: config.imageSize, channels: config.channels });
+    const transform = testTransform({ resize: config.testResize, crop: config.imageSize, channels: config.channels, ...inputScaling(config.normalization, config.channels) });
     const embed = (x: Tensor) => loaded.model.forward(x);
     const settings = { transform, batchSize: config.evalBatchSize, device: 'cpu' };
     const galleryRows = await embedSplit(embed, gallerySplit, settings);

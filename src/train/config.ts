@@ -46,11 +46,14 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   schedule: { arg: 'name', expected: `one of ${names(SCHEDULE_NAMES)}`, help: 'learning-rate schedule over the epochs: constant or cosine (default constant)' },
   eps: { arg: 'e', expected: 'a number >= 0', help: 'attack budget in normalised-input units (default 0.01)' },
   attackIters: { arg: 'n', expected: upTo('attackIters'), help: 'PGD iterations per attack (default 1)' },
+  attackStep: { arg: 'step', expected: "a positive number or 'none'", help: 'PGD step of the defenses est, act, hm, in the units of --eps (default: eps / attack-iters; the distributions of mdprop and advprop-d always step eps / attack-iters)' },
   mtaxTargets: { arg: 'T', expected: upTo('mtaxTargets'), help: 'target sets of the multi-targeted attack (default 5)' },
   imageSize: { arg: 'px', expected: upTo('imageSize'), help: 'side of the training crop and of the test centre crop (default: 28 for fashion-mnist/mnist, 224 otherwise)' },
   testResize: { arg: 'px', expected: `${upTo('testResize')}, >= --image-size`, help: 'shorter side before the test centre crop (default: 28 / 256)' },
   channels: { arg: 'c', expected: '1 or 3', help: 'input channels (default: 1 for fashion-mnist/mnist, 3 otherwise)' },
   minCropScale: { arg: 's', expected: 'a number in (0, 1]', help: 'smallest area fraction of the random resized crop (default: 0.5 for fashion-mnist/mnist, 0.08 otherwise)' },
+  augment: { arg: 'yes|no', expected: 'yes or no', help: 'random resized crops and horizontal flips while training (default yes)' },
+  normalization: { arg: 'name', expected: 'mean-std or none', help: "input scaling: 'mean-std' (ImageNet's, or its grey average; default) or 'none' (pixels in [0, 1], as RobRank); --eps is in these units" },
   limitTrain: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'train on at most n images, classes in turn (default: 2000 for fashion-mnist/mnist, all otherwise)' },
   limitTest: { arg: 'n|all', expected: "a positive integer or 'all'", help: 'evaluate on at most n test images (default: 5000 for fashion-mnist/mnist, all otherwise)' },
   checkpointEvery: { arg: 'n|Nm', expected: "an integer >= 0 (steps) or minutes such as '10m'", help: "also checkpoint within an epoch: every n steps, or every N minutes ('10m'); 0: at each epoch's end only (default), which is what a SIGKILL can lose" },
@@ -75,7 +78,7 @@ export function camel(name: string): string {
 }
 
 /** Yes/no settings: a bare flag means yes. */
-export const SWITCHES: ReadonlySet<ConfigField> = new Set<ConfigField>(['skipBadImages', 'fromScratch']);
+export const SWITCHES: ReadonlySet<ConfigField> = new Set<ConfigField>(['skipBadImages', 'fromScratch', 'augment']);
 
 /** The flag with its argument as --help shows it; a switch's argument is optional (bare means yes). */
 export function flagTerm(field: ConfigField): string {

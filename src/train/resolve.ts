@@ -31,7 +31,7 @@ export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 /** Fields whose flags take numbers; the others take words or paths. */
 const NUMERIC = new Set<ConfigField>([
   'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
-  'attackIters', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
+  'attackIters', 'attackStep', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
   'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads',
 ]);
 

@@ -6,6 +6,8 @@ import {
   type BatchSampler,
   limitEvaluation,
   limitSplit,
+  inputScaling,
+  NO_AUGMENTATION,
   openDataset,
   testTransform,
   trainTransform,
@@ -57,12 +59,14 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     );
   }
   const channels = config.channels;
+  const scaling = inputScaling(config.normalization, channels);
+  const augmentation = config.augment ? { scale: [config.minCropScale, 1] as const } : NO_AUGMENTATION;
   return {
     train,
     evaluation,
     warnings: limited.warnings,
-    trainTransform: trainTransform({ size: config.imageSize, channels, scale: [config.minCropScale, 1] }),
-    testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels }),
+    trainTransform: trainTransform({ size: config.imageSize, channels, ...scaling, ...augmentation }),
+    testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels, ...scaling }),
   };
 }
 
@@ -74,7 +78,7 @@ export function trainSampler(config: Pick<TrainConfig, 'sampling' | 'batchSize' 
 
 /** The run's method: a preset with the run's attack settings, or the method written as data. */
 export function methodOf(config: TrainConfig): MethodSpec {
-  const spec = typeof config.method === 'string' ? presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets }) : config.method;
+  const spec = typeof config.method === 'string' ? presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets, step: config.attackStep }) : config.method;
   try {
     return validateMethod(spec);
   } catch (err) {
@@ -99,7 +103,7 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
   const model = createModel({ arch: config.arch, embedDim: config.embedDim, inChannels: config.channels });
   try {
     if (config.pretrained !== null) notes.push(...loadPretrained(model, config.pretrained));
-    else if (config.arch !== 'resnet-small') notes.push(`${config.arch} starts from random weights (no pretrained weights); the paper's figures use ImageNet weights`);
+    else if (config.arch !== 'resnet-small' && config.arch !== 'c2f2') notes.push(`${config.arch} starts from random weights (no pretrained weights); the paper's figures use ImageNet weights`);
     convertToMultiBatchNorm(model, method.branches);
     syncAuxBranches(model);
     if (config.auxBnInit === 'copy-weights') resetAuxRunningStats(model);

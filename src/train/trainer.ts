@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch } from '../data/index.js';
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
-import { methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
+import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
 import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
@@ -55,6 +55,8 @@ export class Trainer {
   #checkpointTime = performance.now();
   /** Where the checkpoint on disk stands, for messages. */
   #checkpointAt = 'at the start';
+  /** HM's gradual adversary reads the last step's loss; a resumed run starts it afresh. */
+  readonly #defenseMemory = freshDefenseMemory();
 
   private constructor(
     readonly config: TrainConfig,
@@ -277,7 +279,7 @@ export class Trainer {
         const images = tensor(batch.images, [...batch.shape]);
         const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
         return methodStep(
-          { model, method, criterion: finiteGuard(criterion), optimizer },
+          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory },
           device === 'cpu' ? images : images.to(device),
           device === 'cpu' ? labels : labels.to(device),
         );

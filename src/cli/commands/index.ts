@@ -45,7 +45,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'train',
     usage: '[options]',
-    summary: 'train an embedding model with a method (baseline, advprop-d, mdprop) and evaluate it',
+    summary: 'train an embedding model with a method (baseline, advprop-d, mdprop, or a defense: est, act, hm) and evaluate it',
     load: async () => (await import('./train.js')).registerTrain,
   },
   {

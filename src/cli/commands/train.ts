@@ -30,7 +30,7 @@ type TrainFlags = FlagValues & { config?: string; resume?: string };
 export function registerTrain(program: Command, io: CliStreams = processStreams): void {
   const command = program
     .command('train')
-    .description('train an embedding model with a method (baseline, advprop-d, mdprop) and evaluate it')
+    .description('train an embedding model with a method (baseline, advprop-d, mdprop, or a defense: est, act, hm) and evaluate it')
     .option('--config <file>', 'JSON file of settings: the fields below in camelCase (batchSize) or as flag names (batch-size); flags win')
     .option('--resume <dir>', `continue the run in <dir> from its checkpoint; only ${RESUMABLE_CHANGES.map(flagOf).join(', ')} may change`);
   for (const field of CONFIG_FIELDS) {

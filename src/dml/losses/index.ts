@@ -2,6 +2,7 @@ export type { DmlLoss, LossContext, LearningRate, ParameterGroup, ParameterPlace
 export { MultiSimilarityLoss, type MultiSimilarityOptions } from './multi-similarity.js';
 export { MarginLoss, type MarginLossOptions, type BetaMode } from './margin.js';
 export { TripletLoss, type TripletLossOptions } from './triplet.js';
+export { PairTripletLoss, tripletMarginMean, type PairTripletOptions } from './pair-triplet.js';
 export { ContrastiveLoss, type ContrastiveLossOptions } from './contrastive.js';
 export { ArcFaceLoss, type ArcFaceOptions } from './arcface.js';
 export { ProxyAnchorLoss, type ProxyAnchorOptions } from './proxy-anchor.js';

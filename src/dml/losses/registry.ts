@@ -5,6 +5,7 @@ import type { DmlLoss, ParameterPlacement } from './loss.js';
 import { MarginLoss, type MarginLossOptions } from './margin.js';
 import { MultiSimilarityLoss, type MultiSimilarityOptions } from './multi-similarity.js';
 import { ProxyAnchorLoss, type ProxyAnchorOptions } from './proxy-anchor.js';
+import { PairTripletLoss, type PairTripletOptions } from './pair-triplet.js';
 import { S2sdLoss, type S2sdOptions } from './s2sd.js';
 import { TripletLoss, type TripletLossOptions } from './triplet.js';
 
@@ -15,13 +16,14 @@ export type LossSpec =
   | ({ name: 'multisimilarity' } & MultiSimilarityOptions)
   | ({ name: 'margin' } & MarginLossOptions)
   | ({ name: 'triplet' } & TripletLossOptions)
+  | ({ name: 'pair-triplet' } & PairTripletOptions)
   | ({ name: 'contrastive' } & ContrastiveLossOptions)
   | ({ name: 'arcface' } & WithoutEmbeddingDim<ArcFaceOptions>)
   | ({ name: 'proxyanchor' } & WithoutEmbeddingDim<ProxyAnchorOptions>);
 
 export type LossName = LossSpec['name'];
 
-export const LOSS_NAMES: readonly LossName[] = ['multisimilarity', 'margin', 'triplet', 'contrastive', 'arcface', 'proxyanchor'];
+export const LOSS_NAMES: readonly LossName[] = ['multisimilarity', 'margin', 'triplet', 'pair-triplet', 'contrastive', 'arcface', 'proxyanchor'];
 
 export function isLossName(name: string): name is LossName {
   return (LOSS_NAMES as readonly string[]).includes(name);
@@ -54,6 +56,8 @@ function createBase(spec: LossSpec, embeddingDim: number, placement: ParameterPl
       return new MarginLoss({ ...placement, ...spec });
     case 'triplet':
       return new TripletLoss(spec);
+    case 'pair-triplet':
+      return new PairTripletLoss(spec);
     case 'contrastive':
       return new ContrastiveLoss(spec);
     case 'arcface':
@@ -79,6 +83,7 @@ export function defaultLossSpec(name: LossName, problem: LossProblem): LossSpec 
     case 'margin':
       return { name, beta: { kind: 'perClass', numClasses: problem.numClasses } };
     case 'triplet':
+    case 'pair-triplet':
       return { name };
     case 'contrastive':
       return { name };
