@@ -8,7 +8,8 @@
         "native/ops.cc",
         "native/tensor_io.cc",
         "native/autograd.cc",
-        "native/runtime.cc"
+        "native/runtime.cc",
+        "native/c10d.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -17,11 +17,31 @@ export interface StepOptimizer {
   step(): void;
 }
 
+/** The rows of a joint forward that enter the loss. */
+export interface StepRows {
+  embedding: Tensor;
+  labels: Tensor;
+  features: Tensor;
+}
+
+/**
+ * What data-parallel training adds to a step (src/parallel implements it): the loss sees the rows
+ * of every rank, and the gradients are made equal across ranks before the optimizer steps.
+ */
+export interface StepSync {
+  /** All ranks' rows in rank order; this rank's keep their graph, the others' are constants. */
+  gather(local: StepRows): StepRows;
+  /** After the backward pass, before the optimizer step. */
+  reduceGradients(): void;
+}
+
 export interface StepContext {
   model: EmbeddingModel;
   method: MethodSpec;
   criterion: Criterion;
   optimizer: StepOptimizer;
+  /** Data-parallel training; absent when one process trains. */
+  sync?: StepSync;
 }
 
 export interface StepResult {
@@ -73,7 +93,7 @@ export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: T
 
 /** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
 export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
-  const { model, method, criterion, optimizer } = ctx;
+  const { model, method, criterion, optimizer, sync } = ctx;
   if (method.branches > 1 && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
   }
@@ -89,11 +109,14 @@ export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, dra
       const allImages = pieces.length > 1 ? cat(pieces.map((p) => p.images)) : images;
       const allLabels = pieces.length > 1 ? cat(pieces.map((p) => p.labels)) : labels;
       const out = model.forwardAll(allImages);
-      const loss = criterion.compute(out.embedding, allLabels, { features: out.features });
+      const local = { embedding: out.embedding, labels: allLabels, features: out.features };
+      const rows = sync ? sync.gather(local) : local;
+      const loss = criterion.compute(rows.embedding, rows.labels, { features: rows.features });
       const value = loss.item();
       if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
       optimizer.zeroGrad();
       loss.backward();
+      sync?.reduceGradients();
       optimizer.step();
       const samplesPerBranch = new Array<number>(Math.max(1, method.branches)).fill(0);
       for (const s of segments) samplesPerBranch[s.branch]! += s.size;

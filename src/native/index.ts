@@ -52,6 +52,20 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   readonly torchVersion: string;
+
+  c10dInit(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): NativeProcessGroup;
+  c10dAllReduce(group: NativeProcessGroup, tensors: NativeHandle[], op: string): void;
+  c10dBroadcast(group: NativeProcessGroup, tensors: NativeHandle[], root: number): void;
+  c10dAllGather(group: NativeProcessGroup, tensor: NativeHandle): NativeHandle[];
+  c10dBarrier(group: NativeProcessGroup): void;
+  c10dDestroy(group: NativeProcessGroup): void;
+  /** The c10d backends this build of the addon has ('gloo', and 'nccl' with a CUDA libtorch built with it). */
+  c10dBackends(): string[];
+}
+
+/** An opaque c10d process group (store and backend). */
+export interface NativeProcessGroup {
+  readonly __nativeProcessGroup: unique symbol;
 }
 
 function packageRoot(): string {

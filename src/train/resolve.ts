@@ -30,11 +30,11 @@ export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 const NUMERIC = new Set<ConfigField>([
   'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
   'attackIters', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
-  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads',
+  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads', 'worldSize',
 ]);
 
 /** Settings a resumed run may change: they do not alter what has been trained so far. */
-export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'checkpointEvery', 'evalBatchSize', 'threads', 'device'];
+export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'checkpointEvery', 'evalBatchSize', 'threads', 'device', 'worldSize'];
 
 /** A switch's words (a bare --skip-bad-images arrives as true). */
 const YES_NO: Record<string, boolean> = { yes: true, true: true, '1': true, no: false, false: false, '0': false };

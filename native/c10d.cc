@@ -1,0 +1,200 @@
+// Process groups of torch.distributed (c10d): a TCP store for the rendezvous, then Gloo (CPU, and
+// CUDA tensors where libtorch has CUDA) or NCCL (only when the libtorch in use was built with it).
+// Collectives block the calling thread until done or until the group's timeout; a failure (a peer
+// gone, a timeout) becomes a JS Error naming the collective, the rank and the world size.
+#include "common.h"
+#include <chrono>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace mdprop {
+namespace {
+
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  int rank = 0;
+  int size = 1;
+  std::string backend;
+  std::chrono::milliseconds timeout{0};
+};
+
+Group* GroupOf(const Napi::Value& value, const char* fn) {
+  if (!value.IsExternal()) throw Napi::TypeError::New(value.Env(), std::string(fn) + ": a process group handle expected");
+  Group* group = value.As<Napi::External<Group>>().Data();
+  if (!group->pg) throw Napi::Error::New(value.Env(), std::string(fn) + ": the process group was destroyed");
+  return group;
+}
+
+std::string Where(const Group& g, const std::string& collective) {
+  return collective + " on rank " + std::to_string(g.rank) + " of " + std::to_string(g.size) + " (" + g.backend + ")";
+}
+
+std::vector<at::Tensor> TensorList(const Napi::Value& value, const char* what) {
+  if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), std::string(what) + ": an array of tensors expected");
+  auto array = value.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  for (uint32_t i = 0; i < array.Length(); i++) out.push_back(TensorHandle::FromValue(array.Get(i), what));
+  return out;
+}
+
+/** Waits for `work`; c10d reports failures (peer closed, timeout) by throwing from wait(). */
+void Finish(const c10::intrusive_ptr<c10d::Work>& work, const Group& g) {
+  work->wait(g.timeout);
+}
+
+c10d::ReduceOp ReduceOpOf(const Napi::Env& env, const std::string& name) {
+  if (name == "sum") return c10d::ReduceOp(c10d::ReduceOp::SUM);
+  if (name == "max") return c10d::ReduceOp(c10d::ReduceOp::MAX);
+  if (name == "min") return c10d::ReduceOp(c10d::ReduceOp::MIN);
+  if (name == "product") return c10d::ReduceOp(c10d::ReduceOp::PRODUCT);
+  throw Napi::RangeError::New(env, "allReduce: op must be sum, max, min or product, not '" + name + "'");
+}
+
+// c10dInit(backend, rank, worldSize, masterAddr, masterPort, timeoutMs)
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string backend = info[0].As<Napi::String>().Utf8Value();
+  const int rank = info[1].As<Napi::Number>().Int32Value();
+  const int size = info[2].As<Napi::Number>().Int32Value();
+  const std::string addr = info[3].As<Napi::String>().Utf8Value();
+  const int port = info[4].As<Napi::Number>().Int32Value();
+  const auto timeout = std::chrono::milliseconds(info[5].As<Napi::Number>().Int64Value());
+  const std::string where = "c10d init of rank " + std::to_string(rank) + " of " + std::to_string(size) + " (" + backend + ", store " + addr + ":" +
+                            std::to_string(port) + ")";
+  return Guarded(env, where, [&]() -> Napi::Value {
+    auto group = std::make_unique<Group>();
+    c10d::TCPStoreOptions options;
+    options.port = static_cast<std::uint16_t>(port);
+    options.isServer = rank == 0;
+    options.numWorkers = static_cast<std::size_t>(size);
+    options.waitWorkers = false;
+    options.timeout = timeout;
+    group->store = c10::make_intrusive<c10d::TCPStore>(addr, options);
+    group->rank = rank;
+    group->size = size;
+    group->backend = backend;
+    group->timeout = timeout;
+    if (backend == "gloo") {
+#ifdef USE_C10D_GLOO
+      auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+      // Bind where the store lives: loopback for one machine, the master's network otherwise.
+      const bool local = addr == "127.0.0.1" || addr == "localhost";
+      opts->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                    : c10d::ProcessGroupGloo::createDefaultDevice());
+      opts->threads = 2;
+      group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, opts);
+#else
+      throw std::runtime_error("this build of the addon has no Gloo (built without gloo headers)");
+#endif
+    } else if (backend == "nccl") {
+#ifdef USE_C10D_NCCL
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = timeout;
+      group->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group->store, rank, size, opts);
+#else
+      throw std::runtime_error("the libtorch in use has no NCCL (a CUDA build of libtorch with NCCL is needed; use gloo)");
+#endif
+    } else {
+      throw std::runtime_error("unknown backend '" + backend + "' (gloo or nccl)");
+    }
+    Group* raw = group.release();
+    return Napi::External<Group>::New(env, raw, [](Napi::Env, Group* g) { delete g; });
+  });
+}
+
+Napi::Value AllReduce(const Napi::CallbackInfo& info) {
+  Group* g = GroupOf(info[0], "allReduce");
+  auto tensors = TensorList(info[1], "allReduce");
+  const auto op = ReduceOpOf(info.Env(), info[2].As<Napi::String>().Utf8Value());
+  return Guarded(info.Env(), Where(*g, "all_reduce"), [&]() -> Napi::Value {
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = op;
+    opts.timeout = g->timeout;
+    Finish(g->pg->allreduce(tensors, opts), *g);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Broadcast(const Napi::CallbackInfo& info) {
+  Group* g = GroupOf(info[0], "broadcast");
+  auto tensors = TensorList(info[1], "broadcast");
+  const int root = info[2].As<Napi::Number>().Int32Value();
+  return Guarded(info.Env(), Where(*g, "broadcast"), [&]() -> Napi::Value {
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    opts.timeout = g->timeout;
+    Finish(g->pg->broadcast(tensors, opts), *g);
+    return info.Env().Undefined();
+  });
+}
+
+// allGather(group, tensor) -> one tensor per rank, in rank order
+Napi::Value AllGather(const Napi::CallbackInfo& info) {
+  Group* g = GroupOf(info[0], "allGather");
+  at::Tensor input = TensorHandle::FromValue(info[1], "allGather").contiguous();
+  return Guarded(info.Env(), Where(*g, "all_gather"), [&]() -> Napi::Value {
+    std::vector<std::vector<at::Tensor>> outputs(1);
+    for (int r = 0; r < g->size; r++) outputs[0].push_back(at::empty_like(input));
+    std::vector<at::Tensor> inputs{input};
+    c10d::AllgatherOptions opts;
+    opts.timeout = g->timeout;
+    Finish(g->pg->allgather(outputs, inputs, opts), *g);
+    auto result = Napi::Array::New(info.Env(), outputs[0].size());
+    for (size_t r = 0; r < outputs[0].size(); r++) result.Set(static_cast<uint32_t>(r), TensorHandle::Wrap(info.Env(), outputs[0][r]));
+    return result;
+  });
+}
+
+Napi::Value Barrier(const Napi::CallbackInfo& info) {
+  Group* g = GroupOf(info[0], "barrier");
+  return Guarded(info.Env(), Where(*g, "barrier"), [&]() -> Napi::Value {
+    c10d::BarrierOptions opts;
+    opts.timeout = g->timeout;
+    Finish(g->pg->barrier(opts), *g);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Destroy(const Napi::CallbackInfo& info) {
+  if (info[0].IsExternal()) {
+    Group* g = info[0].As<Napi::External<Group>>().Data();
+    g->pg.reset();
+    g->store.reset();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  auto list = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+#ifdef USE_C10D_GLOO
+  list.Set(n++, Napi::String::New(info.Env(), "gloo"));
+#endif
+#ifdef USE_C10D_NCCL
+  list.Set(n++, Napi::String::New(info.Env(), "nccl"));
+#endif
+  (void)n;
+  return list;
+}
+
+}  // namespace
+
+void InitC10d(Napi::Env env, Napi::Object exports) {
+  exports.Set("c10dInit", Napi::Function::New(env, Init, "c10dInit"));
+  exports.Set("c10dAllReduce", Napi::Function::New(env, AllReduce, "c10dAllReduce"));
+  exports.Set("c10dBroadcast", Napi::Function::New(env, Broadcast, "c10dBroadcast"));
+  exports.Set("c10dAllGather", Napi::Function::New(env, AllGather, "c10dAllGather"));
+  exports.Set("c10dBarrier", Napi::Function::New(env, Barrier, "c10dBarrier"));
+  exports.Set("c10dDestroy", Napi::Function::New(env, Destroy, "c10dDestroy"));
+  exports.Set("c10dBackends", Napi::Function::New(env, Backends, "c10dBackends"));
+}
+
+}  // namespace mdprop
