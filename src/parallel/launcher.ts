@@ -75,7 +75,8 @@ export async function launchWorkers(options: LaunchOptions): Promise<LaunchResul
 
   const done = Array.from({ length: nproc }, (_, localRank) => {
     const rank = nodeRank * nproc + localRank;
-    const child = spawn(process.execPath, [...command], {
+    // Workers run under the same Node options as this process (as cluster workers do).
+    const child = spawn(process.execPath, [...process.execArgv, ...command], {
       stdio: 'inherit',
       env: {
         ...process.env,

@@ -424,7 +424,7 @@ function broadcastParts(parallel: Parallelism, parts: TrainingParts): void {
 }
 
 /** Each rank takes whole classes' groups of every batch: batchSize / samplesPerClass must split evenly over the ranks. */
-function checkShards(config: TrainConfig): void {
+export function checkShards(config: TrainConfig): void {
   const groups = config.batchSize / config.samplesPerClass;
   if (config.worldSize > 1 && groups % config.worldSize !== 0) {
     throw new ConfigError(

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { DistributedError, SINGLE_PROCESS, workerPlace, type Parallelism } from '../../parallel/index.js';
 import {
+  checkShards,
   ConfigError,
   FIELD_TEXT,
   FLAG_FIELDS,
@@ -63,6 +64,7 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
   const launch = launchFlags(flags);
   const place = usage(() => workerPlace());
   if (place === null && launch.nproc * launch.nnodes > 1) {
+    usage(() => checkShards({ ...config, worldSize: launch.nproc * launch.nnodes }));
     // This process only starts the workers of this machine and waits for them.
     process.exitCode = await launchLocalWorkers(launch, flags, config.out, io);
     return;
