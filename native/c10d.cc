@@ -4,6 +4,7 @@
 // gone, a timeout) becomes a JS Error naming the collective, the rank and the world size.
 #include "common.h"
 #include <chrono>
+#include <cstdlib>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
@@ -85,10 +86,13 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     if (backend == "gloo") {
 #ifdef USE_C10D_GLOO
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-      // Bind where the store lives: loopback for one machine, the master's network otherwise.
+      // Loopback for one machine; otherwise the interface GLOO_SOCKET_IFNAME names (as in
+      // PyTorch), or the address this machine's hostname resolves to.
       const bool local = addr == "127.0.0.1" || addr == "localhost";
-      opts->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                    : c10d::ProcessGroupGloo::createDefaultDevice());
+      const char* iface = std::getenv("GLOO_SOCKET_IFNAME");
+      opts->devices.push_back(local                       ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                              : iface != nullptr && *iface ? c10d::ProcessGroupGloo::createDeviceForInterface(iface)
+                                                           : c10d::ProcessGroupGloo::createDefaultDevice());
       opts->threads = 2;
       group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, opts);
 #else

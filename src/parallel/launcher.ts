@@ -72,6 +72,10 @@ export async function launchWorkers(options: LaunchOptions): Promise<LaunchResul
   };
   const forwardTerm = () => endSurvivors('SIGTERM');
   process.on('SIGTERM', forwardTerm);
+  // Ctrl-C reaches the workers from the terminal (one process group); this process waits for them
+  // to stop with their checkpoint instead of exiting first. Forwarding it would count twice.
+  const waitOnInterrupt = () => log('interrupted: waiting for the workers to stop after their current step');
+  process.on('SIGINT', waitOnInterrupt);
 
   const done = Array.from({ length: nproc }, (_, localRank) => {
     const rank = nodeRank * nproc + localRank;
@@ -113,6 +117,7 @@ export async function launchWorkers(options: LaunchOptions): Promise<LaunchResul
   } finally {
     clearTimeout(graceTimer);
     process.off('SIGTERM', forwardTerm);
+    process.off('SIGINT', waitOnInterrupt);
   }
   exits.sort((a, b) => a.rank - b.rank);
   const failure = firstFailure as WorkerExit | null;

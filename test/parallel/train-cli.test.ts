@@ -3,13 +3,15 @@
 // makes the other stop by itself with a message naming the collective, and one process resumes
 // the run from its last checkpoint. Flag errors exit 2 before any worker starts.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RunDirectory } from '../../src/formats/index.js';
 import { disposeCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
-import { runMdprop, spawnMdprop } from '../helpers/cli.js';
+import { CLI_MAIN, runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { tempDir } from '../train/helpers.js';
 
 const KILL_AT = fileURLToPath(new URL('../faults/kill-at.js', import.meta.url));
@@ -74,4 +76,26 @@ test('launch flags are checked before any worker starts', async () => {
   await bad(['--nnodes', '2', '--node-rank', '2'], /--node-rank: expected an integer in 0\.\.1, got '2'/);
   await bad(['--nproc', '2', '--dist-timeout', '0'], /--dist-timeout: expected a positive number of seconds, got '0'/);
   await bad(['--nproc', '2', '--dist-backend', 'mpi'], /--dist-backend: expected gloo or nccl, got 'mpi'/);
+});
+
+test('Ctrl-C stops both workers after the same step with one checkpoint, and the launcher exits 130 after them', async () => {
+  const out = join(tempDir('nproc-int'), 'run');
+  // Its own process group, as a terminal's foreground job: SIGINT to the group reaches all three processes.
+  const child = spawn(process.execPath, [CLI_MAIN, ...FLAGS, '--epochs', '3', '--nproc', '2', '--dist-timeout', '60', '--out', out], {
+    detached: true,
+    env: { ...process.env, MDPROP_QUIET: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  while (!existsSync(join(out, 'checkpoint')) && child.exitCode === null) await sleep(200);
+  await sleep(3000);
+  process.kill(-child.pid!, 'SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /training interrupted at epoch \d, step \d+; checkpoint written/);
+  assert.equal(stderr.match(/training interrupted/g)?.length, 1, 'rank 0 alone reports it');
+  const resumed = spawnMdprop(['train', '--resume', out, '--nproc', '2', '--dist-timeout', '60']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(new RunDirectory(out).readMetrics().filter((m) => m.kind === 'epoch').map((m) => m.epoch), [1, 2, 3]);
 });
