@@ -112,8 +112,10 @@ export class DataParallel implements Parallelism {
   }
 
   stepSync(modelParams: readonly Tensor[], lossParams: readonly Tensor[]): StepSync {
-    const summed = new GradientReducer(this.group, modelParams, { op: 'sum' });
-    const averaged = new GradientReducer(this.group, lossParams, { op: 'mean' });
+    // Frozen parameters stay out: a zero gradient given to them would let weight decay move them.
+    const trained = (params: readonly Tensor[]) => params.filter((p) => p.requiresGrad);
+    const summed = new GradientReducer(this.group, trained(modelParams), { op: 'sum' });
+    const averaged = new GradientReducer(this.group, trained(lossParams), { op: 'mean' });
     this.#reducers = [summed, averaged];
     return {
       gather: (local) => this.gatherRows(local),

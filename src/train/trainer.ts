@@ -276,7 +276,9 @@ export class Trainer {
         progress.steps += 1;
         progress.lossSum += result.loss;
         progress.seconds += (performance.now() - started) / 1000;
-        result.samplesPerBranch.forEach((n, b) => (progress.samplesPerBranch[b] = (progress.samplesPerBranch[b] ?? 0) + n));
+        // Every rank takes as many rows as this one (checkShards): the global batch's counts.
+        const ranks = this.parallel.worldSize;
+        result.samplesPerBranch.forEach((n, b) => (progress.samplesPerBranch[b] = (progress.samplesPerBranch[b] ?? 0) + n * ranks));
         this.state.step += 1;
         this.state.sampler = loader.state();
         this.state.partialEpoch = progress;

@@ -33,7 +33,7 @@ test('mdprop train --nproc 2 trains an MDProp run written once, recording worldS
   // 128 images in class-balanced batches of 16: 7 global steps (the last, incomplete batch is dropped), each rank took 8 images of each.
   assert.equal((metrics[0] as { steps: number }).steps, 7);
   const samples = (metrics[0] as { samples_per_branch: number[] }).samples_per_branch;
-  assert.deepEqual(samples, [56, 28, 28], 'rank 0 counts its own 8 clean images and 4 + 4 attacked per step');
+  assert.deepEqual(samples, [112, 56, 56], 'the global batch: 16 clean images and 8 + 8 attacked per step');
 });
 
 test('a worker killed mid-epoch stops the other within the c10d timeout, and --nproc 1 resumes the run', () => {
