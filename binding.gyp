@@ -13,7 +13,8 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node scripts/torch-paths.mjs include)"
+        "<!@(node scripts/torch-paths.mjs include)",
+        "native/compat"
       ],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "<!@(node scripts/torch-paths.mjs defines)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

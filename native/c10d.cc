@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
+#include <torch/csrc/distributed/c10d/reducer.hpp>
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -189,6 +190,49 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   return list;
 }
 
+// DDP's reducer over a group: autograd hooks on the parameters' gradient accumulators all-reduce
+// each bucket as soon as all its gradients are ready, overlapping the rest of the backward pass;
+// the backward pass returns with every gradient averaged over the ranks.
+struct ReducerBox {
+  std::shared_ptr<c10d::Reducer> reducer;
+};
+
+// c10dReducerCreate(group, params, bucketBytes) -> { handle, buckets }
+Napi::Value ReducerCreate(const Napi::CallbackInfo& info) {
+  Group* g = GroupOf(info[0], "reducer");
+  auto params = TensorList(info[1], "reducer");
+  const int64_t bucketBytes = info[2].As<Napi::Number>().Int64Value();
+  return Guarded(info.Env(), Where(*g, "reducer setup"), [&]() -> Napi::Value {
+    // Buckets in reverse order of the parameters: roughly the order their gradients arrive.
+    std::vector<int64_t> order(params.size());
+    for (size_t i = 0; i < params.size(); i++) order[i] = static_cast<int64_t>(params.size() - 1 - i);
+    std::vector<at::Tensor> reversed;
+    for (auto i : order) reversed.push_back(params[static_cast<size_t>(i)]);
+    auto assignment = c10d::compute_bucket_assignment_by_size(reversed, {static_cast<size_t>(bucketBytes)}, std::vector<bool>(params.size(), false), order);
+    auto box = std::make_unique<ReducerBox>();
+    box->reducer = std::make_shared<c10d::Reducer>(params, std::get<0>(assignment), std::get<1>(assignment), g->pg, std::vector<bool>(params.size(), false),
+                                                   bucketBytes, /*find_unused_parameters=*/true, /*gradient_as_bucket_view=*/false,
+                                                   std::unordered_map<size_t, std::string>{}, bucketBytes);
+    const size_t buckets = std::get<0>(assignment).size();
+    auto result = Napi::Object::New(info.Env());
+    result.Set("handle", Napi::External<ReducerBox>::New(info.Env(), box.release(), [](Napi::Env, ReducerBox* b) { delete b; }));
+    result.Set("buckets", Napi::Number::New(info.Env(), static_cast<double>(buckets)));
+    return result;
+  });
+}
+
+// c10dReducerPrepare(reducer, outputs): arms the hooks for the next backward pass from `outputs`.
+Napi::Value ReducerPrepare(const Napi::CallbackInfo& info) {
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "reducerPrepare: a reducer handle expected");
+  ReducerBox* box = info[0].As<Napi::External<ReducerBox>>().Data();
+  auto outputs = TensorList(info[1], "reducerPrepare");
+  return Guarded(info.Env(), "reducer prepare_for_backward", [&]() -> Napi::Value {
+    box->reducer->prepare_for_forward();
+    box->reducer->prepare_for_backward(outputs);
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 void InitC10d(Napi::Env env, Napi::Object exports) {
@@ -199,6 +243,8 @@ void InitC10d(Napi::Env env, Napi::Object exports) {
   exports.Set("c10dBarrier", Napi::Function::New(env, Barrier, "c10dBarrier"));
   exports.Set("c10dDestroy", Napi::Function::New(env, Destroy, "c10dDestroy"));
   exports.Set("c10dBackends", Napi::Function::New(env, Backends, "c10dBackends"));
+  exports.Set("c10dReducerCreate", Napi::Function::New(env, ReducerCreate, "c10dReducerCreate"));
+  exports.Set("c10dReducerPrepare", Napi::Function::New(env, ReducerPrepare, "c10dReducerPrepare"));
 }
 
 }  // namespace mdprop

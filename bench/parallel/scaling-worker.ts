@@ -1,6 +1,7 @@
 // One worker of the scaling benchmark: MDProp training steps of resnet-small at 28x28 on a fixed
-// random batch (data loading left out), alone or as one rank of a data-parallel run; rank 0
-// writes its timings to $RESULT_FILE.
+// random batch (data loading left out), alone or as one rank of a data-parallel run (OVERLAP=0:
+// gradients all-reduced after the backward pass, which times the all-reduce); rank 0 writes its
+// timings to $RESULT_FILE.
 import { writeFileSync } from 'node:fs';
 import { methodStep } from '../../src/methods/index.js';
 import { joinRun, SINGLE_PROCESS, workerPlace, type Parallelism } from '../../src/parallel/index.js';
@@ -12,7 +13,7 @@ const steps = Number(process.env.STEPS ?? 10);
 const warmup = 2;
 setNumThreads(1);
 const place = workerPlace();
-const parallel: Parallelism = place === null ? SINGLE_PROCESS : joinRun(place, { device: 'cpu', timeoutMs: 600_000 });
+const parallel: Parallelism = place === null ? SINGLE_PROCESS : joinRun(place, { device: 'cpu', timeoutMs: 600_000, overlap: process.env.OVERLAP !== '0' });
 
 const config = resolveConfig({ flags: { dataset: 'fashion-mnist', method: 'mdprop', batchSize: String(batch), threads: '1', out: '/tmp/unused' } });
 const parts = buildParts(config, 5);

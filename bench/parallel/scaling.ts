@@ -1,8 +1,10 @@
 // Data-parallel scaling on this machine: MDProp steps of resnet-small (28x28, per-worker batch
 // BATCH, 1 thread per worker) with 1 worker and with 2 (Gloo over loopback), each worker on its
-// own batch, so 2 workers train a global batch twice as large. Prints JSON: images per second
-// of both, the scaling efficiency (images/s with 2 / (2 x images/s with 1)) and the time the
-// gradient all-reduce takes per step. Fixed random batches: data loading is not measured.
+// own batch, so 2 workers train a global batch twice as large. 2 workers run twice: gradients
+// reduced during the backward pass (c10d's Reducer, the default) and after it (bucketed, which
+// times the all-reduce). Prints JSON: images per second, the scaling efficiency (images/s with 2
+// / (2 x images/s with 1)) and the all-reduce time per step. Fixed random batches: data loading
+// is not measured.
 // Usage: node dist/bench/parallel/scaling.js [steps=10] [per-worker batch=32]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -25,11 +27,17 @@ const { WORLD_SIZE: _w, RANK: _r, ...env } = process.env;
 const loadBefore = loadavg()[0]!;
 const single = spawnSync(process.execPath, [worker], { env: { ...env, RESULT_FILE: join(dir, '1.json'), STEPS: String(steps), BATCH: String(batch) }, stdio: 'inherit' });
 if (single.status !== 0) throw new Error(`the single worker failed (${single.status})`);
-Object.assign(process.env, { RESULT_FILE: join(dir, '2.json'), STEPS: String(steps), BATCH: String(batch) });
-const launched = await launchWorkers({ nproc: 2, command: [worker], graceMs: 60_000 });
-if (launched.exitCode !== 0) throw new Error(`the 2 workers failed (${launched.exitCode})`);
+/** 2 workers; overlap: gradients reduced during the backward pass (c10d's Reducer) or after it (timed). */
+async function pair(overlap: boolean): Promise<Timing> {
+  const file = join(dir, `2-${overlap}.json`);
+  Object.assign(process.env, { RESULT_FILE: file, STEPS: String(steps), BATCH: String(batch), OVERLAP: overlap ? '1' : '0' });
+  const launched = await launchWorkers({ nproc: 2, command: [worker], graceMs: 60_000 });
+  if (launched.exitCode !== 0) throw new Error(`the 2 workers failed (${launched.exitCode})`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Timing;
+}
 const one = JSON.parse(readFileSync(join(dir, '1.json'), 'utf8')) as Timing;
-const two = JSON.parse(readFileSync(join(dir, '2.json'), 'utf8')) as Timing;
+const overlapped = await pair(true);
+const after = await pair(false);
 console.log(
   JSON.stringify(
     {
@@ -38,10 +46,11 @@ console.log(
       perWorkerBatch: batch,
       cores: cpus().length,
       loadAverageBefore: loadBefore,
-      imagesPerSecond: { '1': round(one.imagesPerSecond), '2': round(two.imagesPerSecond) },
-      scalingEfficiency: round(two.imagesPerSecond / (2 * one.imagesPerSecond)),
-      allReduceMsPerStep: round(two.allReduceMsPerStep),
-      stepMs: { '1': round((one.seconds / steps) * 1000), '2': round((two.seconds / steps) * 1000) },
+      loadAverageAfter: loadavg()[0]!,
+      imagesPerSecond: { '1': round(one.imagesPerSecond), '2 overlapped': round(overlapped.imagesPerSecond), '2 after backward': round(after.imagesPerSecond) },
+      scalingEfficiency: { overlapped: round(overlapped.imagesPerSecond / (2 * one.imagesPerSecond)), afterBackward: round(after.imagesPerSecond / (2 * one.imagesPerSecond)) },
+      allReduceMsPerStepAfterBackward: round(after.allReduceMsPerStep),
+      stepMs: { '1': round((one.seconds / steps) * 1000), '2 overlapped': round((overlapped.seconds / steps) * 1000), '2 after backward': round((after.seconds / steps) * 1000) },
     },
     null,
     2,

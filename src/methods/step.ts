@@ -31,8 +31,8 @@ export interface StepRows {
 export interface StepSync {
   /** All ranks' rows in rank order; this rank's keep their graph, the others' are constants. */
   gather(local: StepRows): StepRows;
-  /** After the backward pass, before the optimizer step. */
-  reduceGradients(): void;
+  /** The backward pass of `loss`, leaving every rank with the same gradients. */
+  backward(loss: Tensor): void;
 }
 
 export interface StepContext {
@@ -115,8 +115,8 @@ export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, dra
       const value = loss.item();
       if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
       optimizer.zeroGrad();
-      loss.backward();
-      sync?.reduceGradients();
+      if (sync) sync.backward(loss);
+      else loss.backward();
       optimizer.step();
       const samplesPerBranch = new Array<number>(Math.max(1, method.branches)).fill(0);
       for (const s of segments) samplesPerBranch[s.branch]! += s.size;

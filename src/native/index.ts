@@ -61,6 +61,14 @@ export interface NativeAddon {
   c10dDestroy(group: NativeProcessGroup): void;
   /** The c10d backends this build of the addon has ('gloo', and 'nccl' with a CUDA libtorch built with it). */
   c10dBackends(): string[];
+  /** c10d's Reducer (DDP's) over `params`; `buckets` is how many it made. */
+  c10dReducerCreate(group: NativeProcessGroup, params: NativeHandle[], bucketBytes: number): { handle: NativeReducer; buckets: number };
+  c10dReducerPrepare(reducer: NativeReducer, outputs: NativeHandle[]): void;
+}
+
+/** An opaque c10d Reducer. */
+export interface NativeReducer {
+  readonly __nativeReducer: unique symbol;
 }
 
 /** An opaque c10d process group (store and backend). */

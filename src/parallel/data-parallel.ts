@@ -8,6 +8,7 @@ import { SubsetSplit } from '../data/index.js';
 import type { StepRows, StepSync } from '../methods/index.js';
 import { cat, noGrad, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
 import { GradientReducer } from './gradient-reducer.js';
+import { OverlappedReducer } from './overlapped-reducer.js';
 import type { WorkerPlace } from './environment.js';
 import { availableBackends, ProcessGroup, type Backend } from './process-group.js';
 
@@ -30,7 +31,7 @@ export interface Parallelism {
   anyRank(flag: boolean): boolean;
   /** Embeddings [N, dim] of a split, each rank embedding its share. */
   embedSplit(split: DataSplit, dim: number, embedPart: (part: DataSplit) => Promise<Float32Array>): Promise<Float32Array>;
-  /** Seconds spent all-reducing gradients so far. */
+  /** Seconds spent all-reducing gradients after the backward pass so far (0 when they overlap it). */
   readonly reduceSeconds: number;
   close(): void;
 }
@@ -67,6 +68,8 @@ export class DataParallel implements Parallelism {
   constructor(
     readonly group: ProcessGroup,
     readonly localRank: number,
+    /** Reduce gradients during the backward pass (c10d's Reducer), or after it (bucketed all-reduce, timed). */
+    readonly overlap = true,
   ) {
     this.rank = group.rank;
     this.worldSize = group.worldSize;
@@ -114,12 +117,27 @@ export class DataParallel implements Parallelism {
   stepSync(modelParams: readonly Tensor[], lossParams: readonly Tensor[]): StepSync {
     // Frozen parameters stay out: a zero gradient given to them would let weight decay move them.
     const trained = (params: readonly Tensor[]) => params.filter((p) => p.requiresGrad);
+    // The loss's own parameters (proxies, margins) get the same gradient on every rank: averaged.
+    const lossOwn = trained(lossParams);
+    const averaged = new GradientReducer(this.group, lossOwn, { op: 'mean' });
+    const gather = (local: StepRows) => this.gatherRows(local);
+    if (this.overlap) {
+      const reducer = new OverlappedReducer(this.group, trained(modelParams));
+      return {
+        gather,
+        backward: (loss) => {
+          reducer.backward(loss);
+          reducer.unscale(lossOwn);
+          averaged.reduce();
+        },
+      };
+    }
     const summed = new GradientReducer(this.group, trained(modelParams), { op: 'sum' });
-    const averaged = new GradientReducer(this.group, trained(lossParams), { op: 'mean' });
     this.#reducers = [summed, averaged];
     return {
-      gather: (local) => this.gatherRows(local),
-      reduceGradients: () => {
+      gather,
+      backward: (loss) => {
+        loss.backward();
         summed.reduce();
         averaged.reduce();
       },
@@ -170,6 +188,8 @@ export interface JoinOptions {
   timeoutMs: number;
   /** Default: NCCL for CUDA when this build has it, Gloo otherwise. */
   backend?: Backend;
+  /** Gradients reduced during the backward pass (default) or after it; see DataParallel. */
+  overlap?: boolean;
 }
 
 /** Joins the run `place` describes (see workerPlace) and returns this rank's part in it. */
@@ -177,5 +197,5 @@ export function joinRun(place: WorkerPlace, options: JoinOptions): DataParallel 
   const cuda = options.device.startsWith('cuda');
   const backend = options.backend ?? (cuda && availableBackends().includes('nccl') ? 'nccl' : 'gloo');
   const group = ProcessGroup.init({ backend, rank: place.rank, worldSize: place.worldSize, masterAddr: place.masterAddr, masterPort: place.masterPort, timeoutMs: options.timeoutMs });
-  return new DataParallel(group, place.localRank);
+  return new DataParallel(group, place.localRank, options.overlap ?? true);
 }

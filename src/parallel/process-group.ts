@@ -2,7 +2,7 @@
 // Gloo (CPU tensors) or NCCL (CUDA tensors, only with a libtorch built with it). Collectives
 // block until every rank has joined them; a peer that died or a rank that stalls past the
 // timeout makes them throw a DistributedError naming the collective, the rank and the world size.
-import { native, type NativeProcessGroup } from '../native/index.js';
+import { native, type NativeProcessGroup, type NativeReducer } from '../native/index.js';
 import { Tensor } from '../torch/index.js';
 
 export type Backend = 'gloo' | 'nccl';
@@ -73,6 +73,11 @@ export class ProcessGroup {
   allGather(tensor: Tensor): Tensor[] {
     const handles = wrapErrors(() => native.c10dAllGather(this.group, tensor.handle));
     return handles.map((h) => new Tensor(h));
+  }
+
+  /** c10d's Reducer over `params` (see OverlappedReducer). */
+  createReducer(params: readonly Tensor[], bucketBytes: number): { handle: NativeReducer; buckets: number } {
+    return wrapErrors(() => native.c10dReducerCreate(this.group, params.map((p) => p.handle), bucketBytes));
   }
 
   /** Returns once every rank has reached it. */

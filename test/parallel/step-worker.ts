@@ -1,6 +1,7 @@
 // Trains a small model without batch norm for STEPS class-balanced steps of a global batch of 16,
 // alone (no WORLD_SIZE) or as one rank of a data-parallel run, and (rank 0) writes the final
-// weights and each step's loss to $RESULT_FILE. Same seed, same data, same augmentations.
+// weights and each step's loss to $RESULT_FILE. OVERLAP=0 reduces the gradients after the backward
+// pass instead of during it. Same seed, same data, same augmentations.
 import { writeFileSync } from 'node:fs';
 import { ClassBalancedSampler, DataLoader, limitSplit, openDataset, trainTransform, type BatchSampler } from '../../src/data/index.js';
 import { createLoss, defaultLossSpec } from '../../src/dml/index.js';
@@ -25,7 +26,7 @@ class PlainBackbone extends Module {
 const steps = Number(process.env.STEPS ?? 20);
 setNumThreads(1);
 const place = workerPlace();
-const parallel: Parallelism = place === null ? SINGLE_PROCESS : joinRun(place, { device: 'cpu', timeoutMs: 60_000 });
+const parallel: Parallelism = place === null ? SINGLE_PROCESS : joinRun(place, { device: 'cpu', timeoutMs: 60_000, overlap: process.env.OVERLAP !== '0' });
 
 const train = limitSplit((await openDataset('mnist')).train, 128);
 const global = new ClassBalancedSampler(train.labels, { batchSize: 16, samplesPerClass: 2, seed: 5 });
