@@ -2,36 +2,101 @@
 // CUDA tensors where libtorch has CUDA) or NCCL (only when the libtorch in use was built with it).
 // Collectives block the calling thread until done or until the group's timeout; a failure (a peer
 // gone, a timeout) becomes a JS Error naming the collective, the rank and the world size.
+// Written against libtorch 1.13's c10d; the collectives should also build with 2.x (there the
+// backends derive from Backend), the reducer only with 1.x. Built with MDPROP_NO_C10D, the addon
+// has no process groups at all (every function says so).
 #include "common.h"
+#include <torch/version.h>
+#ifndef MDPROP_NO_C10D
 #include <chrono>
 #include <cstdlib>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
-#include <torch/csrc/distributed/c10d/reducer.hpp>
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#if TORCH_VERSION_MAJOR < 2
+#define MDPROP_C10D_REDUCER
+#include <torch/csrc/distributed/c10d/reducer.hpp>
+#endif
+#endif
 
 namespace mdprop {
+#ifdef MDPROP_NO_C10D
+namespace {
+Napi::Value Unavailable(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(), std::string("this build of the addon has no c10d process groups (libtorch ") + TORCH_VERSION + ")");
+}
+Napi::Value NoBackends(const Napi::CallbackInfo& info) { return Napi::Array::New(info.Env()); }
+Napi::Value NoReducer(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), false); }
+}  // namespace
+
+void InitC10d(Napi::Env env, Napi::Object exports) {
+  for (const char* name : {"c10dInit", "c10dAllReduce", "c10dBroadcast", "c10dAllGather", "c10dBarrier", "c10dDestroy", "c10dReducerCreate", "c10dReducerPrepare"}) {
+    exports.Set(name, Napi::Function::New(env, Unavailable, name));
+  }
+  exports.Set("c10dBackends", Napi::Function::New(env, NoBackends, "c10dBackends"));
+  exports.Set("c10dHasReducer", Napi::Function::New(env, NoReducer, "c10dHasReducer"));
+}
+#else
 namespace {
 
+// The backend is held as its own class, not as ProcessGroup: in libtorch 1.13 both derive from
+// ProcessGroup, in 2.x from Backend, and the collectives have the same signatures in both.
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+#ifdef USE_C10D_GLOO
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
+#ifdef USE_C10D_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
   int rank = 0;
   int size = 1;
   std::string backend;
   std::chrono::milliseconds timeout{0};
+
+  bool alive() const {
+#ifdef USE_C10D_GLOO
+    if (gloo) return true;
+#endif
+#ifdef USE_C10D_NCCL
+    if (nccl) return true;
+#endif
+    return false;
+  }
+
+  /** `collective(backend)` on whichever backend this group has. */
+  template <typename F>
+  c10::intrusive_ptr<c10d::Work> Run(F&& collective) {
+#ifdef USE_C10D_GLOO
+    if (gloo) return collective(gloo);
+#endif
+#ifdef USE_C10D_NCCL
+    if (nccl) return collective(nccl);
+#endif
+    throw std::runtime_error("no backend");
+  }
+
+  void reset() {
+#ifdef USE_C10D_GLOO
+    gloo.reset();
+#endif
+#ifdef USE_C10D_NCCL
+    nccl.reset();
+#endif
+    store.reset();
+  }
 };
 
 Group* GroupOf(const Napi::Value& value, const char* fn) {
   if (!value.IsExternal()) throw Napi::TypeError::New(value.Env(), std::string(fn) + ": a process group handle expected");
   Group* group = value.As<Napi::External<Group>>().Data();
-  if (!group->pg) throw Napi::Error::New(value.Env(), std::string(fn) + ": the process group was destroyed");
+  if (!group->alive()) throw Napi::Error::New(value.Env(), std::string(fn) + ": the process group was destroyed");
   return group;
 }
 
@@ -95,7 +160,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
                               : iface != nullptr && *iface ? c10d::ProcessGroupGloo::createDeviceForInterface(iface)
                                                            : c10d::ProcessGroupGloo::createDefaultDevice());
       opts->threads = 2;
-      group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, opts);
+      group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, rank, size, opts);
 #else
       throw std::runtime_error("this build of the addon has no Gloo (built without gloo headers)");
 #endif
@@ -103,7 +168,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 #ifdef USE_C10D_NCCL
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = timeout;
-      group->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group->store, rank, size, opts);
+      group->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(group->store, rank, size, opts);
 #else
       throw std::runtime_error("the libtorch in use has no NCCL (a CUDA build of libtorch with NCCL is needed; use gloo)");
 #endif
@@ -123,7 +188,7 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
     c10d::AllreduceOptions opts;
     opts.reduceOp = op;
     opts.timeout = g->timeout;
-    Finish(g->pg->allreduce(tensors, opts), *g);
+    Finish(g->Run([&](auto& pg) { return pg->allreduce(tensors, opts); }), *g);
     return info.Env().Undefined();
   });
 }
@@ -136,7 +201,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     opts.timeout = g->timeout;
-    Finish(g->pg->broadcast(tensors, opts), *g);
+    Finish(g->Run([&](auto& pg) { return pg->broadcast(tensors, opts); }), *g);
     return info.Env().Undefined();
   });
 }
@@ -151,7 +216,7 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
     std::vector<at::Tensor> inputs{input};
     c10d::AllgatherOptions opts;
     opts.timeout = g->timeout;
-    Finish(g->pg->allgather(outputs, inputs, opts), *g);
+    Finish(g->Run([&](auto& pg) { return pg->allgather(outputs, inputs, opts); }), *g);
     auto result = Napi::Array::New(info.Env(), outputs[0].size());
     for (size_t r = 0; r < outputs[0].size(); r++) result.Set(static_cast<uint32_t>(r), TensorHandle::Wrap(info.Env(), outputs[0][r]));
     return result;
@@ -163,7 +228,7 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), Where(*g, "barrier"), [&]() -> Napi::Value {
     c10d::BarrierOptions opts;
     opts.timeout = g->timeout;
-    Finish(g->pg->barrier(opts), *g);
+    Finish(g->Run([&](auto& pg) { return pg->barrier(opts); }), *g);
     return info.Env().Undefined();
   });
 }
@@ -171,10 +236,17 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
 Napi::Value Destroy(const Napi::CallbackInfo& info) {
   if (info[0].IsExternal()) {
     Group* g = info[0].As<Napi::External<Group>>().Data();
-    g->pg.reset();
-    g->store.reset();
+    g->reset();
   }
   return info.Env().Undefined();
+}
+
+Napi::Value HasReducer(const Napi::CallbackInfo& info) {
+#ifdef MDPROP_C10D_REDUCER
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
 }
 
 Napi::Value Backends(const Napi::CallbackInfo& info) {
@@ -190,11 +262,29 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   return list;
 }
 
+#ifdef MDPROP_C10D_REDUCER
 // DDP's reducer over a group: autograd hooks on the parameters' gradient accumulators all-reduce
 // each bucket as soon as all its gradients are ready, overlapping the rest of the backward pass;
 // the backward pass returns with every gradient averaged over the ranks.
 struct ReducerBox {
   std::shared_ptr<c10d::Reducer> reducer;
+};
+
+/**
+ * The reducer looks for parameters the loss did not use (a method's branch may leave some out) and
+ * warns once when there were none, a performance hint meant for PyTorch users; this drops that
+ * one warning and passes every other on to the handler it replaces.
+ */
+class QuietUnusedParameterHint : public c10::WarningHandler {
+ public:
+  explicit QuietUnusedParameterHint(c10::WarningHandler* next) : next_(next) {}
+  void process(const c10::SourceLocation& source_location, const std::string& msg, const bool verbatim) override {
+    if (msg.find("find_unused_parameters=True was specified") != std::string::npos) return;
+    next_->process(source_location, msg, verbatim);
+  }
+
+ private:
+  c10::WarningHandler* next_;
 };
 
 // c10dReducerCreate(group, params, bucketBytes) -> { handle, buckets }
@@ -209,8 +299,17 @@ Napi::Value ReducerCreate(const Napi::CallbackInfo& info) {
     std::vector<at::Tensor> reversed;
     for (auto i : order) reversed.push_back(params[static_cast<size_t>(i)]);
     auto assignment = c10d::compute_bucket_assignment_by_size(reversed, {static_cast<size_t>(bucketBytes)}, std::vector<bool>(params.size(), false), order);
+    static QuietUnusedParameterHint quiet(c10::Warning::get_warning_handler());
+    if (c10::Warning::get_warning_handler() != &quiet) c10::Warning::set_warning_handler(&quiet);
     auto box = std::make_unique<ReducerBox>();
-    box->reducer = std::make_shared<c10d::Reducer>(params, std::get<0>(assignment), std::get<1>(assignment), g->pg, std::vector<bool>(params.size(), false),
+    c10::intrusive_ptr<c10d::ProcessGroup> pg;
+#ifdef USE_C10D_GLOO
+    if (g->gloo) pg = g->gloo;
+#endif
+#ifdef USE_C10D_NCCL
+    if (g->nccl) pg = g->nccl;
+#endif
+    box->reducer = std::make_shared<c10d::Reducer>(params, std::get<0>(assignment), std::get<1>(assignment), pg, std::vector<bool>(params.size(), false),
                                                    bucketBytes, /*find_unused_parameters=*/true, /*gradient_as_bucket_view=*/false,
                                                    std::unordered_map<size_t, std::string>{}, bucketBytes);
     const size_t buckets = std::get<0>(assignment).size();
@@ -233,6 +332,13 @@ Napi::Value ReducerPrepare(const Napi::CallbackInfo& info) {
   });
 }
 
+#else
+Napi::Value ReducerCreate(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(), std::string("c10d's reducer is not in this build (libtorch ") + TORCH_VERSION + "); reduce gradients after the backward pass");
+}
+Napi::Value ReducerPrepare(const Napi::CallbackInfo& info) { return ReducerCreate(info); }
+#endif
+
 }  // namespace
 
 void InitC10d(Napi::Env env, Napi::Object exports) {
@@ -243,8 +349,11 @@ void InitC10d(Napi::Env env, Napi::Object exports) {
   exports.Set("c10dBarrier", Napi::Function::New(env, Barrier, "c10dBarrier"));
   exports.Set("c10dDestroy", Napi::Function::New(env, Destroy, "c10dDestroy"));
   exports.Set("c10dBackends", Napi::Function::New(env, Backends, "c10dBackends"));
+  exports.Set("c10dHasReducer", Napi::Function::New(env, HasReducer, "c10dHasReducer"));
   exports.Set("c10dReducerCreate", Napi::Function::New(env, ReducerCreate, "c10dReducerCreate"));
   exports.Set("c10dReducerPrepare", Napi::Function::New(env, ReducerPrepare, "c10dReducerPrepare"));
 }
+
+#endif  // MDPROP_NO_C10D
 
 }  // namespace mdprop

@@ -12,5 +12,8 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.versio
 FLAGS="${ADDON_DEFINES:-} -std=c++17 -O2 -fPIC -DNAPI_CPP_EXCEPTIONS -DNAPI_VERSION=8 -D_GLIBCXX_USE_CXX11_ABI=$ABI -I/tmp/node/include/node -Inode_modules/node-addon-api -I$TORCH/include -I$TORCH/include/torch/csrc/api/include -Inative/compat -Wno-deprecated-declarations"
 build_start=$(date +%s)
 for f in native/*.cc; do g++ $FLAGS -c "$f" -o "/tmp/$(basename "$f" .cc).o" & done; wait
+# c10d's headers differ between libtorch versions: without a c10d.o the addon still builds, with
+# process groups compiled out.
+[ -f /tmp/c10d.o ] || g++ $FLAGS -DMDPROP_NO_C10D -c native/c10d.cc -o /tmp/c10d.o
 g++ -shared /tmp/*.o -o build/Release/mdprop.node -L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -lc10 -ltorch_cpu -ltorch -lc10_cuda -ltorch_cuda
 echo "addon built in $(( $(date +%s) - build_start ))s"

@@ -4,8 +4,8 @@
 // timings to $RESULT_FILE.
 import { writeFileSync } from 'node:fs';
 import { methodStep } from '../../src/methods/index.js';
-import { joinRun, SINGLE_PROCESS, workerPlace, type Parallelism } from '../../src/parallel/index.js';
-import { manualSeed, randn, setNumThreads, tensor, tidy } from '../../src/torch/index.js';
+import { joinRun, SINGLE_PROCESS, workerPlace, type DataParallel, type Parallelism } from '../../src/parallel/index.js';
+import { manualSeed, randn, setNumThreads, tensor, tidy, zeros } from '../../src/torch/index.js';
 import { buildParts, resolveConfig } from '../../src/train/index.js';
 
 const batch = Number(process.env.BATCH ?? 32);
@@ -33,6 +33,19 @@ for (let step = 0; step < warmup + steps; step++) {
   tidy(() => methodStep({ model, method, criterion, optimizer, ...(sync ? { sync } : {}) }, images, labels));
 }
 const seconds = (performance.now() - started) / 1000;
+// The all-reduce alone: one flat tensor of all the gradients, after a barrier so that waiting for
+// the slower rank is not counted.
+const flat = zeros([model.parameters().reduce((n, p) => n + p.numel, 0)]);
+let pureMs = 0;
+if (place !== null) {
+  const { group } = parallel as DataParallel;
+  for (let i = 0; i < 10; i++) {
+    group.barrier();
+    const t0 = performance.now();
+    group.allReduce([flat]);
+    pureMs += (performance.now() - t0) / 10;
+  }
+}
 if (parallel.writes) {
   writeFileSync(
     process.env.RESULT_FILE ?? 'scaling.json',
@@ -43,6 +56,8 @@ if (parallel.writes) {
       seconds,
       imagesPerSecond: (parallel.worldSize * batch * steps) / seconds,
       allReduceMsPerStep: ((parallel.reduceSeconds - reduceAtStart) / steps) * 1000,
+      pureAllReduceMs: pureMs,
+      gradientBytes: flat.numel * 4,
     }),
   );
 }

@@ -20,6 +20,8 @@ interface Timing {
   worldSize: number;
   imagesPerSecond: number;
   allReduceMsPerStep: number;
+  pureAllReduceMs: number;
+  gradientBytes: number;
   seconds: number;
 }
 
@@ -50,6 +52,8 @@ console.log(
       imagesPerSecond: { '1': round(one.imagesPerSecond), '2 overlapped': round(overlapped.imagesPerSecond), '2 after backward': round(after.imagesPerSecond) },
       scalingEfficiency: { overlapped: round(overlapped.imagesPerSecond / (2 * one.imagesPerSecond)), afterBackward: round(after.imagesPerSecond / (2 * one.imagesPerSecond)) },
       allReduceMsPerStepAfterBackward: round(after.allReduceMsPerStep),
+      allReduceMsOfAllGradientsAfterBarrier: round(after.pureAllReduceMs),
+      gradientBytes: after.gradientBytes,
       stepMs: { '1': round((one.seconds / steps) * 1000), '2 overlapped': round((overlapped.seconds / steps) * 1000), '2 after backward': round((after.seconds / steps) * 1000) },
     },
     null,

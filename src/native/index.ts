@@ -61,6 +61,8 @@ export interface NativeAddon {
   c10dDestroy(group: NativeProcessGroup): void;
   /** The c10d backends this build of the addon has ('gloo', and 'nccl' with a CUDA libtorch built with it). */
   c10dBackends(): string[];
+  /** Whether c10d's Reducer is in this build (libtorch 1.x). */
+  c10dHasReducer(): boolean;
   /** c10d's Reducer (DDP's) over `params`; `buckets` is how many it made. */
   c10dReducerCreate(group: NativeProcessGroup, params: NativeHandle[], bucketBytes: number): { handle: NativeReducer; buckets: number };
   c10dReducerPrepare(reducer: NativeReducer, outputs: NativeHandle[]): void;

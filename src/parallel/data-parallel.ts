@@ -6,6 +6,7 @@
 import type { DataSplit } from '../data/index.js';
 import { SubsetSplit } from '../data/index.js';
 import type { StepRows, StepSync } from '../methods/index.js';
+import { native } from '../native/index.js';
 import { cat, noGrad, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
 import { GradientReducer } from './gradient-reducer.js';
 import { OverlappedReducer } from './overlapped-reducer.js';
@@ -121,7 +122,8 @@ export class DataParallel implements Parallelism {
     const lossOwn = trained(lossParams);
     const averaged = new GradientReducer(this.group, lossOwn, { op: 'mean' });
     const gather = (local: StepRows) => this.gatherRows(local);
-    if (this.overlap) {
+    // Builds without c10d's Reducer (libtorch 2.x) reduce after the backward pass.
+    if (this.overlap && native.c10dHasReducer()) {
       const reducer = new OverlappedReducer(this.group, trained(modelParams));
       return {
         gather,
