@@ -9,6 +9,7 @@
         "native/tensor_io.cc",
         "native/autograd.cc",
         "native/runtime.cc",
+        "native/torch_zip.cc",
         "native/c10d.cc"
       ],
       "include_dirs": [

@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTensorIO(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitTorchZip(env, exports);
   InitC10d(env, exports);
   return exports;
 }

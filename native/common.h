@@ -52,6 +52,7 @@ void InitOps(Napi::Env env, Napi::Object exports);
 void InitTensorIO(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitTorchZip(Napi::Env env, Napi::Object exports);
 void InitC10d(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdprop

@@ -5,15 +5,17 @@
 //   fgsm        the untargeted objective, one signed step of size eps, no random start
 //   ca+ / ca- / qa+ / qa-   the ranking attacks (ranking.ts)
 //   es          embedding shift: the untargeted objective, reported as ES:D (shift) and ES:R (Recall@1)
+//   tma / ltm / gtm / gtt   RobRank's misranking attacks (misranking.ts)
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
 import type { CleanGallery } from './gallery.js';
 import type { AttackGoal } from './pgd.js';
+import { cosineToTargets, mismatchObjective, misrankObjective, nearestOtherThanTop1, retainedInTopK, towardsRowsObjective } from './misranking.js';
 import { rankingObjective, rankPercentiles, type RankingAttack } from './ranking.js';
 import type { ErsComponent } from './scores.js';
 import { otherClassTargets, randomRows, rowsFromTop, topPoolSize } from './targets.js';
 
-export const ATTACK_NAMES = ['stax', 'mtax', 'untargeted', 'fgsm', 'ca+', 'ca-', 'qa+', 'qa-', 'es'] as const;
+export const ATTACK_NAMES = ['stax', 'mtax', 'untargeted', 'fgsm', 'ca+', 'ca-', 'qa+', 'qa-', 'es', 'tma', 'ltm', 'gtm', 'gtt'] as const;
 export type AttackName = (typeof ATTACK_NAMES)[number];
 
 /** The facts of one attack that planning, running and reporting need. */
@@ -23,8 +25,11 @@ export interface AttackDescriptor {
   readonly summary: string;
   /** One signed step of size eps from the clean input, whatever iterations were asked for. */
   readonly singleStep: boolean;
-  /** What it reports besides retrieval metrics. */
-  readonly measures: 'success_rate' | 'rank' | null;
+  /**
+   * What it reports besides retrieval metrics: a success rate, a rank percentile, the cosine to
+   * its target (TMA) or the share of clean top-1 rows kept in the top 4 (GTT).
+   */
+  readonly measures: 'success_rate' | 'rank' | 'cosine' | 'retain' | null;
   /** The components of the empirical robustness score it provides. */
   readonly ers: readonly ErsComponent[];
 }
@@ -36,12 +41,19 @@ export const ATTACKS: Readonly<Record<AttackName, AttackDescriptor>> = {
   mtax: attack('mtax', 'towards T random other-class gallery images at once', { measures: 'success_rate' }),
   untargeted: attack('untargeted', "away from the query's own clean embedding"),
   fgsm: attack('fgsm', 'the untargeted objective, one signed step of size eps', { singleStep: true }),
-  'ca+': attack('ca+', 'candidate attack: raise random candidates in the queries’ rankings', { measures: 'rank', ers: ['ca+'] }),
-  'ca-': attack('ca-', 'candidate attack: sink top candidates out of the rankings', { measures: 'rank', ers: ['ca-'] }),
-  'qa+': attack('qa+', 'query attack: raise random candidates in the query’s ranking', { measures: 'rank', ers: ['qa+'] }),
-  'qa-': attack('qa-', 'query attack: sink the top candidates of the query’s ranking', { measures: 'rank', ers: ['qa-'] }),
-  es: attack('es', 'embedding shift: the untargeted objective, reported as ES:D and ES:R', { ers: ['es:d', 'es:r'] }),
+  'ca+': attack('ca+', 'candidate attack: raise random candidates in the queries’ rankings', { measures: 'rank', ers: ['CA+'] }),
+  'ca-': attack('ca-', 'candidate attack: sink top candidates out of the rankings', { measures: 'rank', ers: ['CA-'] }),
+  'qa+': attack('qa+', 'query attack: raise random candidates in the query’s ranking', { measures: 'rank', ers: ['QA+'] }),
+  'qa-': attack('qa-', 'query attack: sink the top candidates of the query’s ranking', { measures: 'rank', ers: ['QA-'] }),
+  es: attack('es', 'embedding shift: the untargeted objective, reported as ES:D and ES:R', { ers: ['ES:D', 'ES:R'] }),
+  tma: attack('tma', 'targeted mismatch: towards one random gallery embedding (cosine to it)', { measures: 'cosine', ers: ['TMA'] }),
+  ltm: attack('ltm', 'learning-to-misrank: other classes nearer than the nearest same-class image (Recall@1)', { ers: ['LTM'] }),
+  gtm: attack('gtm', "greedy top-1 misranking: towards the nearest image outside the top-1's class (Recall@1)", { ers: ['GTM'] }),
+  gtt: attack('gtt', 'greedy top-1 translocation: the clean top-1 out of the ranking (kept in top 4)', { measures: 'retain', ers: ['GTT'] }),
 };
+
+/** GTT counts the clean top-1 as kept while it stays among this many nearest rows (RobRank's retain@4). */
+export const GTT_RETAIN_K = 4;
 
 export function isAttackName(name: string): name is AttackName {
   return (ATTACK_NAMES as readonly string[]).includes(name);
@@ -89,6 +101,10 @@ export interface BatchOutcome {
   success?: Float64Array;
   /** Ranking attacks: the rank percentile in [0, 1]. */
   rank?: Float64Array;
+  /** TMA: the cosine similarity to the target. */
+  cosine?: Float64Array;
+  /** GTT: 1 when the clean top-1 row is still among the nearest GTT_RETAIN_K. */
+  retained?: Float64Array;
 }
 
 export interface PreparedAttack {
@@ -101,6 +117,7 @@ export interface PreparedAttack {
 export function prepareAttack(name: AttackName, batch: QueryBatch, gallery: CleanGallery, options: SuiteOptions): PreparedAttack {
   if (isTargetedAttack(name)) return targeted(name === 'stax' ? 1 : options.mtaxTargets, batch, gallery, options.seed);
   if (isRankingAttack(name)) return ranking(name, batch, gallery, options);
+  if (name === 'tma' || name === 'ltm' || name === 'gtm' || name === 'gtt') return misranking(name, batch, gallery, options);
   return { goal: { kind: 'untargeted', clean: offsetReference(batch.clean) }, measure: () => ({}) };
 }
 
@@ -151,4 +168,27 @@ function ranking(attack: RankingAttack, batch: QueryBatch, gallery: CleanGallery
     goal: { kind: 'objective', loss: rankingObjective(gallery, p), direction: 'minimise' },
     measure: (attacked) => ({ rank: rankPercentiles(gallery, p, attacked) }),
   };
+}
+
+function misranking(name: 'tma' | 'ltm' | 'gtm' | 'gtt', batch: QueryBatch, gallery: CleanGallery, options: SuiteOptions): PreparedAttack {
+  const minimise = (loss: (embeddings: Tensor) => Tensor): AttackGoal => ({ kind: 'objective', loss, direction: 'minimise' });
+  switch (name) {
+    case 'tma': {
+      // RobRank draws the target uniformly from the whole gallery; the query's own copy is skipped.
+      const targets = gallery.rows(randomRows(gallery, batch.ownRows, batch.ids, 1, options.seed, 'tma'));
+      return { goal: minimise(mismatchObjective(targets)), measure: (attacked) => ({ cosine: cosineToTargets(attacked, targets) }) };
+    }
+    case 'ltm':
+      return { goal: minimise(misrankObjective(gallery, batch.labels, batch.ownRows)), measure: () => ({}) };
+    case 'gtm':
+      return { goal: minimise(towardsRowsObjective(gallery, nearestOtherThanTop1(gallery, batch.clean, batch.ownRows))), measure: () => ({}) };
+    case 'gtt': {
+      const top1 = gallery.nearest(batch.clean, batch.ownRows);
+      const p = { attack: 'qa-' as const, partners: top1, perImage: 1, ownRows: batch.ownRows };
+      return {
+        goal: minimise(rankingObjective(gallery, p)),
+        measure: (attacked) => ({ retained: retainedInTopK(gallery, attacked, batch.ownRows, top1, GTT_RETAIN_K) }),
+      };
+    }
+  }
 }

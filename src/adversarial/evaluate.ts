@@ -57,6 +57,10 @@ export interface RunResult {
   successRate?: number;
   /** Ranking attacks: mean rank percentile in [0, 1]. */
   rank?: number;
+  /** TMA: mean cosine of the attacked queries to their targets. */
+  cosine?: number;
+  /** GTT: share of queries whose clean top-1 row stays among the nearest 4. */
+  retain?: number;
   /** Mean ||f(x~) - f(x)|| (ES:D for es). */
   embeddingShift: number;
   /** Largest |x~ - x| of any input value, in normalized-input units. */
@@ -103,6 +107,8 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
   let rows: Float32Array | null = null;
   const success = new Float64Array(queries.size);
   const rank = new Float64Array(queries.size);
+  const cosine = new Float64Array(queries.size);
+  const retained = new Float64Array(queries.size);
   const hits = new Uint8Array(queries.size);
   let shiftSum = 0;
   let maxPerturbation = 0;
@@ -122,6 +128,8 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
         batch.positions.forEach((p, i) => {
           if (outcome.success) success[p] = outcome.success[i]!;
           if (outcome.rank) rank[p] = outcome.rank[i]!;
+          if (outcome.cosine) cosine[p] = outcome.cosine[i]!;
+          if (outcome.retained) retained[p] = outcome.retained[i]!;
         });
         shiftSum += noGrad(() => attacked.sub(clean).norm(2, 1).sum().item());
         maxPerturbation = Math.max(maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
@@ -145,6 +153,8 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
   const result: RunResult = { run, metrics, embeddingShift: shiftSum / queries.size, maxPerturbation, hits };
   if (run && isTargetedAttack(run.attack)) result.successRate = mean(success);
   if (run && isRankingAttack(run.attack)) result.rank = mean(rank);
+  if (run && ATTACKS[run.attack].measures === 'cosine') result.cosine = mean(cosine);
+  if (run && ATTACKS[run.attack].measures === 'retain') result.retain = mean(retained);
   return result;
 }
 

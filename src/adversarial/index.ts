@@ -14,6 +14,7 @@ export { CleanGallery } from './gallery.js';
 export {
   ATTACK_NAMES,
   ATTACKS,
+  GTT_RETAIN_K,
   attackIters,
   isAttackName,
   type AttackDescriptor,
@@ -48,5 +49,8 @@ export {
   type ErsComponent,
   type ErsMeasures,
   type ErsResult,
+  type ErsValue,
 } from './scores.js';
 export { queryIndices, splitQuerySource, type SplitQueryOptions } from './query-source.js';
+export { PROFILE_NAMES, PROFILES, isProfileName, type AttackProfile, type ProfileName } from './profiles.js';
+export { cosineToTargets, mismatchObjective, misrankObjective, nearestOtherThanTop1, retainedInTopK, towardsRowsObjective } from './misranking.js';

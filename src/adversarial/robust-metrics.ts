@@ -10,7 +10,7 @@ import { F, noGrad, tidy, type Tensor } from '../torch/index.js';
 import { int64Tensor, type CleanGallery } from './gallery.js';
 
 export type RecallKey = `recall@${number}`;
-export type RetrievalMetrics = { [key: RecallKey]: number } & { 'map@r': number; nmi: number };
+export type RetrievalMetrics = { [key: RecallKey]: number } & { 'map@r': number; map_c: number; nmi: number };
 
 /** Cluster centres of the clean gallery [k, D]; dispose() frees them. */
 export class GalleryClusters {
@@ -81,6 +81,7 @@ export function retrievalMetrics(queries: QuerySetEmbeddings, gallery: CleanGall
     const out = {} as RetrievalMetrics;
     for (const k of ks) out[`recall@${k}`] = report[`recall@${k}`];
     out['map@r'] = report['map@r'];
+    out.map_c = report.map_c;
     out.nmi = normalizedMutualInformation(queries.labels, clusters.assign(q));
     return out;
   });

@@ -12,6 +12,7 @@ export { findImageFiles, imageFolderSplit } from './image-folder.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
 export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
 export { ClassBalancedSampler, type ClassBalancedOptions } from './class-balanced-sampler.js';
+export { ClassRandomSampler, type ClassRandomOptions } from './class-random-sampler.js';
 export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './random-sampler.js';
 export { restoreSampler } from './sampler-state.js';
 export {

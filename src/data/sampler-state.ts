@@ -1,5 +1,6 @@
 // Rebuilding a sampler from a checkpointed state, refusing a state taken on different data.
 import { ClassBalancedSampler } from './class-balanced-sampler.js';
+import { ClassRandomSampler } from './class-random-sampler.js';
 import { RandomSampler, SequentialSampler } from './random-sampler.js';
 import { hashLabels, type BatchSampler, type SamplerState } from './sampler.js';
 
@@ -16,6 +17,8 @@ export function restoreSampler(labels: Int32Array, state: SamplerState): BatchSa
         const samplesPerClass = state.samplesPerClass ?? 2;
         return new ClassBalancedSampler(labels, { batchSize: state.batchSize, samplesPerClass, seed: state.seed });
       }
+      case 'class-random':
+        return new ClassRandomSampler(labels, { batchSize: state.batchSize, samplesPerClass: state.samplesPerClass ?? 2, seed: state.seed });
       case 'random':
         return new RandomSampler(labels, { batchSize: state.batchSize, seed: state.seed, dropLast: state.dropLast ?? true });
       case 'sequential':

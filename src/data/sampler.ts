@@ -3,7 +3,7 @@
 // the options are the whole state, so a checkpoint stores a few numbers and a resumed run draws
 // exactly the batches it would have drawn.
 
-export type SamplerKind = 'class-balanced' | 'random' | 'sequential';
+export type SamplerKind = 'class-balanced' | 'class-random' | 'random' | 'sequential';
 
 export interface SamplerPosition {
   readonly epoch: number;
@@ -16,7 +16,7 @@ export interface SamplerState extends SamplerPosition {
   readonly kind: SamplerKind;
   readonly seed: number;
   readonly batchSize: number;
-  /** Class-balanced only. */
+  /** Class-balanced and class-random only. */
   readonly samplesPerClass?: number;
   /** Random only. */
   readonly dropLast?: boolean;

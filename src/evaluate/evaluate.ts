@@ -121,5 +121,9 @@ function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSetti
     top_fraction: TOP_FRACTION,
     ks: plan.ks,
     device: plan.device,
+    profile: plan.profile ?? null,
+    iters: plan.iters,
+    input_mean: [...plan.transform.mean],
+    input_std: [...plan.transform.std],
   };
 }

@@ -1,7 +1,7 @@
 // The options of a robustness evaluation: a zod schema (so a library caller's values are checked
 // and each error names its option) and the defaults. The command line maps flags onto these names.
 import { z } from 'zod';
-import { ATTACK_NAMES, type AttackName } from '../adversarial/index.js';
+import { ATTACK_NAMES, PROFILE_NAMES, type AttackName } from '../adversarial/index.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { fieldPath } from '../formats/index.js';
 import { ARCHS, type Arch } from '../nn/index.js';
@@ -30,6 +30,11 @@ export const evaluateOptionsSchema = z.strictObject({
   /** Default: the run's, else what the weights record. */
   dataset: z.enum(DATASET_NAMES, { error: (i) => `unknown dataset '${String(i.input)}'; expected one of ${DATASET_NAMES.join(', ')}` }).optional(),
   dataRoot: z.string().min(1).optional(),
+  /**
+   * RobRank's protocol (rob28: 28x28 inputs, rob224: 224x224): its nine attacks and pixel budgets,
+   * which fix eps, iters, stepSize, randomStart, norm and rankPartners; `attacks` may narrow the list.
+   */
+  profile: z.enum(PROFILE_NAMES, { error: (i) => `unknown profile '${String(i.input)}'; expected one of ${PROFILE_NAMES.join(', ')}` }).optional(),
   attacks: z.array(z.enum(ATTACK_NAMES, { error: (i) => `unknown attack '${String(i.input)}'; expected some of ${ATTACK_NAMES.join(', ')}` })).min(1).optional(),
   eps: z.array(budget).min(1).optional(),
   iters: count(1, 10_000).optional(),

@@ -2,7 +2,7 @@
 // options, then the run's config.json, then what the model file records, then the dataset's
 // defaults; every check runs before any image is read.
 import { dirname, join } from 'node:path';
-import { parseBudget, type AttackRun, type Budget } from '../adversarial/index.js';
+import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
 import { DATASETS, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
 import { resolveDevice } from '../torch/index.js';
@@ -17,6 +17,10 @@ export interface EvalPlan {
   dataRoot: string | undefined;
   transform: TestTransform;
   runs: AttackRun[];
+  /** RobRank's profile the attacks and budgets come from, if any. */
+  profile: ProfileName | undefined;
+  /** PGD iterations asked for. */
+  iters: number;
   limit: number | undefined;
   /** The test set's size limit per split (undefined: all of it). */
   limitTest: number | undefined;
@@ -41,6 +45,27 @@ function budgetOf(option: string, value: number | string): Budget {
   }
 }
 
+/** The settings a profile fixes: naming one of them beside the profile is an error. */
+const PROFILE_FIXED = ['eps', 'iters', 'stepSize', 'randomStart', 'norm', 'rankPartners'] as const;
+
+/** The options with a profile's attacks and budgets filled in (attacks given by hand narrow its list). */
+function withProfile(o: EvaluateOptionValues): EvaluateOptionValues {
+  if (o.profile === undefined) return o;
+  const profile = PROFILES[o.profile];
+  const clash = PROFILE_FIXED.find((key) => o[key] !== undefined);
+  if (clash !== undefined) throw new OptionError(clash, `the profile ${profile.name} fixes it (RobRank's protocol); leave it out or drop the profile`);
+  return {
+    ...o,
+    attacks: o.attacks ?? [...profile.attacks],
+    eps: [profile.eps],
+    iters: profile.iters,
+    stepSize: profile.stepSize,
+    randomStart: profile.randomStart,
+    norm: profile.norm,
+    rankPartners: profile.rankPartners,
+  };
+}
+
 /** The attack settings, checked before any file is opened. */
 function attackSettings(o: EvaluateOptionValues) {
   const budgets = (o.eps ?? EVALUATE_DEFAULTS.eps).map((e) => budgetOf('eps', e));
@@ -54,7 +79,7 @@ function attackSettings(o: EvaluateOptionValues) {
   const attacks = [...new Set(o.attacks ?? EVALUATE_DEFAULTS.attacks)];
   const runs = attacks.flatMap((attack) => budgets.map((b) => ({ attack, budget: b, iters })));
   const randomStart = (o.randomStart ?? EVALUATE_DEFAULTS.randomStart) === 'eps' ? ('budget' as const) : (o.randomStart as number);
-  return { runs, stepSize, norm, randomStart };
+  return { runs, stepSize, norm, randomStart, iters };
 }
 
 function readRun(runDir: string): TrainConfig {
@@ -77,8 +102,8 @@ function loadFor(path: string, o: EvaluateOptionValues, run: TrainConfig | null,
 
 /** Resolves every setting and loads the model; throws OptionError naming the option at fault. */
 export function planEvaluation(source: string | LoadedModel | null, options: unknown): EvalPlan {
-  const o = checkEvaluateOptions(options);
-  const { runs, stepSize, norm, randomStart } = attackSettings(o);
+  const o = withProfile(checkEvaluateOptions(options));
+  const { runs, stepSize, norm, randomStart, iters } = attackSettings(o);
   let device: string;
   try {
     device = resolveDevice(o.device ?? EVALUATE_DEFAULTS.device);
@@ -119,6 +144,8 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       dataRoot,
       transform: testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3 }),
       runs,
+      profile: o.profile,
+      iters,
       limit: o.limit,
       limitTest: (o.limitTest === undefined ? run?.limitTest : o.limitTest) ?? undefined,
       ks,

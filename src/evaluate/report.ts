@@ -4,21 +4,23 @@ import {
   attackIters,
   ATTACKS,
   empiricalRobustnessScore,
+  ERS_COMPONENTS,
   type AttackRun,
   type ErsComponent,
   type ErsMeasures,
   type RetrievalMetrics,
   type RunResult,
 } from '../adversarial/index.js';
-import type { AttackDetail, AttackEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, MetricValues } from '../formats/index.js';
+import type { AttackDetail, AttackEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry, MetricValues } from '../formats/index.js';
 
 type AttackResult = RunResult & { run: AttackRun };
 
-/** recall@K in K order, then map@r and nmi. */
+/** recall@K in K order, then map@r, map_c and nmi. */
 export function orderedMetrics(metrics: RetrievalMetrics, ks: readonly number[]): MetricValues {
   const out: MetricValues = {};
   for (const k of ks) out[`recall@${k}`] = metrics[`recall@${k}`];
   out['map@r'] = metrics['map@r'];
+  out.map_c = metrics.map_c;
   out.nmi = metrics.nmi;
   return out;
 }
@@ -50,18 +52,29 @@ function detailOf(result: AttackResult, ks: readonly number[]): AttackDetail {
   };
   if (result.successRate !== undefined) detail.success_rate = result.successRate;
   if (result.rank !== undefined) detail.rank = result.rank;
+  if (result.cosine !== undefined) detail.cosine = result.cosine;
+  if (result.retain !== undefined) detail.retain = result.retain;
   return detail;
 }
 
-/** What an ERS component reads off an attack's result. */
+/** What an ERS component reads off an attack's result (RobRank's raw measure). */
 function ersMeasure(component: ErsComponent, r: RunResult): number | undefined {
   switch (component) {
-    case 'es:d':
-      return r.embeddingShift;
-    case 'es:r':
-      return r.metrics['recall@1'];
-    default:
+    case 'CA+':
+    case 'CA-':
+    case 'QA+':
+    case 'QA-':
       return r.rank;
+    case 'TMA':
+      return r.cosine;
+    case 'ES:D':
+      return r.embeddingShift;
+    case 'ES:R':
+    case 'LTM':
+    case 'GTM':
+      return r.metrics['recall@1'];
+    case 'GTT':
+      return r.retain;
   }
 }
 
@@ -97,9 +110,15 @@ export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: re
   };
 }
 
-/** Exactly the contract's keys (what --json prints). */
-export function contractOutput(report: EvalOutput): EvalOutput {
-  return { clean: report.clean, attacks: report.attacks };
+/** Exactly the contract's keys (what --json prints); `ers` only when an ERS attack ran. */
+export function contractOutput(report: EvalFile): EvalOutput {
+  const ers = report.ers.filter(isCurrentErs);
+  return { clean: report.clean, attacks: report.attacks, ...(ers.length ? { ers } : {}) };
+}
+
+/** ERS entries as written now (older files hold six lower-case components in [0, 100]). */
+export function isCurrentErs(entry: ErsEntry | LegacyErsEntry): entry is ErsEntry {
+  return Object.keys(entry.components).every((name) => (ERS_COMPONENTS as readonly string[]).includes(name)) && entry.missing.every((name) => (ERS_COMPONENTS as readonly string[]).includes(name));
 }
 
 /** A plain-text table of the report. */
@@ -112,6 +131,8 @@ export function formatReport(report: EvalFile): string {
     const other = [
       d.success_rate !== undefined ? `success ${pct(d.success_rate).trim()}%` : '',
       d.rank !== undefined ? `rank ${pct(d.rank).trim()}%` : '',
+      d.cosine !== undefined ? `cosine ${d.cosine.toFixed(3)}` : '',
+      d.retain !== undefined ? `retain@4 ${pct(d.retain).trim()}%` : '',
       `shift ${d.embedding_shift.toFixed(3)}`,
     ].filter(Boolean);
     lines.push(`${d.attack.padEnd(12)} ${d.eps_text.padEnd(9)} ${String(d.iters).padStart(5)}  ${pct(d.metrics['recall@1']!)} ${pct(d.metrics['map@r']!)} ${pct(d.metrics.nmi!)}  ${other.join('  ')}`);
@@ -119,7 +140,16 @@ export function formatReport(report: EvalFile): string {
   for (const e of report.ers) {
     if (e.score === null) continue;
     const partial = e.missing.length ? ` (without ${e.missing.join(', ')})` : '';
-    lines.push(`ERS at eps ${e.eps_text}, ${e.iters} iters: ${e.score.toFixed(1)}${partial}`);
+    // Printed in percent, as RobRank's tables show it (older files stored percent already).
+    const current = isCurrentErs(e);
+    lines.push(`ERS at eps ${e.eps_text}, ${e.iters} iters: ${(current ? 100 * e.score : e.score).toFixed(1)}${partial}`);
+    if (current) {
+      const parts = ERS_COMPONENTS.flatMap((name) => {
+        const c = e.components[name];
+        return c ? [`${name} ${(100 * c.rescaled).toFixed(1)}`] : [];
+      });
+      lines.push(`  rescaled: ${parts.join('  ')}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

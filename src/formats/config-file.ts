@@ -10,6 +10,12 @@ import { MODEL_LIMITS } from './model-file.js';
 
 export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
 export const SCHEDULE_NAMES = ['constant', 'cosine'] as const;
+/** Named sets of settings a run starts from (src/train/presets.ts). */
+export const TRAIN_PRESETS = ['paper'] as const;
+/** 'balanced': every image once per epoch; 'with-replacement': the authors' class_random draws. */
+export const SAMPLINGS = ['balanced', 'with-replacement'] as const;
+/** 'copy': aux BN branches start as full copies of the main one; 'copy-weights': scale and shift copied, running statistics fresh (the authors'). */
+export const AUX_BN_INITS = ['copy', 'copy-weights'] as const;
 /** Which epoch's weights become the run's model: the last, or the best by test Recall@1 (optimistic). */
 export const MODEL_SELECTIONS = ['final', 'best-test'] as const;
 
@@ -36,16 +42,22 @@ const path = z.string().min(1);
 export const configSchema = z.strictObject({
   dataset: z.enum(DATASET_NAMES),
   dataRoot: path.nullable(),
+  /** The preset the other settings started from; null: the dataset's defaults. Older files lack it. */
+  preset: z.enum(TRAIN_PRESETS).nullable().default(null),
   /** A preset's name, or a method written as data. */
   method: z.union([z.enum(METHOD_NAMES), methodSpecSchema]),
   arch: z.enum(ARCHS as [Arch, ...Arch[]]),
   embedDim: positiveInt.max(CONFIG_LIMITS.embedDim),
   pretrained: path.nullable(),
+  /** An ImageNet-sized network on a file dataset without pretrained weights, on purpose. */
+  fromScratch: z.boolean().default(false),
   loss: z.enum(LOSS_NAMES as [LossName, ...LossName[]]),
   optimizer: z.enum(OPTIMIZER_NAMES),
   epochs: positiveInt.max(CONFIG_LIMITS.epochs),
   batchSize: positiveInt.min(2).max(CONFIG_LIMITS.batchSize),
   samplesPerClass: positiveInt.max(CONFIG_LIMITS.samplesPerClass),
+  sampling: z.enum(SAMPLINGS).default('balanced'),
+  auxBnInit: z.enum(AUX_BN_INITS).default('copy'),
   lr: positiveNumber,
   lrHead: positiveNumber.nullable(),
   lrMainBn: positiveNumber.nullable(),

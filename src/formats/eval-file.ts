@@ -1,11 +1,12 @@
 // eval.json: a robustness evaluation of one model (what `mdprop eval` and `evaluate()` produce).
 // Its core is the `mdprop eval --json` contract:
-//   {"clean": {"recall@1", ..., "map@r", "nmi"},
+//   {"clean": {"recall@1", ..., "map@r", "map_c", "nmi"},
 //    "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...]}
-// with eps in the unit the user wrote it in (4/255 -> 0.0157, a share of the pixel range);
-// eval.json adds `details` (every metric of each attack entry), `ers` (per budget) and `settings`.
+// with eps in the unit the user wrote it in (4/255 -> 0.0157, a share of the pixel range), and
+// `ers` (RobRank's empirical robustness score per budget) whenever an attack of its ten components ran;
+// eval.json adds `details` (every metric of each attack entry) and `settings`.
 import { z } from 'zod';
-import { ATTACK_NAMES, ERS_COMPONENTS } from '../adversarial/index.js';
+import { ATTACK_NAMES, ERS_COMPONENTS, PROFILE_NAMES } from '../adversarial/index.js';
 import { metricValuesSchema } from './summary-file.js';
 
 const rate = z.number().min(0).max(1);
@@ -20,10 +21,36 @@ export const attackEntrySchema = z.strictObject({
   success_rate: rate.optional(),
 });
 
+/** One ERS component under RobRank's name: the measure and its rescaling (1 robust). */
+export const ersValueSchema = z.strictObject({ raw: z.number(), rescaled: z.number() });
+
+export const ersEntrySchema = z.strictObject({
+  eps: z.number().nonnegative(),
+  eps_text: z.string(),
+  iters,
+  /** ERS: the mean of the rescaled components present (1 robust; RobRank's tables show x 100); null when none is. */
+  score: z.number().nullable(),
+  components: z.partialRecord(z.enum(ERS_COMPONENTS), ersValueSchema),
+  missing: z.array(z.enum(ERS_COMPONENTS)),
+});
+
+/** ERS entries of older eval.json files: six components in lower case, rescaled to [0, 100], no raw values. */
+const LEGACY_ERS_COMPONENTS = ['ca+', 'ca-', 'qa+', 'qa-', 'es:d', 'es:r'] as const;
+export const legacyErsEntrySchema = z.strictObject({
+  eps: z.number().nonnegative(),
+  eps_text: z.string(),
+  iters,
+  score: z.number().nullable(),
+  components: z.partialRecord(z.enum(LEGACY_ERS_COMPONENTS), z.number()),
+  missing: z.array(z.enum(LEGACY_ERS_COMPONENTS)),
+});
+
 /** Exactly what `mdprop eval --json` prints. */
 export const evalOutputSchema = z.strictObject({
   clean: metricValuesSchema,
   attacks: z.array(attackEntrySchema),
+  /** Present when an attack of the ERS ran (e.g. with --profile rob28). */
+  ers: z.array(ersEntrySchema).optional(),
 });
 
 export const attackDetailSchema = z.strictObject({
@@ -36,21 +63,16 @@ export const attackDetailSchema = z.strictObject({
   success_rate: rate.optional(),
   /** Ranking attacks: mean rank percentile in [0, 1]. */
   rank: rate.optional(),
+  /** TMA: mean cosine of the attacked queries to their targets. */
+  cosine: z.number().optional(),
+  /** GTT: share of queries whose clean top-1 stays in their top 4. */
+  retain: rate.optional(),
   embedding_shift: z.number().nonnegative(),
   max_perturbation: z.number().nonnegative(),
   /** Per query (in query order): 1 when its nearest clean gallery image has its class. */
   hits: z.array(z.union([z.literal(0), z.literal(1)])).optional(),
 });
 
-export const ersEntrySchema = z.strictObject({
-  eps: z.number().nonnegative(),
-  eps_text: z.string(),
-  iters,
-  /** Mean of the rescaled components present, in [0, 100]; null when none is. */
-  score: z.number().nullable(),
-  components: z.partialRecord(z.enum(ERS_COMPONENTS), z.number()),
-  missing: z.array(z.enum(ERS_COMPONENTS)),
-});
 
 export const evalSettingsSchema = z.strictObject({
   run: z.string().nullable(),
@@ -78,6 +100,13 @@ export const evalSettingsSchema = z.strictObject({
   top_fraction: z.number().positive(),
   ks: z.array(z.number().int().positive()),
   device: z.string(),
+  /** RobRank's profile that fixed the attacks and budgets (null: chosen by hand). */
+  profile: z.enum(PROFILE_NAMES).nullable().optional(),
+  /** PGD iterations asked for (single-step attacks take one). */
+  iters: iters.optional(),
+  /** The input normalisation pixel budgets were converted with: x' = (x - mean) / std. */
+  input_mean: z.array(z.number()).optional(),
+  input_std: z.array(z.number().positive()).optional(),
 });
 
 export const evalFileSchema = z.strictObject({
@@ -87,7 +116,7 @@ export const evalFileSchema = z.strictObject({
   /** The query images' positions in the test split (seeded subset with a limit). */
   query_ids: z.array(z.number().int().nonnegative()).optional(),
   details: z.array(attackDetailSchema),
-  ers: z.array(ersEntrySchema),
+  ers: z.array(z.union([ersEntrySchema, legacyErsEntrySchema])),
   settings: evalSettingsSchema,
 });
 
@@ -95,5 +124,6 @@ export type AttackEntry = z.infer<typeof attackEntrySchema>;
 export type EvalOutput = z.infer<typeof evalOutputSchema>;
 export type AttackDetail = z.infer<typeof attackDetailSchema>;
 export type ErsEntry = z.infer<typeof ersEntrySchema>;
+export type LegacyErsEntry = z.infer<typeof legacyErsEntrySchema>;
 export type EvalSettings = z.infer<typeof evalSettingsSchema>;
 export type EvalFile = z.infer<typeof evalFileSchema>;

@@ -2,7 +2,7 @@
 // and the run directory that knows which file is which.
 export { FormatError, fieldPath } from './errors.js';
 export { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
-export { configSchema, CONFIG_FIELDS, CONFIG_LIMITS, methodName, MODEL_SELECTIONS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from './config-file.js';
+export { AUX_BN_INITS, configSchema, CONFIG_FIELDS, CONFIG_LIMITS, methodName, MODEL_SELECTIONS, SAMPLINGS, TRAIN_PRESETS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from './config-file.js';
 export { distributionSpecSchema, methodSpecSchema } from './method-spec.js';
 export { metricValuesSchema, summarySchema, type MetricValues, type RunSummary } from './summary-file.js';
 export { epochLineSchema, evalLineSchema, metricsLineSchema, type EpochLine, type EvalLine, type MetricsLine } from './metrics-log.js';
@@ -10,12 +10,15 @@ export {
   attackDetailSchema,
   attackEntrySchema,
   ersEntrySchema,
+  ersValueSchema,
+  legacyErsEntrySchema,
   evalFileSchema,
   evalOutputSchema,
   evalSettingsSchema,
   type AttackDetail,
   type AttackEntry,
   type ErsEntry,
+  type LegacyErsEntry,
   type EvalFile,
   type EvalOutput,
   type EvalSettings,
@@ -32,6 +35,7 @@ export {
   type ModelRecord,
 } from './model-file.js';
 export { loadModelFile, type LoadedModel, type ModelRequest } from './model-load.js';
+export { convertWeights, type ConvertResult } from './weights-convert.js';
 export { CHECKPOINT_FILES, EXPERIMENT_FILES, experimentRunPath, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
 export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';

@@ -1,11 +1,12 @@
-// Reading a model file (model-file.ts describes it). Nothing is allocated for a file until its
+// Reading a model file (model-file.ts describes it), or weights from elsewhere (safetensors or a
+// PyTorch .pth, with the allowances of src/nn/load-rules.ts). Nothing is allocated for a safetensors file until its
 // header has been checked: the safetensors reader checks the byte layout, then every entry's name,
 // shape and dtype is compared with the state dict the recorded (or requested) architecture would
 // have. Only then are the tensors read and the model built, so a few hostile bytes cannot make
 // mdprop build a model of their choosing.
 import { existsSync } from 'node:fs';
-import { ARCHS, bnBranchCount, convertToMultiBatchNorm, createModel, describeReport, modelStateShapes, setBnRouting, type Arch, type EmbeddingModel, type LoadReport } from '../nn/index.js';
-import { dispose, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
+import { ARCHS, bnBranchCount, convertToMultiBatchNorm, createModel, describeReport, isBatchCounter, modelNames, modelStateShapes, setBnRouting, type Arch, type EmbeddingModel, type LoadReport } from '../nn/index.js';
+import { dispose, isPytorchCheckpoint, readPytorchCheckpoint, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
 import { FormatError, fieldPath } from './errors.js';
 import { AUX_KEY, auxFileOf, MODEL_LIMITS, modelMetadataSchema, type ModelMetadata } from './model-file.js';
 
@@ -32,8 +33,28 @@ export interface LoadedModel {
   metadata: ModelMetadata | null;
 }
 
+/**
+ * Tensors already read for a header: a PyTorch checkpoint (.pth) has no header to check first, so
+ * it is read whole (its pickle must be interpreted) and then checked like a safetensors header.
+ */
+const preloaded = new WeakMap<SafetensorsHeader, Map<string, Tensor>>();
+
+function readPytorchHeader(path: string): SafetensorsHeader {
+  let tensors: Map<string, Tensor>;
+  try {
+    tensors = readPytorchCheckpoint(path).tensors;
+  } catch (err) {
+    throw new FormatError(path, null, (err as Error).message.replace(`${path}: `, ''));
+  }
+  const entries = new Map([...tensors].map(([name, t]) => [name, { dtype: t.dtype, shape: [...t.shape], begin: 0, end: 0 }]));
+  const header: SafetensorsHeader = { path, entries, metadata: {}, dataStart: 0 };
+  preloaded.set(header, tensors);
+  return header;
+}
+
 function readHeader(path: string): SafetensorsHeader {
   if (!existsSync(path)) throw new FormatError(path, null, 'model file not found');
+  if (isPytorchCheckpoint(path)) return readPytorchHeader(path);
   try {
     return readSafetensorsHeader(path);
   } catch (err) {
@@ -78,13 +99,14 @@ function inRange(path: string, field: string, value: number, max: number): numbe
 }
 
 /** Compares the headers' entries with the state dict the model would have; throws naming the entries at fault. */
-function checkEntries(files: readonly SafetensorsHeader[], expected: ReturnType<typeof modelStateShapes>): void {
+function checkEntries(files: readonly SafetensorsHeader[], expected: ReturnType<typeof modelStateShapes>, rename: ReadonlyMap<string, string>): void {
   const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
   const dtypes: string[] = [];
-  const found = new Map(files.flatMap((f) => [...f.entries]));
+  const found = new Map(files.flatMap((f) => [...f.entries].map(([name, entry]) => [rename.get(name) ?? name, entry] as const)));
   // In the model's order, as the loader of a state dict reports them.
   for (const [name, want] of expected) {
     const entry = found.get(name);
+    if (!entry && isBatchCounter(name)) continue; // absent counters keep the model's (src/nn/load-rules.ts)
     if (!entry) report.missing.push(name);
     else if (want.shape.length !== entry.shape.length || want.shape.some((d, i) => d !== entry.shape[i])) report.mismatched.push({ name, expected: want.shape, got: entry.shape });
     else if (want.dtype !== entry.dtype) dtypes.push(`${name} (model ${want.dtype}, file ${entry.dtype})`);
@@ -99,6 +121,15 @@ function checkEntries(files: readonly SafetensorsHeader[], expected: ReturnType<
 /** Reads a model file (and its aux file for a branch K > 0), checks it whole, then builds the model and loads it. */
 export function loadModelFile(path: string, request: ModelRequest = {}): LoadedModel {
   const main = readHeader(path);
+  try {
+    return loadChecked(path, main, request);
+  } finally {
+    const tensors = preloaded.get(main);
+    if (tensors) dispose(tensors);
+  }
+}
+
+function loadChecked(path: string, main: SafetensorsHeader, request: ModelRequest): LoadedModel {
   const metadata = parseMetadata(path, main.metadata);
   if (main.entries.size === 0) throw new FormatError(path, null, 'holds no tensors');
   const branch = request.branch ?? 0;
@@ -114,7 +145,13 @@ export function loadModelFile(path: string, request: ModelRequest = {}): LoadedM
     headers.push(aux);
   }
   const names = headers.flatMap((h) => [...h.entries.keys()]);
-  const shapeOf = (name: string) => headers.find((h) => h.entries.has(name))?.entries.get(name)?.shape;
+  // Weights from elsewhere may carry a DataParallel `module.` prefix; mdprop's own files never do.
+  const rename = metadata === null ? modelNames(names).names : new Map<string, string>();
+  const fileName = new Map([...rename].map(([file, model]) => [model, file]));
+  const shapeOf = (name: string) => {
+    const key = fileName.get(name) ?? name;
+    return headers.find((h) => h.entries.has(key))?.entries.get(key)?.shape;
+  };
   const arch = agree(path, 'arch', request.arch, metadata?.arch);
   if (arch === undefined) throw new FormatError(path, null, `the architecture is not recorded; give arch (${ARCHS.join(', ')})`);
   if (!(ARCHS as string[]).includes(arch)) throw new FormatError(path, 'arch', `unknown architecture '${arch}'; expected one of ${ARCHS.join(', ')}`);
@@ -128,22 +165,25 @@ export function loadModelFile(path: string, request: ModelRequest = {}): LoadedM
   inRange(path, 'in_channels', inChannels, 4);
   const branches = branchesIn(path, names);
   if (branch >= branches) throw new FormatError(path, null, `BN branch ${branch} was asked for; the file holds ${branches} branch${branches === 1 ? '' : 'es'}`);
-  checkEntries(headers, modelStateShapes({ arch: arch as Arch, embedDim, inChannels }, branches));
-  return build(headers, { path, arch: arch as Arch, embedDim, inChannels, branches, branch, metadata });
+  checkEntries(headers, modelStateShapes({ arch: arch as Arch, embedDim, inChannels }, branches), rename);
+  return build(headers, rename, { path, arch: arch as Arch, embedDim, inChannels, branches, branch, metadata });
 }
 
-function build(headers: readonly SafetensorsHeader[], info: Omit<LoadedModel, 'model'>): LoadedModel {
+function build(headers: readonly SafetensorsHeader[], rename: ReadonlyMap<string, string>, info: Omit<LoadedModel, 'model'>): LoadedModel {
   const held: Map<string, Tensor>[] = [];
   try {
     const state = new Map<string, Tensor>();
     for (const header of headers) {
-      const { tensors } = readSafetensors(header.path, undefined, header);
+      const tensors = preloaded.get(header) ?? readSafetensors(header.path, undefined, header).tensors;
       held.push(tensors);
-      for (const [k, t] of tensors) state.set(k, t);
+      for (const [k, t] of tensors) state.set(rename.get(k) ?? k, t);
     }
     const model = createModel({ arch: info.arch, embedDim: info.embedDim, inChannels: info.inChannels });
     try {
       if (info.branches > 1) convertToMultiBatchNorm(model, info.branches);
+      const own = model.stateDict();
+      held.push(own);
+      for (const [k, t] of own) if (isBatchCounter(k) && !state.has(k)) state.set(k, t);
       model.loadStateDict(state);
       model.eval();
       if (bnBranchCount(model) > 1) setBnRouting(model, { kind: 'branch', branch: info.branch });

@@ -53,6 +53,9 @@ export interface NativeAddon {
   cudaSynchronize(): void;
   readonly torchVersion: string;
 
+  /** The pickle and the storage records (`data/<key>`, key without the prefix, as 1-D uint8 tensors) of a torch.save zip archive. */
+  readTorchZip(path: string): { pickle: ArrayBuffer; storages: [string, NativeHandle][] };
+
   c10dInit(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): NativeProcessGroup;
   c10dAllReduce(group: NativeProcessGroup, tensors: NativeHandle[], op: string): void;
   c10dBroadcast(group: NativeProcessGroup, tensors: NativeHandle[], root: number): void;

@@ -75,6 +75,14 @@ export class BatchNorm2d extends Module {
     if (numBatchesTracked) constant_(numBatchesTracked, 0);
   }
 
+  /** Running statistics back to a fresh layer's (mean 0, variance 1, no batches seen); scale and shift stay. */
+  resetRunningStats(): void {
+    const { runningMean, runningVar, numBatchesTracked } = this;
+    if (runningMean) constant_(runningMean, 0);
+    if (runningVar) constant_(runningVar, 1);
+    if (numBatchesTracked) constant_(numBatchesTracked, 0);
+  }
+
   /**
    * Training mode normalises with the batch's statistics and folds them into the running ones;
    * eval mode normalises with the running ones (batch statistics when none are tracked).

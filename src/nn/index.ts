@@ -19,6 +19,7 @@ export {
   type ResNetSpec,
 } from './resnet.js';
 export { EmbeddingModel, type EmbeddingOutput } from './embedding.js';
+export { isBatchCounter, modelNames, planLoad, type EntryShape, type LoadPlan } from './load-rules.js';
 export { modelStateShapes, type StateEntrySpec, type StateShapes } from './state-shapes.js';
 export { ARCHS, createModel, isArch, type Arch, type ModelConfig } from './registry.js';
 export {
@@ -28,6 +29,7 @@ export {
   multiBatchNorms,
   setBnRouting,
   syncAuxBranches,
+  resetAuxRunningStats,
   type BnRouting,
   type BnSegment,
 } from './multi-batchnorm.js';

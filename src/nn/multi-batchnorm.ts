@@ -102,6 +102,14 @@ export function syncAuxBranches(model: Module<unknown, unknown>): void {
   for (const m of multiBatchNorms(model)) m.syncAuxFromMain();
 }
 
+/**
+ * Reset the running statistics of every auxiliary branch, model-wide, keeping their copied scale
+ * and shift: how the MDProp authors' code starts its auxiliary BNs (it copies parameters only).
+ */
+export function resetAuxRunningStats(model: Module<unknown, unknown>): void {
+  for (const m of multiBatchNorms(model)) for (let k = 1; k < m.branches; k++) m.branch(k).resetRunningStats();
+}
+
 /** The number of BN branches of a model (1 when it has no multi-branch BN). */
 export function bnBranchCount(model: Module<unknown, unknown>): number {
   const all = multiBatchNorms(model);

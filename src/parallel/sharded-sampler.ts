@@ -23,8 +23,9 @@ export class ShardedSampler extends BatchSampler {
     return this.global.epochBatches(epoch).map((batch) => batch.subarray(this.rows.start, this.rows.start + this.rows.count));
   }
 
+  /** The global sampler's own options, whatever its kind. */
   protected extraState(): Partial<SamplerState> {
-    const { samplesPerClass, dropLast } = this.global.state();
-    return { ...(samplesPerClass === undefined ? {} : { samplesPerClass }), ...(dropLast === undefined ? {} : { dropLast }) };
+    const { kind: _kind, seed: _seed, batchSize: _batchSize, size: _size, labelsHash: _hash, epoch: _epoch, batch: _batch, ...own } = this.global.state();
+    return own;
   }
 }

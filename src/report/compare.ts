@@ -55,7 +55,9 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? '
 export function formatComparison(c: Comparison): string {
   const names = c.runs.map((r) => `${r.name} (${r.method})`);
   const rows: string[][] = [['metric', ...names]];
-  for (const metric of ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'nmi']) {
+  // Each dataset's own Recall@K (1, 2, 4, 8; SOP and In-Shop 1, 10, 100, 1000), in K order.
+  const recalls = [...new Set(c.runs.flatMap((r) => Object.keys(r.clean).filter((k) => /^recall@\d+$/.test(k))))].sort((x, y) => Number(x.slice(7)) - Number(y.slice(7)));
+  for (const metric of [...recalls, 'map@r', 'map_c', 'nmi']) {
     if (c.runs.some((r) => metric in r.clean)) rows.push([`clean ${metric}`, ...c.runs.map((r) => pct(r.clean[metric]))]);
   }
   for (const a of c.attacks) {

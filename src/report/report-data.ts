@@ -8,6 +8,7 @@ import type { SettingValue } from './html.js';
 
 const LABELS: Record<string, string> = {
   'map@r': 'MAP@R',
+  map_c: 'mAP_c (MDProp code)',
   r_precision: 'R-precision',
   map: 'MAP',
   nmi: 'NMI',
@@ -15,9 +16,9 @@ const LABELS: Record<string, string> = {
   pi_ratio: 'π-ratio',
   rho_spectrum: 'ρ-spectrum',
 };
-const ORDER = ['map@r', 'r_precision', 'map', 'nmi', 'f1', 'pi_ratio', 'rho_spectrum'];
+const ORDER = ['map@r', 'map_c', 'r_precision', 'map', 'nmi', 'f1', 'pi_ratio', 'rho_spectrum'];
 /** Metrics that are shares in [0, 1], printed as percentages. */
-const RATES = new Set(['map@r', 'r_precision', 'map', 'nmi', 'f1']);
+const RATES = new Set(['map@r', 'map_c', 'r_precision', 'map', 'nmi', 'f1']);
 
 const recallK = (name: string) => /^recall@(\d+)$/.exec(name)?.[1];
 

@@ -48,6 +48,19 @@ function cleanSection(run: RunDirectory, summary: RunSummary): Section {
   return { title: 'Clean retrieval', blocks: [{ kind: 'paragraph', text }, { kind: 'table', columns, rows }] };
 }
 
+/** RobRank's ERS per budget, each component raw and rescaled (older files hold no raw values and are left out). */
+function ersBlocks(evaluation: EvalFile): Block[] {
+  const profile = evaluation.settings.profile ? ` (profile ${evaluation.settings.profile})` : '';
+  return evaluation.ers.flatMap((e): Block[] => {
+    const parts = Object.entries(e.components).filter((entry): entry is [string, { raw: number; rescaled: number }] => typeof entry[1] === 'object');
+    if (parts.length === 0 || e.score === null) return [];
+    const without = e.missing.length ? `; without ${e.missing.join(', ')}` : '';
+    const text = `RobRank's empirical robustness score at eps ${e.eps_text}, ${e.iters} iterations${profile}: ${(100 * e.score).toFixed(1)}, the mean of its components, each rescaled so that 100 is robust${without}.`;
+    const rows = parts.map(([name, v]): Cell[] => [name, v.raw.toFixed(4), (100 * v.rescaled).toFixed(1)]);
+    return [{ kind: 'paragraph', text }, { kind: 'table', columns: ['component', 'raw measure', 'rescaled (%)'], rows }];
+  });
+}
+
 async function attackSection(evaluation: EvalFile, method: string, seed: number): Promise<Section> {
   const s = evaluation.settings;
   const rate = (v: number | undefined) => (v === undefined ? null : (100 * v).toFixed(2));
@@ -67,6 +80,7 @@ async function attackSection(evaluation: EvalFile, method: string, seed: number)
     const svg = await renderSvg(robustnessChart(points, { title: 'Recall@1 under attack', subtitle: 'eps 0: the clean queries', width: 200, height: 180 }));
     blocks.push({ kind: 'chart', svg });
   }
+  blocks.push(...ersBlocks(evaluation));
   return { title: 'Under attack', blocks };
 }
 

@@ -7,6 +7,7 @@ export { noGrad, enableGrad, grad, isGradEnabled, type GradOptions } from './aut
 export { tidy, keep, dispose } from './scope.js';
 export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, resolveDevice } from './runtime.js';
 export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors.js';
+export { readPytorchCheckpoint, isPytorchCheckpoint, CheckpointError, STATE_DICT_KEYS, type PytorchCheckpoint } from './pytorch-checkpoint.js';
 export { readSafetensorsHeader, MAX_HEADER_BYTES, type HeaderEntry, type SafetensorsHeader } from './safetensors-header.js';
 export { op, OpRef, opCallCount } from './dispatch.js';
 export { run, runMany } from './tensor.js';

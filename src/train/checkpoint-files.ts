@@ -12,7 +12,7 @@ export const trainerStateSchema = z.object({
   epoch: count,
   step: count,
   sampler: z.object({
-    kind: z.enum(['class-balanced', 'random', 'sequential']),
+    kind: z.enum(['class-balanced', 'class-random', 'random', 'sequential']),
     seed: z.number().int(),
     batchSize: count,
     samplesPerClass: count.optional(),

@@ -4,7 +4,7 @@
 // file (which may also use the flag's kebab-case name), and the kebab-case command-line flag.
 import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES } from '../dml/index.js';
-import { CONFIG_FIELDS, CONFIG_LIMITS, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField } from '../formats/index.js';
+import { AUX_BN_INITS, CONFIG_FIELDS, CONFIG_LIMITS, OPTIMIZER_NAMES, SAMPLINGS, SCHEDULE_NAMES, TRAIN_PRESETS, type ConfigField } from '../formats/index.js';
 import { METHOD_NAMES } from '../methods/index.js';
 import { ARCHS } from '../nn/index.js';
 
@@ -28,7 +28,11 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   method: { arg: 'name|file', expected: `one of ${names(METHOD_NAMES)}, or a method written as data`, help: `training method: ${names(METHOD_NAMES)} (default mdprop), or a JSON file of a method written as data (see README)` },
   arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
   embedDim: { arg: 'D', expected: upTo('embedDim'), help: 'embedding dimension (default 128)' },
-  pretrained: { arg: 'file', expected: 'a safetensors file path', help: 'initial weights (torchvision names); a head fc.* of another shape is left freshly initialised' },
+  preset: { arg: 'name', expected: `one of ${names(TRAIN_PRESETS)}`, help: "start from a named set of settings: 'paper' = the MDProp authors' (cub200, cars196, sop, inshop; needs --pretrained or --from-scratch); other flags override it" },
+  pretrained: { arg: 'file', expected: 'a file path', help: 'initial weights (torchvision names): safetensors or a PyTorch .pth/.pt; a module. prefix is removed, missing num_batches_tracked counters filled in, a head fc.* of another shape left freshly initialised (and reported)' },
+  fromScratch: { arg: 'yes|no', expected: 'yes or no', help: 'train a resnet18/34/50 on cub200, cars196, sop or inshop from random weights on purpose (otherwise --pretrained is required)' },
+  sampling: { arg: 'name', expected: `one of ${names(SAMPLINGS)}`, help: "batches: 'balanced' (every image once per epoch, default) or 'with-replacement' (the authors': classes and images drawn with replacement; --preset paper)" },
+  auxBnInit: { arg: 'name', expected: `one of ${names(AUX_BN_INITS)}`, help: "auxiliary BN branches start as 'copy' (the main branch whole, default) or 'copy-weights' (scale and shift copied, running statistics fresh: the authors'; --preset paper)" },
   loss: { arg: 'name', expected: `one of ${names(LOSS_NAMES)}`, help: `metric-learning loss: ${names(LOSS_NAMES)} (default multisimilarity)` },
   optimizer: { arg: 'name', expected: `one of ${names(OPTIMIZER_NAMES)}`, help: `optimizer: ${names(OPTIMIZER_NAMES)} (default adam, as the authors)` },
   epochs: { arg: 'n', expected: upTo('epochs'), help: 'epochs to train (default: 4 for fashion-mnist/mnist, 125 otherwise)' },
@@ -71,10 +75,13 @@ export function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Yes/no settings: a bare flag means yes. */
+export const SWITCHES: ReadonlySet<ConfigField> = new Set<ConfigField>(['skipBadImages', 'fromScratch']);
+
 /** The flag with its argument as --help shows it; a switch's argument is optional (bare means yes). */
 export function flagTerm(field: ConfigField): string {
   const arg = FIELD_TEXT[field].arg;
-  return field === 'skipBadImages' ? `${flagOf(field)} [${arg}]` : `${flagOf(field)} <${arg}>`;
+  return SWITCHES.has(field) ? `${flagOf(field)} [${arg}]` : `${flagOf(field)} <${arg}>`;
 }
 
 export function flagOf(field: ConfigField | string): string {

@@ -9,6 +9,10 @@ export type DefaultedConfig = Omit<TrainConfig, 'dataset' | 'out'>;
 
 const COMMON = {
   dataRoot: null,
+  preset: null,
+  fromScratch: false,
+  sampling: 'balanced',
+  auxBnInit: 'copy',
   method: 'mdprop',
   embedDim: 128,
   pretrained: null,

@@ -27,7 +27,7 @@ export {
 export { loadPretrained } from './pretrained.js';
 export { lockRun, RunLockedError, type LockHolder, type RunLock } from './run-lock.js';
 export { stepSeed } from './seeding.js';
-export { buildParts, methodOf, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
+export { buildParts, disposeParts, methodOf, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
 export { buildSummary, summaryMetrics } from './summary.js';
 export { writeRunModel } from './weights.js';
 export { checkShards, Trainer, TrainingDiverged, TrainingInterrupted, type ProgressReporter, type TrainerHooks } from './trainer.js';

@@ -15,10 +15,12 @@ import {
   FIELD_TEXT,
   isConfigField,
   setting,
+  SWITCHES,
   type ConfigField,
   type TrainConfig,
 } from './config.js';
 import { datasetDefaults, defaultRunDir } from './defaults.js';
+import { PAPER_DATASETS, presetSettings } from './presets.js';
 
 /** Raw command-line values, by field name (commander's camelCase of the flag). */
 export type FlagValues = Partial<Record<ConfigField, string>>;
@@ -77,7 +79,7 @@ function flagValue(field: ConfigField, raw: string): unknown {
   if (isNullWord(field, raw)) return null;
   if (field === 'method' && !isMethodName(raw)) return readMethodFile(raw);
   if (NUMERIC.has(field)) return NUMBER_TEXT.test(raw.trim()) ? Number(raw) : raw;
-  if (field === 'skipBadImages') return YES_NO[String(raw).trim().toLowerCase()] ?? raw;
+  if (SWITCHES.has(field)) return YES_NO[String(raw).trim().toLowerCase()] ?? raw;
   return raw;
 }
 
@@ -174,7 +176,8 @@ export function resolveConfig(input: ResolveInput): TrainConfig {
   const file = input.configFile === undefined ? {} : readConfigFile(input.configFile);
   const dataset = (flags.dataset ?? file.dataset) as TrainConfig['dataset'] | undefined;
   if (dataset === undefined) throw new ConfigError(`${setting('dataset')} is required (or "dataset" in the ${setting('config')} file)`);
-  const merged: GivenSettings = { ...datasetDefaults(dataset), ...file, ...flags };
+  const preset = (flags.preset ?? file.preset ?? null) as TrainConfig['preset'];
+  const merged: GivenSettings = { ...datasetDefaults(dataset), ...(preset === null ? {} : presetSettings(preset, dataset)), ...file, ...flags };
   merged.out ??= defaultRunDir(dataset, methodName(merged.method as TrainConfig['method']), input.now ?? new Date());
   const config = configSchema.parse(merged);
   // Stored resolved: a resumed or evaluated run must open the same files from any working folder.
@@ -196,7 +199,22 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
   if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
   if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
   if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
+  checkInitialWeights(c, origin);
   checkMachine(c, (field) => origin.name(field));
+}
+
+/**
+ * The paper's datasets are trained from ImageNet weights: an ImageNet-sized ResNet there needs
+ * them, or an explicit fromScratch, rather than silently starting from random weights.
+ */
+function checkInitialWeights(c: TrainConfig, origin: Origins): void {
+  if (c.fromScratch && c.pretrained !== null) throw new ConfigError(`${origin.name('fromScratch')} and ${origin.name('pretrained')} contradict each other; give one`);
+  if (c.pretrained !== null || c.fromScratch || c.arch === 'resnet-small' || !PAPER_DATASETS.includes(c.dataset)) return;
+  const why = c.preset === null ? `${c.dataset} with ${c.arch}` : `${setting('preset')} ${c.preset}`;
+  throw new ConfigError(
+    `${why} starts from ImageNet weights: give ${setting('pretrained')} FILE (torchvision's ${c.arch} weights as .pth, e.g. ${c.arch === 'resnet50' ? 'resnet50-0676ba61.pth' : `${c.arch}-*.pth`}, or safetensors), ` +
+      `or ${setting('fromScratch')} to train from random weights`,
+  );
 }
 
 /** Settings that must fit this machine: threads a few times its cores, a batch of images well inside its memory. */

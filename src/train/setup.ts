@@ -2,6 +2,8 @@
 // multi-branch batch norms, the loss, the optimizer with its parameter groups and the schedule.
 import {
   ClassBalancedSampler,
+  ClassRandomSampler,
+  type BatchSampler,
   limitEvaluation,
   limitSplit,
   openDataset,
@@ -14,7 +16,7 @@ import {
 } from '../data/index.js';
 import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
 import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
-import { convertToMultiBatchNorm, createModel, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
+import { convertToMultiBatchNorm, createModel, resetAuxRunningStats, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
 import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
@@ -48,7 +50,7 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     config,
   );
   const { train, evaluation } = limited.data;
-  const sampler = new ClassBalancedSampler(train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
+  const sampler = trainSampler(config, train.labels);
   if (sampler.batchesInEpoch(0) === 0) {
     throw new ConfigError(
       `${setting('batchSize')} ${config.batchSize}: the training split (${train.size} images, ${train.numClasses} classes) does not fill one batch; raise ${setting('limitTrain')} or lower ${setting('batchSize')}`,
@@ -62,6 +64,12 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     trainTransform: trainTransform({ size: config.imageSize, channels, scale: [config.minCropScale, 1] }),
     testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels }),
   };
+}
+
+/** The training batches: every image once per epoch (balanced), or the authors' draws with replacement. */
+export function trainSampler(config: Pick<TrainConfig, 'sampling' | 'batchSize' | 'samplesPerClass' | 'seed'>, labels: Int32Array): BatchSampler {
+  const options = { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed };
+  return config.sampling === 'with-replacement' ? new ClassRandomSampler(labels, options) : new ClassBalancedSampler(labels, options);
 }
 
 /** The run's method: a preset with the run's attack settings, or the method written as data. */
@@ -91,9 +99,10 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
   const model = createModel({ arch: config.arch, embedDim: config.embedDim, inChannels: config.channels });
   try {
     if (config.pretrained !== null) notes.push(...loadPretrained(model, config.pretrained));
-    else if (config.arch !== 'resnet-small') notes.push(`${config.arch} starts from random weights (no --pretrained); the paper's figures use ImageNet weights`);
+    else if (config.arch !== 'resnet-small') notes.push(`${config.arch} starts from random weights (no pretrained weights); the paper's figures use ImageNet weights`);
     convertToMultiBatchNorm(model, method.branches);
     syncAuxBranches(model);
+    if (config.auxBnInit === 'copy-weights') resetAuxRunningStats(model);
     model.to(device);
   } catch (err) {
     model.dispose();

@@ -1,5 +1,5 @@
 // Building summary.json (its schema: src/formats/summary-file.ts): "method", "dataset", "epochs",
-// "test" with the dataset's Recall@K, nmi, map@r, pi_ratio, "train_seconds", plus where the
+// "test" with the dataset's Recall@K, nmi, map@r, map_c, pi_ratio, "train_seconds", plus where the
 // numbers come from. "test" holds the metrics of model.safetensors: the evaluation with the
 // highest Recall@1; "final_test" those after the last epoch.
 import { DATASETS } from '../data/index.js';
@@ -9,7 +9,7 @@ import type { TrainConfig } from './config.js';
 
 /** The metrics a summary lists first, in this order: Recall@K of the dataset's protocol, then these. */
 export function summaryMetrics(dataset: TrainConfig['dataset']): string[] {
-  return [...DATASETS[dataset].recallKs.map((k) => `recall@${k}`), 'nmi', 'map@r', 'pi_ratio'];
+  return [...DATASETS[dataset].recallKs.map((k) => `recall@${k}`), 'nmi', 'map@r', 'map_c', 'pi_ratio'];
 }
 
 export interface SummaryInput {

@@ -3,7 +3,7 @@
 // Stops cleanly on request (Ctrl-C: after the current step, with a checkpoint) and on a NaN or
 // infinite loss (without stepping, keeping the last good checkpoint).
 import { mkdirSync } from 'node:fs';
-import { DataLoader, DATASETS, hashLabels, restoreSampler, ClassBalancedSampler, type Batch, type BatchSampler } from '../data/index.js';
+import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
 import { methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
@@ -14,7 +14,7 @@ import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
 import { lockRun, type RunLock } from './run-lock.js';
 import { stepSeed } from './seeding.js';
-import { buildParts, disposeParts, openTrainingData, type TrainingData, type TrainingParts } from './setup.js';
+import { buildParts, disposeParts, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
 import { buildSummary, modelRecord } from './summary.js';
 import { restoreCheckpoint, withCheckpoint, writeRunModel } from './weights.js';
 
@@ -117,7 +117,7 @@ export class Trainer {
         run.writeConfig(config);
         run.truncateMetrics(0);
       }
-      const sampler = new ClassBalancedSampler(data.train.labels, { batchSize: config.batchSize, samplesPerClass: config.samplesPerClass, seed: config.seed });
+      const sampler = trainSampler(config, data.train.labels);
       const state: TrainerState = {
         epoch: 0,
         step: 0,

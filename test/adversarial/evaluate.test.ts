@@ -95,8 +95,9 @@ describe('robustness evaluation', () => {
     // What buildReport makes is what eval.json's schema accepts.
     assert.equal(evalFileSchema.safeParse(JSON.parse(JSON.stringify(report))).success, true);
     const out = JSON.parse(JSON.stringify(contractOutput(report))) as { clean: object; attacks: object[] };
-    assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
-    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'map@r', 'nmi']);
+    // qa- and es are ERS attacks, so the contract carries the score too.
+    assert.deepEqual(Object.keys(out), ['clean', 'attacks', 'ers']);
+    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'map@r', 'map_c', 'nmi']);
     assert.deepEqual(out.attacks.map((a) => Object.keys(a)), [
       ['attack', 'eps', 'iters', 'recall@1', 'map@r', 'success_rate'],
       ['attack', 'eps', 'iters', 'recall@1', 'map@r'],
@@ -111,7 +112,8 @@ describe('robustness evaluation', () => {
     ]);
     assert.equal(report.details[2]!.rank !== undefined, true);
     assert.equal(report.ers.length, 1);
-    assert.deepEqual(report.ers[0]!.missing, ['ca+', 'ca-', 'qa+']);
+    assert.deepEqual(report.ers[0]!.missing, ['CA+', 'CA-', 'QA+', 'TMA', 'LTM', 'GTM', 'GTT']);
+    assert.deepEqual(Object.keys(report.ers[0]!.components), ['QA-', 'ES:D', 'ES:R']);
   });
 
   it('leaves no tensors behind', async () => {

@@ -105,14 +105,31 @@ describe('budgets, ERS and robustness ratios', () => {
     assert.equal(budgetInInputUnits(parseBudget('0.03'), [0.25, 0.5]), 0.03);
   });
 
-  it('ERS rescales each component to [0, 100] as RobRank does and averages them', () => {
-    const r = empiricalRobustnessScore({ 'ca+': 0.25, 'ca-': 0.2, 'qa+': 0.5, 'qa-': 0.6, 'es:d': 1, 'es:r': 0.3 });
-    assert.deepEqual(r.components, { 'ca+': 50, 'ca-': 80, 'qa+': 100, 'qa-': 40, 'es:d': 50, 'es:r': 30 });
-    close(r.score!, (50 + 80 + 100 + 40 + 50 + 30) / 6, 'ers');
+  it("ERS rescales all ten components as RobRank's pjswipe does (1 robust) and averages them", () => {
+    // Raw measures as the attacks report them, rescaled by hand:
+    //   CA+ rank 0.25 -> 2 * 0.25 = 0.5      CA- rank 0.2 -> 1 - 0.2 = 0.8
+    //   QA+ rank 0.5  -> 1.0                 QA- rank 0.6 -> 0.4
+    //   TMA cosine 0.3 -> 1 - 0.3 = 0.7      ES:D shift 1.0 -> (2 - 1) / 2 = 0.5
+    //   ES:R 0.3, LTM 0.1, GTM 0.2, GTT 0.6 stay as they are
+    //   ERS = (0.5 + 0.8 + 1.0 + 0.4 + 0.7 + 0.5 + 0.3 + 0.1 + 0.2 + 0.6) / 10 = 5.1 / 10 = 0.51
+    const raw = { 'CA+': 0.25, 'CA-': 0.2, 'QA+': 0.5, 'QA-': 0.6, TMA: 0.3, 'ES:D': 1, 'ES:R': 0.3, LTM: 0.1, GTM: 0.2, GTT: 0.6 } as const;
+    const expected = { 'CA+': 0.5, 'CA-': 0.8, 'QA+': 1.0, 'QA-': 0.4, TMA: 0.7, 'ES:D': 0.5, 'ES:R': 0.3, LTM: 0.1, GTM: 0.2, GTT: 0.6 } as const;
+    const r = empiricalRobustnessScore(raw);
+    assert.deepEqual(Object.keys(r.components), ['CA+', 'CA-', 'QA+', 'QA-', 'TMA', 'ES:D', 'ES:R', 'LTM', 'GTM', 'GTT']);
+    for (const [name, value] of Object.entries(expected)) {
+      const c = r.components[name as keyof typeof expected]!;
+      assert.equal(c.raw, raw[name as keyof typeof raw], name);
+      close(c.rescaled, value, name);
+    }
+    close(r.score!, 0.51, 'ers');
     assert.deepEqual(r.missing, []);
-    const partial = empiricalRobustnessScore({ 'es:r': 0.5 });
-    assert.equal(partial.score, 50);
-    assert.deepEqual(partial.missing, ['ca+', 'ca-', 'qa+', 'qa-', 'es:d']);
+    // A backfired CA+ (rank 0.75) scores 1.5, a TMA pushed away from its target (cosine -0.5) 1.5: RobRank does not clip.
+    close(empiricalRobustnessScore({ 'CA+': 0.75 }).score!, 1.5, 'ca+ unclipped');
+    close(empiricalRobustnessScore({ TMA: -0.5 }).score!, 1.5, 'tma unclipped');
+    // An ES shift of 2 (antipodal) is fully broken: 0; a partial score averages what is there.
+    const partial = empiricalRobustnessScore({ 'ES:D': 2, 'ES:R': 0.5 });
+    close(partial.score!, 0.25, 'partial');
+    assert.deepEqual(partial.missing, ['CA+', 'CA-', 'QA+', 'QA-', 'TMA', 'LTM', 'GTM', 'GTT']);
     assert.equal(empiricalRobustnessScore({}).score, null);
   });
 

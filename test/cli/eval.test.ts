@@ -50,8 +50,9 @@ describe('mdprop eval', () => {
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Contract;
     assertMatchesSchema('eval-output', out);
-    assert.deepEqual(Object.keys(out), ['clean', 'attacks']);
-    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'nmi']);
+    // qa+ is one of the ERS attacks, so the score comes along.
+    assert.deepEqual(Object.keys(out), ['clean', 'attacks', 'ers']);
+    assert.deepEqual(Object.keys(out.clean), ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'map_c', 'nmi']);
     assert.deepEqual(
       out.attacks.map((a) => [a.attack, a.eps, a.iters]),
       [['stax', 0, 2], ['stax', 0.3, 2], ['untargeted', 0, 2], ['untargeted', 0.3, 2], ['fgsm', 0, 1], ['fgsm', 0.3, 1], ['qa+', 0, 2], ['qa+', 0.3, 2]],

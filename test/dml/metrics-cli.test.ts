@@ -34,7 +34,7 @@ describe('mdprop metrics', () => {
     const r = spawnMdprop(['metrics', '--embeddings', file('both.safetensors'), '--k', '1,2,4,8', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const json = JSON.parse(r.stdout) as Record<string, number>;
-    for (const key of ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'r_precision', 'nmi', 'f1', 'pi_ratio']) {
+    for (const key of ['recall@1', 'recall@2', 'recall@4', 'recall@8', 'map@r', 'map_c', 'r_precision', 'nmi', 'f1', 'pi_ratio']) {
       assert.equal(typeof json[key], 'number', key);
       if (key !== 'pi_ratio') assert.ok(json[key]! >= 0 && json[key]! <= 1, `${key} = ${json[key]}`);
     }
@@ -50,7 +50,7 @@ describe('mdprop metrics', () => {
     const r = spawnMdprop(['metrics', '--embeddings', file('embeddings.safetensors'), '--labels', file('labels.safetensors'), '--k', '1,3']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['recall@1', 'recall@3', 'map@r', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum']);
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['recall@1', 'recall@3', 'map@r', 'map_c', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum']);
     for (const line of lines) assert.match(line, /^\S+\s+\d+\.\d{4}$/);
   });
 

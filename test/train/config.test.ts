@@ -52,7 +52,7 @@ describe('training configuration', () => {
   it("uses the authors' settings for file datasets", () => {
     const root = join(dir, 'cub');
     mkdirSync(root, { recursive: true });
-    const c = resolveConfig({ flags: { dataset: 'cub200', dataRoot: root, out: join(dir, 'x') } });
+    const c = resolveConfig({ flags: { dataset: 'cub200', dataRoot: root, fromScratch: 'yes', out: join(dir, 'x') } });
     assert.equal(c.arch, 'resnet50');
     assert.equal(c.imageSize, 224);
     assert.equal(c.testResize, 256);
@@ -62,7 +62,7 @@ describe('training configuration', () => {
     assert.equal(c.samplesPerClass, 2);
     assert.equal(c.loss, 'multisimilarity');
     assert.equal(c.optimizer, 'adam');
-    assert.equal(resolveConfig({ flags: { dataset: 'sop', dataRoot: root } }).batchSize, 112);
+    assert.equal(resolveConfig({ flags: { dataset: 'sop', dataRoot: root, fromScratch: 'yes' } }).batchSize, 112);
   });
 
   it('layers defaults <- config file <- flags; file keys may be camelCase or flag names', () => {

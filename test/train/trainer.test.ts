@@ -168,7 +168,7 @@ describe('Trainer', () => {
     const model = createModel({ arch: 'resnet-small', embedDim: 16, inChannels: 1 });
     const headBefore = snapshot(model, 'fc.weight');
     const notes = loadPretrained(model, file);
-    assert.match(notes[0]!, /head \(fc\.bias \[10\], fc\.weight \[10, 128\]\) does not fit the 16-dim embedding; the head fc\.\* starts freshly initialised/);
+    assert.match(notes[0]!, /head \(fc\.bias \[10\], fc\.weight \[10, 128\]\) does not fit the model's \(fc\.weight \[16, 128\], fc\.bias \[16\]\); the head starts freshly initialised/);
     assert.deepEqual(snapshot(model, 'conv1.weight'), snapshot(donor, 'conv1.weight'));
     assert.deepEqual(snapshot(model, 'fc.weight'), headBefore);
     const wrong = createModel({ arch: 'resnet-small', embedDim: 10, inChannels: 3 });

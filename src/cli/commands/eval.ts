@@ -1,9 +1,10 @@
-// `mdprop eval --run DIR [--weights FILE] [--attacks ...] [--eps LIST] [--iters N] [--limit N] [--json] ...`
+// `mdprop eval --run DIR [--weights FILE] [--profile rob28|rob224] [--attacks ...] [--eps LIST] [--iters N] [--limit N] [--json] ...`
 // Maps flags onto evaluate()'s options (src/evaluate) and prints the table, or with --json exactly
-//   {"clean": {"recall@1", ..., "map@r", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...]}
+//   {"clean": {"recall@1", ..., "map@r", "map_c", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...],
+//    "ers"?: [{"eps", "eps_text", "iters", "score", "components": {"CA+": {"raw", "rescaled"}, ...}, "missing"}]}
 // Bad flags exit 2 before any work, naming the flag.
 import type { Command } from 'commander';
-import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
+import { ATTACK_NAMES, PROFILE_NAMES, PROFILES, type AttackName } from '../../adversarial/index.js';
 import { DATASET_NAMES } from '../../data/index.js';
 import { contractOutput, evaluate, EVALUATE_DEFAULTS, formatReport, OptionError, type EvaluateOptions, type EvalProgress } from '../../evaluate/index.js';
 import { RUN_FILES } from '../../formats/index.js';
@@ -14,7 +15,7 @@ import { asUsage, integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressTo } from '../progress.js';
 
 type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | 'mtaxTargets' | 'rankPartners' | 'branch' | 'batchSize' | 'device', string> &
-  Partial<Record<'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
+  Partial<Record<'profile' | 'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
     json?: boolean;
   };
 
@@ -28,6 +29,7 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--embed-dim <D>', 'embedding dimension (default: from the run or the weights)')
     .option('--dataset <name>', `dataset: ${DATASET_NAMES.join(', ')} (default: the run's)`)
     .option('--data-root <dir>', 'folder the dataset was downloaded to (not for fashion-mnist, mnist)')
+    .option('--profile <name>', `RobRank's protocol, fixing attacks and budgets: ${PROFILE_NAMES.map((n) => `${n} (${PROFILES[n].summary})`).join('; ')}`)
     .option('--attacks <list>', `comma-separated: ${ATTACK_NAMES.join(', ')}; or all`, EVALUATE_DEFAULTS.attacks.join(','))
     .option('--eps <list>', 'budgets: numbers in normalized-input units (0.01) or pixel fractions (4/255)', EVALUATE_DEFAULTS.eps.join(','))
     .option('--iters <n>', 'PGD iterations (fgsm always takes one step)', String(EVALUATE_DEFAULTS.iters))
@@ -48,8 +50,12 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--threads <n>', 'CPU threads of libtorch')
     .option('--out <file>', `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)`)
     .option('--json', 'print the contract JSON instead of a table')
-    .action(async (flags: EvalFlags) => {
+    .action(async (flags: EvalFlags, command: Command) => {
       const options = optionsOf(flags);
+      // A profile fixes budgets itself: only what the user typed goes along (the library rejects clashes).
+      if (flags.profile !== undefined) {
+        for (const key of Object.keys(options) as (keyof EvaluateOptions)[]) if (command.getOptionValueSource(key) === 'default') delete options[key];
+      }
       if (flags.run === undefined && flags.weights === undefined) throw new UsageError('--run: give a run directory (or --weights with --dataset)');
       const gallery = progressTo('gallery', 'img');
       const queries = progressTo('eval', 'query');
@@ -93,6 +99,7 @@ function randomStartOf(text: string): number | 'eps' {
 function optionsOf(f: EvalFlags): EvaluateOptions {
   const int = (flag: string, text: string | undefined, min = 1) => (text === undefined ? undefined : integerFlag(flag, text, min));
   const options: EvaluateOptions = {
+    profile: f.profile as EvaluateOptions['profile'],
     weights: f.weights,
     arch: f.arch as EvaluateOptions['arch'],
     embedDim: int('--embed-dim', f.embedDim),

@@ -13,8 +13,8 @@ import { processStreams, type CliStreams } from '../io.js';
 import { integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressTo } from '../progress.js';
 
-/** Train flags every run shares; method, seed and out are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
-const SHARED_FIELDS = FLAG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps');
+/** Train flags every run shares; method, seed, out and preset are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
+const SHARED_FIELDS = FLAG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps' && f !== 'preset');
 
 type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'attacks' | 'iters' | 'limit' | 'trainEps', string>> & { json?: boolean; views?: boolean };
 

@@ -72,4 +72,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'rebuild report.html of a run directory (config.json) or an experiment directory (experiment.json) from its files',
     load: async () => (await import('./report.js')).registerReport,
   },
+  {
+    name: 'weights',
+    usage: '',
+    summary: 'convert weight files',
+    load: async () => (await import('./weights.js')).registerWeights,
+  },
 ];

@@ -2,7 +2,7 @@
 // Reads `embeddings` (float32 [N, D]) and `labels` (int64 [N]; from the embeddings file when
 // --labels is absent) and prints retrieval, clustering and embedding-space metrics: every sample
 // is a query against all others, L2-normalised, Euclidean distance. With --json one object with
-// keys recall@K (each K), map@r, r_precision, nmi, f1, pi_ratio, map, rho_spectrum.
+// keys recall@K (each K), map@r, map_c, r_precision, nmi, f1, pi_ratio, map, rho_spectrum.
 import type { Command } from 'commander';
 import { evaluateRetrieval, type EvaluationStage, type RetrievalReport } from '../../dml/index.js';
 import { FormatError, readEmbeddingsFile } from '../../formats/index.js';
@@ -82,7 +82,7 @@ function withProgress(rows: number, run: (onProgress?: (stage: EvaluationStage, 
 function orderedReport(report: RetrievalReport, ks: readonly number[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of ks) out[`recall@${k}`] = report[`recall@${k}`];
-  const rest: (keyof RetrievalReport)[] = ['map@r', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum'];
+  const rest: (keyof RetrievalReport)[] = ['map@r', 'map_c', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum'];
   for (const key of rest) {
     const value = report[key];
     if (typeof value === 'number') out[key] = value;

@@ -13,7 +13,10 @@ export type RecallKey = `recall@${number}`;
 
 /** Metric values keyed by their JSON names; all in [0, 1] except pi_ratio and rho_spectrum. */
 export type RetrievalReport = { [key: RecallKey]: number } & {
+  /** MAP@R (Musgrave et al.): window and denominator R = the other same-class items. */
   'map@r': number;
+  /** The MDProp authors' mAP_c: window and denominator = the class size counting the query (src/dml/metrics/retrieval.ts). */
+  map_c: number;
   r_precision: number;
   /** Mean average precision over the whole ranking. */
   map: number;
@@ -82,7 +85,7 @@ export function evaluateRetrieval(options: RetrievalEvaluationOptions): Retrieva
     memoryBudgetBytes: options.memoryBudgetBytes,
     onProgress: (done, total) => options.onProgress?.('retrieval', done, total),
   });
-  const report: RetrievalReport = { 'map@r': scores.mapAtR, r_precision: scores.rPrecision, map: scores.map };
+  const report: RetrievalReport = { 'map@r': scores.mapAtR, map_c: scores.mapC, r_precision: scores.rPrecision, map: scores.map };
   ks.forEach((k, i) => {
     report[`recall@${k}`] = scores.recall[i]!;
   });

@@ -6,7 +6,11 @@
 //   mAP           = 1/R Σ_{i=1..R} i / rank_i                                 (whole ranking)
 //   MAP@R         = 1/R Σ_{i: rank_i <= R} i / rank_i                          (Musgrave et al. 2020)
 //   R-precision   = |{i: rank_i <= R}| / R
-// each averaged over the queries that have R >= 1 (the others are skipped, and counted).
+//   mAP_c         = 1/C Σ_{i: rank_i <= C} i / rank_i,  C = R + 1              (the MDProp authors' code)
+// where C is the size of the query's class counting the query itself: the authors' mAP_c
+// (metrics/mAP_c.py of their code) searches the C nearest other items and divides by C, so
+// even a perfect ranking scores R / (R + 1). Not comparable with MAP@R; both are reported.
+// Each is averaged over the queries that have R >= 1 (the others are skipped, and counted).
 //
 // rank_i = i + (irrelevant items more similar than that relevant item). The gallery is sorted by
 // class, so a query's relevant items are one contiguous range of the block's row; one scan of the
@@ -44,6 +48,8 @@ export interface RetrievalScores {
   /** Recall@K for each requested K, in the order given. */
   recall: number[];
   mapAtR: number;
+  /** The MDProp authors' mAP_c: window and denominator R + 1 (see above). */
+  mapC: number;
   rPrecision: number;
   map: number;
   /** Queries that had at least one relevant item and entered the averages. */
@@ -101,7 +107,7 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       const rows = input.chunkSize ?? chunkRows(ng, input.memoryBudgetBytes);
 
       const hitsAtK = new Float64Array(ks.length);
-      const sums = { map: 0, mapAtR: 0, rPrecision: 0 };
+      const sums = { map: 0, mapAtR: 0, mapC: 0, rPrecision: 0 };
       let evaluated = 0;
       for (let start = 0; start < nq; start += rows) {
         const count = Math.min(rows, nq - start);
@@ -123,6 +129,7 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
             });
             sums.map += scores.map;
             sums.mapAtR += scores.mapAtR;
+            sums.mapC += scores.mapC;
             sums.rPrecision += scores.rPrecision;
           }
         });
@@ -132,6 +139,7 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
       return {
         recall: Array.from(hitsAtK, (h) => h / evaluated),
         mapAtR: sums.mapAtR / evaluated,
+        mapC: sums.mapC / evaluated,
         rPrecision: sums.rPrecision / evaluated,
         map: sums.map / evaluated,
         evaluatedQueries: evaluated,
@@ -181,6 +189,7 @@ interface QueryScores {
   firstRank: number;
   map: number;
   mapAtR: number;
+  mapC: number;
   rPrecision: number;
 }
 
@@ -211,6 +220,7 @@ function rankScores(row: Float32Array | Float64Array, range: RelevantRange): Que
   }
   let map = 0;
   let mapAtR = 0;
+  let mapC = 0;
   let withinR = 0;
   let above = 0;
   let firstRank = 0;
@@ -226,6 +236,7 @@ function rankScores(row: Float32Array | Float64Array, range: RelevantRange): Que
       mapAtR += precision;
       withinR++;
     }
+    if (rank <= r + 1) mapC += precision;
   }
-  return { firstRank, map: map / r, mapAtR: mapAtR / r, rPrecision: withinR / r };
+  return { firstRank, map: map / r, mapAtR: mapAtR / r, mapC: mapC / (r + 1), rPrecision: withinR / r };
 }
