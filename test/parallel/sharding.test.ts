@@ -2,7 +2,7 @@
 // each rank trains on, and the sharded sampler whose state is the global sampler's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClassBalancedSampler, restoreSampler } from '../../src/data/index.js';
+import { ClassBalancedSampler, ClassRandomSampler, restoreSampler } from '../../src/data/index.js';
 import { ShardedSampler, shardOf, workerPlace } from '../../src/parallel/index.js';
 
 test('workerPlace reads the torchrun environment and names the variable at fault', () => {
@@ -51,4 +51,17 @@ test('the sharded samplers of 2 ranks split each global batch without overlap, o
   // A checkpoint written by rank 0 resumes one process exactly where the two ranks were.
   const resumed = restoreSampler(labels, ranks[0]!.state());
   assert.deepEqual([...resumed.next().indices], [...reference.next().indices]);
+});
+
+test('sharding the with-replacement sampler (--sampling with-replacement) keeps its kind and state', () => {
+  const labels = Int32Array.from({ length: 60 }, (_, i) => i % 6);
+  const options = { batchSize: 8, samplesPerClass: 2, seed: 9 };
+  const reference = new ClassRandomSampler(labels, options);
+  const ranks = [0, 1].map((r) => new ShardedSampler(new ClassRandomSampler(labels, options), labels, shardOf(8, r, 2)));
+  for (let i = 0; i < 12; i++) {
+    const whole = reference.next();
+    assert.deepEqual(ranks.flatMap((s) => [...s.next().indices]), [...whole.indices]);
+  }
+  assert.deepEqual(ranks[0]!.state(), reference.state());
+  assert.deepEqual([...restoreSampler(labels, ranks[1]!.state()).next().indices], [...reference.next().indices]);
 });
