@@ -1,8 +1,9 @@
-// Gradients made equal across ranks: after the backward pass, the parameters' gradients are packed
+// Gradients made equal across ranks after the backward pass: the parameters' gradients are packed
 // into buckets of at most `bucketBytes` (one flat tensor per bucket, per dtype and device), each
-// bucket is all-reduced in one collective, and the results are copied back. Fewer, larger
-// messages than one per parameter, as DDP's reducer does; unlike DDP the buckets are sent after the
-// whole backward pass rather than overlapping it.
+// bucket is all-reduced in one collective, and the results are copied back. Fewer, larger messages
+// than one per parameter. OverlappedReducer (c10d's Reducer) sends the buckets during the backward
+// pass instead; this one serves where that is not built, for the loss's own parameters, and to
+// time the all-reduce alone.
 import { cat, noGrad, tidy, zerosLike, type Tensor } from '../torch/index.js';
 import type { ProcessGroup, ReduceOp } from './process-group.js';
 
