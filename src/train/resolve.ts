@@ -36,7 +36,7 @@ const NUMERIC = new Set<ConfigField>([
 ]);
 
 /** Settings a resumed run may change: they do not alter what has been trained so far. */
-export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'checkpointEvery', 'evalBatchSize', 'threads', 'device', 'worldSize'];
+export const RESUMABLE_CHANGES: readonly ConfigField[] = ['epochs', 'evalEvery', 'checkpointEvery', 'evalBatchSize', 'threads', 'device'];
 
 /** A switch's words (a bare --skip-bad-images arrives as true). */
 const YES_NO: Record<string, boolean> = { yes: true, true: true, '1': true, no: false, false: false, '0': false };
