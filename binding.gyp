@@ -9,11 +9,13 @@
         "native/tensor_io.cc",
         "native/autograd.cc",
         "native/runtime.cc",
-        "native/torch_zip.cc"
+        "native/torch_zip.cc",
+        "native/c10d.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node scripts/torch-paths.mjs include)"
+        "<!@(node scripts/torch-paths.mjs include)",
+        "native/compat"
       ],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "<!@(node scripts/torch-paths.mjs defines)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAutograd(env, exports);
   InitRuntime(env, exports);
   InitTorchZip(env, exports);
+  InitC10d(env, exports);
   return exports;
 }
 

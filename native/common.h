@@ -53,5 +53,6 @@ void InitTensorIO(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitTorchZip(Napi::Env env, Napi::Object exports);
+void InitC10d(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdprop

@@ -8,11 +8,12 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-# libtorch-dev: the engine. libopenblas0-openmp: without it libtorch's matrix products fall back to
+# libtorch-dev: the engine; libgloo-dev: the headers of its Gloo process group (data-parallel
+# training; the library itself is in libtorch). libopenblas0-openmp: without it libtorch's matrix products fall back to
 # the reference BLAS (measured 1.9 against 52 GFLOP/s for a 1024^3 float32 product on one core).
 # python3-torch(vision): reference implementations for the parity tests and benchmarks only; the
 # project itself never runs Python. chromium: the headless browser in which the tests open report.html.
-$SUDO apt-get install -y -q --no-install-recommends libtorch-dev libopenblas0-openmp python3-torch python3-torchvision g++ make python3 chromium
+$SUDO apt-get install -y -q --no-install-recommends libtorch-dev libgloo-dev libopenblas0-openmp python3-torch python3-torchvision g++ make python3 chromium
 
 npm ci --no-audit --no-fund   # also builds the native addon (package.json "install")
 npm run build

@@ -34,11 +34,26 @@ function libraries(loc) {
   return libs;
 }
 
+/**
+ * Which c10d backends the addon compiles: Gloo when its headers are found (Debian: libgloo-dev;
+ * PyTorch's own tree ships them), NCCL only when the library holds ProcessGroupNCCL and nccl.h is
+ * found (a CUDA build; $NCCL_INCLUDE may name its folder), since the Debian library has neither.
+ */
+function c10dDefines(loc) {
+  const defines = [];
+  const searched = [...loc.includes, '/usr/include'];
+  if (searched.some((dir) => existsSync(join(dir, 'gloo/algorithm.h')))) defines.push('USE_C10D_GLOO');
+  const cuda = join(loc.libDir, 'libtorch_cuda.so');
+  const ncclHeader = [...searched, process.env.NCCL_INCLUDE ?? ''].some((dir) => dir !== '' && existsSync(join(dir, 'nccl.h')));
+  if (existsSync(cuda) && ncclHeader && readFileSync(cuda).includes('ProcessGroupNCCL')) defines.push('USE_C10D_NCCL');
+  return defines;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const loc = torchLocation();
   const what = process.argv[2];
   if (what === 'include') console.log(loc.includes.join(' '));
   else if (what === 'libs') console.log(libraries(loc).join(' '));
-  else if (what === 'defines') console.log(`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi(loc)}`);
+  else if (what === 'defines') console.log([`_GLIBCXX_USE_CXX11_ABI=${cxx11Abi(loc)}`, ...c10dDefines(loc)].join(' '));
   else console.log(JSON.stringify(loc));
 }

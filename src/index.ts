@@ -30,6 +30,7 @@ export {
 
 // What can go wrong, by kind: a setting, an option, a file, the data, an interrupted or diverged run.
 export { ConfigError, TrainingDiverged, TrainingInterrupted } from './train/index.js';
+export { joinRun, launchWorkers, workerPlace, DistributedError, type LaunchOptions, type LaunchResult, type Parallelism, type WorkerPlace } from './parallel/index.js';
 export { OptionError } from './evaluate/index.js';
 export { FormatError } from './formats/index.js';
 export { DataError, ImageDecodeError } from './data/index.js';
@@ -45,4 +46,5 @@ export * as methods from './methods/index.js';
 export * as formats from './formats/index.js';
 export * as evaluation from './evaluate/index.js';
 export * as training from './train/index.js';
+export * as parallel from './parallel/index.js';
 export * as report from './report/index.js';

@@ -17,6 +17,11 @@ export interface LoaderOptions {
   readonly seed?: number;
   /** Batches prepared ahead of the one being consumed (default 2; 0 = none). */
   readonly prefetch?: number;
+  /**
+   * Slot of the first row within the whole batch, for a sampler that yields one rank's rows of it:
+   * each image then gets the augmentation it would get in a single-process run (default 0).
+   */
+  readonly firstSlot?: number;
 }
 
 interface Pending {
@@ -29,6 +34,7 @@ export class DataLoader {
   readonly transform: Transform;
   private readonly seed: number;
   private readonly prefetch: number;
+  private readonly firstSlot: number;
   private readonly queue: Pending[] = [];
   private delivered: SamplerPosition;
 
@@ -40,6 +46,7 @@ export class DataLoader {
     this.transform = options.transform;
     this.seed = options.seed ?? options.sampler.seed;
     this.prefetch = options.prefetch ?? 2;
+    this.firstSlot = options.firstSlot ?? 0;
     if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new RangeError(`prefetch must be a non-negative integer, got ${this.prefetch}`);
     this.delivered = this.sampler.position();
   }
@@ -97,7 +104,7 @@ export class DataLoader {
     await Promise.all(
       Array.from(indices, (index, slot) => {
         labels[slot] = this.split.labels[index] as number;
-        const rng = train ? new Random(this.seed, 'augment', epoch, step, slot) : undefined;
+        const rng = train ? new Random(this.seed, 'augment', epoch, step, this.firstSlot + slot) : undefined;
         return transformInto(this.split.image(index), this.transform, rng, images, slot * perImage);
       }),
     );

@@ -1,7 +1,7 @@
 // Clean retrieval quality of a model on a dataset's evaluation protocol (same-set retrieval, or
 // query vs gallery): embed with the test transform on BN branch 0 in eval mode, then the
 // retrieval, clustering and embedding-space metrics of src/dml at the dataset's Recall@K.
-import type { Dataset, TestTransform } from '../data/index.js';
+import type { Dataset, DataSplit, TestTransform } from '../data/index.js';
 import { evaluateRetrieval } from '../dml/index.js';
 import type { MetricValues } from '../formats/index.js';
 import { setBnRouting, type EmbeddingModel } from '../nn/index.js';
@@ -16,6 +16,11 @@ export interface CleanEvaluationSettings {
   ks: readonly number[];
   /** After each embedded batch: images done and in total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Embeds a whole split [N, dim] given a way to embed any part of it, e.g. a share per rank of a
+   * data-parallel run gathered on every rank; default: all of it here.
+   */
+  splitEmbedder?: (embedPart: (part: DataSplit) => Promise<Float32Array>, split: DataSplit, dim: number) => Promise<Float32Array>;
 }
 
 export async function evaluateModel(model: EmbeddingModel, evaluation: Dataset['evaluation'], settings: CleanEvaluationSettings): Promise<MetricValues> {
@@ -24,9 +29,13 @@ export async function evaluateModel(model: EmbeddingModel, evaluation: Dataset['
   setBnRouting(model, { kind: 'branch', branch: 0 });
   const total = query.size + (sameSet ? 0 : gallery.size);
   const embed = (x: Parameters<EmbeddingModel['forward']>[0]) => model.forward(x);
-  const queryRows = await embedSplit(embed, query, { ...settings, onProgress: (done) => settings.onProgress?.(done, total) });
-  const galleryRows = sameSet ? undefined : await embedSplit(embed, gallery, { ...settings, onProgress: (done) => settings.onProgress?.(query.size + done, total) });
   const dim = model.embedDim;
+  const embedAll = async (split: DataSplit, before: number): Promise<{ rows: Float32Array }> => {
+    const embedPart = async (part: DataSplit) => (await embedSplit(embed, part, { ...settings, onProgress: (done) => settings.onProgress?.(before + done, total) })).rows;
+    return { rows: settings.splitEmbedder ? await settings.splitEmbedder(embedPart, split, dim) : await embedPart(split) };
+  };
+  const queryRows = await embedAll(query, 0);
+  const galleryRows = sameSet ? undefined : await embedAll(gallery, query.size);
   return tidy(() => {
     const report = evaluateRetrieval({
       queries: tensor(queryRows.rows, [query.size, dim]),

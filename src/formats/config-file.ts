@@ -34,6 +34,7 @@ export const CONFIG_LIMITS = {
   attackIters: 10_000,
   mtaxTargets: 1024,
   threads: 1024,
+  worldSize: 65536,
 } as const;
 const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveNumber = z.number().positive().finite();
@@ -91,6 +92,8 @@ export const configSchema = z.strictObject({
   threads: positiveInt.max(CONFIG_LIMITS.threads),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
   out: path,
+  /** Processes that trained the run together (data parallel); recorded from the launch, not set. Runs from before it trained alone. */
+  worldSize: positiveInt.max(CONFIG_LIMITS.worldSize).default(1),
 });
 
 /** Every resolved setting of a run: what config.json holds. */

@@ -18,6 +18,24 @@ export interface StepOptimizer {
   step(): void;
 }
 
+/** The rows of a joint forward that enter the loss. */
+export interface StepRows {
+  embedding: Tensor;
+  labels: Tensor;
+  features: Tensor;
+}
+
+/**
+ * What data-parallel training adds to a step (src/parallel implements it): the loss sees the rows
+ * of every rank, and the gradients are made equal across ranks before the optimizer steps.
+ */
+export interface StepSync {
+  /** All ranks' rows in rank order; this rank's keep their graph, the others' are constants. */
+  gather(local: StepRows): StepRows;
+  /** The backward pass of `loss`, leaving every rank with the same gradients. */
+  backward(loss: Tensor): void;
+}
+
 export interface StepContext {
   model: EmbeddingModel;
   method: MethodSpec;
@@ -25,6 +43,8 @@ export interface StepContext {
   optimizer: StepOptimizer;
   /** What a defense carries between steps (HM's last loss); a fresh one per step when left out. */
   memory?: DefenseMemory;
+  /** Data-parallel training; absent when one process trains. */
+  sync?: StepSync;
 }
 
 export interface StepResult {
@@ -82,6 +102,7 @@ function hasBatchNorm(model: EmbeddingModel): boolean {
 /** A defense's step: its own adversarial examples and loss, one optimizer step. */
 function defenseStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResult {
   const { model, method, criterion, optimizer } = ctx;
+  if (ctx.sync) throw new Error(`method '${method.name}' is a defense, which trains in one process, not data-parallel`);
   return tidy(() => {
     const loss = defenseLoss(model, method.defense!, criterion, images, labels, ctx.memory ?? freshDefenseMemory());
     const value = loss.item();
@@ -95,7 +116,7 @@ function defenseStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResu
 
 /** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
 export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
-  const { model, method, criterion, optimizer } = ctx;
+  const { model, method, criterion, optimizer, sync } = ctx;
   if (method.branches > 1 && hasBatchNorm(model) && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
   }
@@ -112,11 +133,14 @@ export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, dra
       const allImages = pieces.length > 1 ? cat(pieces.map((p) => p.images)) : images;
       const allLabels = pieces.length > 1 ? cat(pieces.map((p) => p.labels)) : labels;
       const out = model.forwardAll(allImages);
-      const loss = criterion.compute(out.embedding, allLabels, { features: out.features });
+      const local = { embedding: out.embedding, labels: allLabels, features: out.features };
+      const rows = sync ? sync.gather(local) : local;
+      const loss = criterion.compute(rows.embedding, rows.labels, { features: rows.features });
       const value = loss.item();
       if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
       optimizer.zeroGrad();
-      loss.backward();
+      if (sync) sync.backward(loss);
+      else loss.backward();
       optimizer.step();
       const samplesPerBranch = new Array<number>(Math.max(1, method.branches)).fill(0);
       for (const s of segments) samplesPerBranch[s.branch]! += s.size;

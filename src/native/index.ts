@@ -55,6 +55,30 @@ export interface NativeAddon {
 
   /** The pickle and the storage records (`data/<key>`, key without the prefix, as 1-D uint8 tensors) of a torch.save zip archive. */
   readTorchZip(path: string): { pickle: ArrayBuffer; storages: [string, NativeHandle][] };
+
+  c10dInit(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): NativeProcessGroup;
+  c10dAllReduce(group: NativeProcessGroup, tensors: NativeHandle[], op: string): void;
+  c10dBroadcast(group: NativeProcessGroup, tensors: NativeHandle[], root: number): void;
+  c10dAllGather(group: NativeProcessGroup, tensor: NativeHandle): NativeHandle[];
+  c10dBarrier(group: NativeProcessGroup): void;
+  c10dDestroy(group: NativeProcessGroup): void;
+  /** The c10d backends this build of the addon has ('gloo', and 'nccl' with a CUDA libtorch built with it). */
+  c10dBackends(): string[];
+  /** Whether c10d's Reducer is in this build (libtorch 1.x). */
+  c10dHasReducer(): boolean;
+  /** c10d's Reducer (DDP's) over `params`; `buckets` is how many it made. */
+  c10dReducerCreate(group: NativeProcessGroup, params: NativeHandle[], bucketBytes: number): { handle: NativeReducer; buckets: number };
+  c10dReducerPrepare(reducer: NativeReducer, outputs: NativeHandle[]): void;
+}
+
+/** An opaque c10d Reducer. */
+export interface NativeReducer {
+  readonly __nativeReducer: unique symbol;
+}
+
+/** An opaque c10d process group (store and backend). */
+export interface NativeProcessGroup {
+  readonly __nativeProcessGroup: unique symbol;
 }
 
 function packageRoot(): string {

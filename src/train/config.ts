@@ -64,6 +64,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
   threads: { arg: 'n', expected: upTo('threads'), help: 'CPU threads of libtorch (default: the number of cores)' },
   device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
+  worldSize: { arg: 'n', expected: upTo('worldSize'), help: 'processes that train the run together; set by --nproc/--nnodes or the launch environment, recorded in config.json' },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };
 
@@ -89,6 +90,9 @@ export function flagTerm(field: ConfigField): string {
 export function flagOf(field: ConfigField | string): string {
   return `--${kebab(field)}`;
 }
+
+/** The settings a command line sets; worldSize is recorded from the launch (--nproc, --nnodes or the environment). */
+export const FLAG_FIELDS: readonly ConfigField[] = CONFIG_FIELDS.filter((field) => field !== 'worldSize');
 
 export function isConfigField(name: string): name is ConfigField {
   return (CONFIG_FIELDS as string[]).includes(name);

@@ -36,6 +36,7 @@ const COMMON = {
   skipBadImages: false,
   seed: 0,
   device: 'cpu',
+  worldSize: 1,
 } as const satisfies Partial<DefaultedConfig>;
 
 export function datasetDefaults(dataset: DatasetName): DefaultedConfig {

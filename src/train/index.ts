@@ -30,5 +30,5 @@ export { stepSeed } from './seeding.js';
 export { buildParts, disposeParts, methodOf, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
 export { buildSummary, summaryMetrics } from './summary.js';
 export { writeRunModel } from './weights.js';
-export { Trainer, TrainingDiverged, TrainingInterrupted, type ProgressReporter, type TrainerHooks } from './trainer.js';
+export { checkShards, Trainer, TrainingDiverged, TrainingInterrupted, type ProgressReporter, type TrainerHooks } from './trainer.js';
 export { resolveTrainConfig, resumeTraining, train, type TrainControl, type TrainOptions } from './train.js';

@@ -4,7 +4,10 @@
 // exactly the random numbers the uninterrupted run would have used.
 import { Random } from '../data/index.js';
 
-/** The libtorch seed of one training step (epoch counted from 1, step within the epoch from 0). */
-export function stepSeed(seed: number, epoch: number, step: number): number {
-  return new Random(seed, 'torch-step', epoch, step).nextUint32();
+/**
+ * The libtorch seed of one training step (epoch counted from 1, step within the epoch from 0).
+ * Each rank of a data-parallel run draws its own attacks; rank 0 draws what a lone process would.
+ */
+export function stepSeed(seed: number, epoch: number, step: number, rank = 0): number {
+  return (rank === 0 ? new Random(seed, 'torch-step', epoch, step) : new Random(seed, 'torch-step', epoch, step, rank)).nextUint32();
 }

@@ -2,6 +2,7 @@
 // and its summary out. `mdprop train` is a thin adapter over these.
 import type { DatasetName } from '../data/index.js';
 import type { RunSummary, TrainConfig } from '../formats/index.js';
+import type { Parallelism } from '../parallel/index.js';
 import type { TrainerHooks } from './trainer.js';
 import { Trainer } from './trainer.js';
 import { resolveConfig, resolveResumeConfig, type GivenSettings } from './resolve.js';
@@ -12,6 +13,8 @@ export type TrainOptions = Partial<TrainConfig> & { dataset: DatasetName };
 export interface TrainControl extends TrainerHooks {
   /** Aborting stops after the current step with a checkpoint (the promise rejects with TrainingInterrupted). */
   signal?: AbortSignal;
+  /** This process's part in a data-parallel run (see joinRun); default: it trains alone. */
+  parallel?: Parallelism;
 }
 
 /** The configuration `train(options)` would run with: defaults, then the options; throws ConfigError naming the field. */
@@ -33,10 +36,10 @@ async function run(trainer: Trainer, control: TrainControl): Promise<RunSummary>
 
 /** Trains a new run in `options.out` (default runs/<dataset>-<method>-<time>) and returns its summary. */
 export async function train(options: TrainOptions, control: TrainControl = {}): Promise<RunSummary> {
-  return run(await Trainer.start(resolveTrainConfig(options), control), control);
+  return run(await Trainer.start(resolveTrainConfig(options), control, control.parallel), control);
 }
 
 /** Continues the run in `runDir` from its checkpoint; only epochs, evalEvery, evalBatchSize, threads and device may change. */
 export async function resumeTraining(runDir: string, changes: Partial<TrainConfig> = {}, control: TrainControl = {}): Promise<RunSummary> {
-  return run(await Trainer.resume(resolveResumeConfig(runDir, {}, changes as GivenSettings), control), control);
+  return run(await Trainer.resume(resolveResumeConfig(runDir, {}, changes as GivenSettings), control, control.parallel), control);
 }

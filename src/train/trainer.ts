@@ -3,17 +3,18 @@
 // Stops cleanly on request (Ctrl-C: after the current step, with a checkpoint) and on a NaN or
 // infinite loss (without stepping, keeping the last good checkpoint).
 import { mkdirSync } from 'node:fs';
-import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch } from '../data/index.js';
+import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
-import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult } from '../methods/index.js';
+import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
+import { SINGLE_PROCESS, ShardedSampler, type Parallelism } from '../parallel/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
 import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
 import { lockRun, type RunLock } from './run-lock.js';
 import { stepSeed } from './seeding.js';
-import { buildParts, disposeParts, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
+import { buildParts, disposeParts, methodOf, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
 import { buildSummary, modelRecord } from './summary.js';
 import { restoreCheckpoint, withCheckpoint, writeRunModel } from './weights.js';
 
@@ -57,6 +58,8 @@ export class Trainer {
   #checkpointAt = 'at the start';
   /** HM's gradual adversary reads the last step's loss; a resumed run starts it afresh. */
   readonly #defenseMemory = freshDefenseMemory();
+  /** Gathering and gradient reduction of a data-parallel run; undefined alone. */
+  readonly #sync: StepSync | undefined;
 
   private constructor(
     readonly config: TrainConfig,
@@ -66,8 +69,15 @@ export class Trainer {
     private state: TrainerState,
     private readonly hooks: TrainerHooks,
     private readonly lock: RunLock,
+    private readonly parallel: Parallelism,
   ) {
     this.#checkpointStep = state.step;
+    this.#sync = parallel.stepSync(parts.model.parameters(), parts.criterion.parameters());
+  }
+
+  /** The device this process computes on (cuda:<local rank> for a worker of a multi-GPU run). */
+  private get device(): string {
+    return this.parallel.deviceFor(this.config.device);
   }
 
   /**
@@ -75,9 +85,11 @@ export class Trainer {
    * refused; one whose start was killed before its first checkpoint is taken over. Writes
    * config.json and an initial checkpoint, holding the run's lock from before the first write.
    */
-  static async start(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
+  static async start(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
+    // Only rank 0 writes the run; the other ranks of a data-parallel run neither check nor lock it.
+    if (!parallel.writes) return Trainer.fresh(config, hooks, parallel, () => FOLLOWER_LOCK);
     checkFree(config.out);
-    return Trainer.fresh(config, hooks, () => {
+    return Trainer.fresh(config, hooks, parallel, () => {
       const lock = lockRun(config.out, (line) => hooks.log?.(line));
       try {
         checkFree(config.out); // again, now that no one else can be writing it
@@ -90,18 +102,23 @@ export class Trainer {
     });
   }
 
-  private static async fresh(config: TrainConfig, hooks: TrainerHooks, takeLock: () => RunLock): Promise<Trainer> {
+  private static async fresh(given: TrainConfig, hooks: TrainerHooks, parallel: Parallelism, takeLock: () => RunLock): Promise<Trainer> {
+    const config = { ...given, worldSize: parallel.worldSize };
+    checkShards(config);
     setNumThreads(config.threads);
     const data = await openTrainingData(config);
-    const parts = buildParts(config, data.train.numClasses);
+    const parts = buildParts({ ...config, device: parallel.deviceFor(config.device) }, data.train.numClasses);
     let lock: RunLock | undefined;
     try {
-      mkdirSync(config.out, { recursive: true });
-      lock = takeLock();
+      broadcastParts(parallel, parts);
       const run = new RunDirectory(config.out);
-      run.removeTemporaries();
-      run.writeConfig(config);
-      run.truncateMetrics(0);
+      if (parallel.writes) mkdirSync(config.out, { recursive: true });
+      lock = takeLock();
+      if (parallel.writes) {
+        run.removeTemporaries();
+        run.writeConfig(config);
+        run.truncateMetrics(0);
+      }
       const sampler = trainSampler(config, data.train.labels);
       const state: TrainerState = {
         epoch: 0,
@@ -116,7 +133,7 @@ export class Trainer {
         samplesPerBranch: new Array<number>(parts.method.branches).fill(0),
         metricsBytes: 0,
       };
-      const trainer = new Trainer(config, run, data, parts, state, hooks, lock);
+      const trainer = new Trainer(config, run, data, parts, state, hooks, lock, parallel);
       trainer.saveCheckpoint();
       for (const note of [...data.warnings, ...parts.notes]) trainer.log(note);
       return trainer;
@@ -131,21 +148,24 @@ export class Trainer {
    * Continues the run in config.out from its checkpoint (config from resolveResumeConfig), or from
    * its beginning when it was stopped before the first checkpoint.
    */
-  static async resume(config: TrainConfig, hooks: TrainerHooks = {}): Promise<Trainer> {
-    const lock = lockRun(config.out, (line) => hooks.log?.(line));
+  static async resume(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
+    const lock = parallel.writes ? lockRun(config.out, (line) => hooks.log?.(line)) : FOLLOWER_LOCK;
     try {
       if (findCheckpoint(config.out) === null) {
         hooks.log?.(`${config.out} was stopped before its first checkpoint; starting it from the beginning`);
-        return await Trainer.fresh(config, hooks, () => lock);
+        return await Trainer.fresh(config, hooks, parallel, () => lock);
       }
-      return await Trainer.continue(config, hooks, lock);
+      return await Trainer.continue(config, hooks, lock, parallel);
     } catch (err) {
       lock.release();
       throw err;
     }
   }
 
-  private static async continue(config: TrainConfig, hooks: TrainerHooks, lock: RunLock): Promise<Trainer> {
+  private static async continue(given: TrainConfig, hooks: TrainerHooks, lock: RunLock, parallel: Parallelism): Promise<Trainer> {
+    // The checkpoint holds the global sampler and rank 0's state: any number of ranks can go on from it.
+    const config = { ...given, worldSize: parallel.worldSize };
+    checkShards(config);
     setNumThreads(config.threads);
     const run = new RunDirectory(config.out);
     const checkpoint = loadCheckpoint(config.out);
@@ -153,7 +173,7 @@ export class Trainer {
     let parts: TrainingParts;
     try {
       data = await openTrainingData(config);
-      parts = buildParts({ ...config, pretrained: null }, data.train.numClasses);
+      parts = buildParts({ ...config, pretrained: null, device: parallel.deviceFor(config.device) }, data.train.numClasses);
     } catch (err) {
       disposeCheckpoint(checkpoint);
       throw err;
@@ -179,10 +199,13 @@ export class Trainer {
       disposeParts(parts);
       throw new ConfigError(`${setting('epochs')} ${config.epochs} is fewer than the ${state.epoch} epochs ${config.out} has completed`);
     }
-    run.removeTemporaries();
-    run.truncateMetrics(state.metricsBytes);
-    run.writeConfig(config);
-    const trainer = new Trainer(config, run, data, parts, state, hooks, lock);
+    broadcastParts(parallel, parts);
+    if (parallel.writes) {
+      run.removeTemporaries();
+      run.truncateMetrics(state.metricsBytes);
+      run.writeConfig(config);
+    }
+    const trainer = new Trainer(config, run, data, parts, state, hooks, lock, parallel);
     const at = state.partialEpoch ? `in epoch ${state.epoch + 1} after step ${state.partialEpoch.steps}` : `after epoch ${state.epoch}`;
     trainer.log(`resuming ${config.out} ${at} (${state.step} steps so far)`);
     for (const warning of data.warnings) trainer.log(warning);
@@ -204,13 +227,12 @@ export class Trainer {
     this.log(
       `training ${methodName(config.method)} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
         `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
-        `${config.epochs} epochs, ${config.threads} threads -> ${this.run.path}`,
+        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes` : ''} -> ${this.run.path}`,
     );
-    const loader = new DataLoader(data.train, {
-      sampler: restoreSampler(data.train.labels, this.state.sampler),
-      transform: data.trainTransform,
-      seed: config.seed,
-    });
+    const global = restoreSampler(data.train.labels, this.state.sampler);
+    const rows = this.parallel.shard(config.batchSize);
+    const sampler: BatchSampler = this.parallel.worldSize > 1 ? new ShardedSampler(global, data.train.labels, rows) : global;
+    const loader = new DataLoader(data.train, { sampler, transform: data.trainTransform, seed: config.seed, firstSlot: rows.start });
     try {
       while (this.state.epoch < config.epochs) {
         const progress = await this.trainEpoch(loader);
@@ -229,7 +251,7 @@ export class Trainer {
       trainImages: data.train.size,
       testImages: data.evaluation.query.size + (data.evaluation.sameSet ? 0 : data.evaluation.gallery.size),
     });
-    this.run.writeSummary(summary);
+    if (this.parallel.writes) this.run.writeSummary(summary);
     const chosen = modelRecord(config, this.state);
     this.log(`done: Recall@1 ${fmt(chosen?.metrics['recall@1'])} (${config.modelSelection === 'final' ? 'final' : 'best on the test set'}, epoch ${chosen?.epoch ?? '-'}); summary in ${this.run.file('summary')}`);
     return summary;
@@ -248,7 +270,7 @@ export class Trainer {
     const bar = this.hooks.progress?.(`epoch ${epoch}/${this.config.epochs}`, total - progress.steps, 'step') ?? silentProgress;
     try {
       for (;;) {
-        if (this.#stopRequested) this.interrupt(progress);
+        if (this.parallel.anyRank(this.#stopRequested)) this.interrupt(progress);
         const started = performance.now();
         const batch = await loader.next();
         if (batch.epoch !== epoch - 1) throw new Error(`internal: batch of sampler epoch ${batch.epoch} during epoch ${epoch}`);
@@ -256,7 +278,9 @@ export class Trainer {
         progress.steps += 1;
         progress.lossSum += result.loss;
         progress.seconds += (performance.now() - started) / 1000;
-        result.samplesPerBranch.forEach((n, b) => (progress.samplesPerBranch[b] = (progress.samplesPerBranch[b] ?? 0) + n));
+        // Every rank takes as many rows as this one (checkShards): the global batch's counts.
+        const ranks = this.parallel.worldSize;
+        result.samplesPerBranch.forEach((n, b) => (progress.samplesPerBranch[b] = (progress.samplesPerBranch[b] ?? 0) + n * ranks));
         this.state.step += 1;
         this.state.sampler = loader.state();
         this.state.partialEpoch = progress;
@@ -272,14 +296,14 @@ export class Trainer {
 
   private step(batch: Batch, epoch: number, stepInEpoch: number, total: number): StepResult {
     const { model, method, criterion, optimizer } = this.parts;
-    const device = this.config.device;
-    manualSeed(stepSeed(this.config.seed, epoch, batch.step));
+    const device = this.device;
+    manualSeed(stepSeed(this.config.seed, epoch, batch.step, this.parallel.rank));
     try {
       return tidy(() => {
         const images = tensor(batch.images, [...batch.shape]);
         const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
         return methodStep(
-          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory },
+          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory, ...(this.#sync ? { sync: this.#sync } : {}) },
           device === 'cpu' ? images : images.to(device),
           device === 'cpu' ? labels : labels.to(device),
         );
@@ -299,7 +323,8 @@ export class Trainer {
     const epoch = this.state.epoch + 1;
     const { optimizer, scheduler } = this.parts;
     const loss = progress.lossSum / Math.max(1, progress.steps);
-    this.run.appendMetrics({
+    if (this.parallel.writes)
+      this.run.appendMetrics({
       kind: 'epoch',
       epoch,
       loss,
@@ -319,7 +344,7 @@ export class Trainer {
     this.saveCheckpoint();
     const evalText = evaluated ? `, Recall@1 ${fmt(evaluated)} (best ${fmt(this.state.best?.metrics['recall@1'])} at epoch ${this.state.best?.epoch})` : '';
     this.log(`epoch ${epoch}/${this.config.epochs}: loss ${loss.toFixed(4)}, ${progress.seconds.toFixed(1)} s${evalText}`);
-    if (this.#stopRequested && epoch < this.config.epochs) throw new TrainingInterrupted(this.run.path, epoch, progress.steps);
+    if (this.parallel.anyRank(this.#stopRequested) && epoch < this.config.epochs) throw new TrainingInterrupted(this.run.path, epoch, progress.steps);
   }
 
   /** Evaluates, logs the line, and writes model.safetensors (every evaluation, or when Recall@1 beats the best with best-test). Returns Recall@1. */
@@ -333,8 +358,9 @@ export class Trainer {
       metrics = await evaluateModel(this.parts.model, this.data.evaluation, {
         transform: this.data.testTransform,
         batchSize: this.config.evalBatchSize,
-        device: this.config.device,
+        device: this.device,
         ks: DATASETS[this.config.dataset].recallKs,
+        splitEmbedder: (embedPart, split, dim) => this.parallel.embedSplit(split, dim, embedPart),
         onProgress: (done) => {
           bar.tick(done - shown);
           shown = done;
@@ -344,14 +370,14 @@ export class Trainer {
       bar.stop();
     }
     const seconds = (performance.now() - started) / 1000;
-    this.run.appendMetrics({ kind: 'eval', epoch, seconds, metrics });
+    if (this.parallel.writes) this.run.appendMetrics({ kind: 'eval', epoch, seconds, metrics });
     this.state.evalSeconds += seconds;
     this.state.lastEval = { epoch, metrics };
     const recall = metrics['recall@1'] ?? Number.NaN;
     const best = this.state.best?.metrics['recall@1'];
     const improved = best === undefined || recall > best;
     if (improved) this.state.best = { epoch, metrics };
-    if (improved || this.config.modelSelection === 'final') writeRunModel(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
+    if (this.parallel.writes && (improved || this.config.modelSelection === 'final')) writeRunModel(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
     return recall;
   }
 
@@ -366,6 +392,7 @@ export class Trainer {
   private saveCheckpoint(): void {
     this.#checkpointStep = this.state.step;
     this.#checkpointTime = performance.now();
+    if (!this.parallel.writes) return;
     this.state.metricsBytes = this.run.metricsBytes();
     const partial = this.state.partialEpoch;
     this.#checkpointAt = partial ? `at epoch ${this.state.epoch + 1}, step ${partial.steps}` : this.state.epoch === 0 ? 'at the start' : `after epoch ${this.state.epoch}`;
@@ -388,6 +415,31 @@ export class Trainer {
  */
 function turnOfEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The lock of a rank that does not write the run (rank 0 holds the real one). */
+const FOLLOWER_LOCK: RunLock = { path: '', release() {} };
+
+/** Rank 0's weights, buffers and loss parameters on every rank (a no-op alone). */
+function broadcastParts(parallel: Parallelism, parts: TrainingParts): void {
+  if (parallel.worldSize === 1) return;
+  const { model, criterion } = parts;
+  parallel.broadcast([...model.parameters(), ...model.namedBuffers().map(([, b]) => b), ...criterion.parameters()]);
+}
+
+/** Each rank takes whole classes' groups of every batch: batchSize / samplesPerClass must split evenly over the ranks. */
+export function checkShards(config: TrainConfig): void {
+  const groups = config.batchSize / config.samplesPerClass;
+  if (config.worldSize > 1 && groups % config.worldSize !== 0) {
+    throw new ConfigError(
+      `${setting('batchSize')} ${config.batchSize} holds ${groups} classes of ${setting('samplesPerClass')} ${config.samplesPerClass}, ` +
+        `which do not split evenly over ${config.worldSize} processes; choose a batch of a multiple of ${config.samplesPerClass * config.worldSize} images`,
+    );
+  }
+  // A defense's loss is computed on one process's rows; gathering it across ranks is not built.
+  if (config.worldSize > 1 && methodOf(config).defense !== undefined) {
+    throw new ConfigError(`${setting('method')} ${methodName(config.method)} is a defense, which trains in one process; data-parallel training covers baseline, advprop-d, mdprop and methods of distributions`);
+  }
 }
 
 /** Refuses a folder that holds a run with progress (checked before any work starts, and again under the lock). */

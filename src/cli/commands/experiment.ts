@@ -7,14 +7,14 @@ import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
 import { EXPERIMENT_FILES } from '../../formats/index.js';
 import { isMethodName, METHOD_NAMES } from '../../methods/index.js';
 import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../report/index.js';
-import { CONFIG_FIELDS, ConfigError, FIELD_TEXT, flagOf, flagTerm, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
+import { ConfigError, FLAG_FIELDS, FIELD_TEXT, flagOf, flagTerm, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressTo } from '../progress.js';
 
 /** Train flags every run shares; method, seed, out and preset are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
-const SHARED_FIELDS = CONFIG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps' && f !== 'preset');
+const SHARED_FIELDS = FLAG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps' && f !== 'preset');
 
 type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'attacks' | 'iters' | 'limit' | 'trainEps', string>> & { json?: boolean; views?: boolean };
 

@@ -6,10 +6,12 @@
 // summary JSON, stderr the log and progress. Ctrl-C stops after the current step with a
 // checkpoint (exit 130); a NaN or infinite loss stops the run, keeping the last checkpoint (exit 1).
 import type { Command } from 'commander';
+import { DistributedError, SINGLE_PROCESS, workerPlace, type Parallelism } from '../../parallel/index.js';
 import {
-  CONFIG_FIELDS,
+  checkShards,
   ConfigError,
   FIELD_TEXT,
+  FLAG_FIELDS,
   flagOf,
   flagTerm,
   resolveConfig,
@@ -24,8 +26,9 @@ import {
 import { UsageError } from '../errors.js';
 import { printable, processStreams, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
+import { joinFromEnvironment, launchFlags, LAUNCH_HELP, launchLocalWorkers, type LaunchFlags } from './train-launch.js';
 
-type TrainFlags = FlagValues & { config?: string; resume?: string };
+type TrainFlags = FlagValues & LaunchFlags & { config?: string; resume?: string };
 
 export function registerTrain(program: Command, io: CliStreams = processStreams): void {
   const command = program
@@ -33,9 +36,10 @@ export function registerTrain(program: Command, io: CliStreams = processStreams)
     .description('train an embedding model with a method (baseline, advprop-d, mdprop, or a defense: est, act, hm) and evaluate it')
     .option('--config <file>', 'JSON file of settings: the fields below in camelCase (batchSize) or as flag names (batch-size); flags win')
     .option('--resume <dir>', `continue the run in <dir> from its checkpoint; only ${RESUMABLE_CHANGES.map(flagOf).join(', ')} may change`);
-  for (const field of CONFIG_FIELDS) {
+  for (const field of FLAG_FIELDS) {
     command.option(flagTerm(field), FIELD_TEXT[field].help);
   }
+  for (const [term, help] of LAUNCH_HELP) command.option(term, help);
   command.addHelpText(
     'after',
     `
@@ -51,12 +55,46 @@ setting, 130 interrupted by Ctrl-C (resume with --resume DIR).`,
 
 async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
   const values: FlagValues = {};
-  for (const field of CONFIG_FIELDS) if (flags[field] !== undefined) values[field] = flags[field];
+  for (const field of FLAG_FIELDS) if (flags[field] !== undefined) values[field] = flags[field];
   const config = usage(() => {
     if (flags.resume === undefined) return resolveConfig({ flags: values, configFile: flags.config });
     if (flags.config !== undefined) throw new UsageError('--config cannot be combined with --resume (the run keeps its own config.json)');
     return resolveResumeConfig(flags.resume, values);
   });
+  const launch = launchFlags(flags);
+  const place = usage(() => workerPlace());
+  if (place === null && launch.nproc * launch.nnodes > 1) {
+    usage(() => checkShards({ ...config, worldSize: launch.nproc * launch.nnodes }));
+    // This process only starts the workers of this machine and waits for them.
+    process.exitCode = await launchLocalWorkers(launch, flags, config.out, io);
+    return;
+  }
+  let parallel: Parallelism = SINGLE_PROCESS;
+  if (place !== null) {
+    try {
+      parallel = joinFromEnvironment(place, config.device, launch);
+    } catch (err) {
+      if (err instanceof DistributedError) throw new Error(`worker rank ${place.rank} of ${place.worldSize} could not join the run: ${err.message}`);
+      throw err;
+    }
+  }
+  try {
+    await trainHere(config, flags.resume !== undefined, parallel, io);
+  } catch (err) {
+    if (!(err instanceof DistributedError)) throw err;
+    throw new Error(
+      `worker rank ${parallel.rank} of ${parallel.worldSize} stopped: ${err.message}. Another worker probably failed or was killed; ` +
+        `the run continues from its last checkpoint with: mdprop train --resume ${config.out} (with any --nproc)`,
+    );
+  } finally {
+    parallel.close();
+  }
+}
+
+/** Trains in this process: alone, or as one rank of a data-parallel run (rank 0 logs, prints and writes). */
+async function trainHere(config: TrainConfig, resume: boolean, parallel: Parallelism, io: CliStreams): Promise<void> {
+  const quiet: CliStreams = { stdout: { write: () => {} }, stderr: io.stderr };
+  const out = parallel.writes ? io : quiet;
   // Ctrl-C is ours from here on: before the run exists it is remembered, and the run stops (with
   // a checkpoint) as soon as it has started; a second one quits at once.
   let trainer: Trainer | undefined;
@@ -68,24 +106,24 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
       io.stderr.write('mdprop: interrupted again; exiting without a new checkpoint (the previous one is kept)\n');
       process.exit(130);
     }
-    io.stderr.write(`\nmdprop: stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint (Ctrl-C again to quit at once)\n`);
+    if (parallel.writes) io.stderr.write(`\nmdprop: stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint (Ctrl-C again to quit at once)\n`);
     stopAsked = true;
     trainer?.requestStop();
   };
   process.on('SIGINT', onSigint);
   try {
-    trainer = await startTrainer(config, flags.resume !== undefined, io);
+    trainer = await startTrainer(config, resume, parallel, out);
     if (stopAsked) trainer.requestStop();
     const summary = await trainer.train();
-    io.stdout.write(`${JSON.stringify(summary)}\n`);
+    out.stdout.write(`${JSON.stringify(summary)}\n`);
     // The report layer (charts) loads only once there is something to draw.
-    await (await import('../../report/index.js')).writeRunReport(config.out);
+    if (parallel.writes) await (await import('../../report/index.js')).writeRunReport(config.out);
   } catch (err) {
     if (err instanceof TrainingInterrupted) {
-      io.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
+      if (parallel.writes) io.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
       process.exitCode = 130;
     } else if (err instanceof TrainingDiverged) {
-      io.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
+      if (parallel.writes) io.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
       process.exitCode = 1;
     } else {
       throw err;
@@ -96,13 +134,15 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
   }
 }
 
-async function startTrainer(config: TrainConfig, resume: boolean, io: CliStreams): Promise<Trainer> {
-  const hooks = {
-    log: (line: string) => io.stderr.write(`${printable(line)}\n`),
-    progress: progressBar,
-  };
+async function startTrainer(config: TrainConfig, resume: boolean, parallel: Parallelism, io: CliStreams): Promise<Trainer> {
+  const hooks = parallel.writes
+    ? {
+        log: (line: string) => io.stderr.write(`${printable(line)}\n`),
+        progress: progressBar,
+      }
+    : {};
   try {
-    return resume ? await Trainer.resume(config, hooks) : await Trainer.start(config, hooks);
+    return resume ? await Trainer.resume(config, hooks, parallel) : await Trainer.start(config, hooks, parallel);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
     throw err;
