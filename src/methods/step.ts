@@ -1,9 +1,9 @@
 // One training step of a method: build each auxiliary distribution from its slice of the batch
 // (eval mode, its own BN branch), then one joint forward of clean and perturbed images in train
 // mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
-import { bnBranchCount, setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
+import { bnBranchCount, setBnRouting, withFrozenParameters, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import { cat, tidy, type Tensor } from '../torch/index.js';
-import { makeDistribution, type DistributionDraws } from './distributions.js';
+import { makeDistributions, type DistributionDraws, type DistributionJob } from './distributions.js';
 import { partRows, type MethodSpec } from './spec.js';
 
 /** What the step needs of a loss (src/dml's DmlLoss fits). */
@@ -62,12 +62,13 @@ function segmentsOf(pieces: readonly Piece[]): BnSegment[] {
 export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor, draws: readonly (DistributionDraws | undefined)[] = []): Piece[] {
   const size = images.shape[0]!;
   model.eval();
-  const extra = method.distributions.map((d, i) => {
-    const [start, end] = partRows(d.part, size);
-    const sliceImages = images.narrow(0, start, end - start);
-    const sliceLabels = labels.narrow(0, start, end - start);
-    return { images: makeDistribution(model, d, sliceImages, sliceLabels, draws[i]), labels: sliceLabels, branch: d.branch };
+  const jobs: DistributionJob[] = method.distributions.map((spec, i) => {
+    const [start, end] = partRows(spec.part, size);
+    return { spec, images: images.narrow(0, start, end - start), labels: labels.narrow(0, start, end - start), draws: draws[i] };
   });
+  // Attacks take gradients with respect to their input only: the weights stay out of the graph.
+  const made = withFrozenParameters(model, () => makeDistributions(model, jobs));
+  const extra = jobs.map((j, i) => ({ images: made[i]!, labels: j.labels, branch: j.spec.branch }));
   return [{ images, labels, branch: 0 }, ...extra.sort((a, b) => a.branch - b.branch)];
 }
 
