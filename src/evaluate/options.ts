@@ -54,6 +54,8 @@ export const evaluateOptionsSchema = z.strictObject({
   seed: count(0, 2 ** 32 - 1).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, "expected 'cpu' or 'cuda[:N]'").optional(),
   threads: count(1, 4096).optional(),
+  /** At most this many attack runs share one PGD pass (1: one at a time); default: as many as fit 2^21 input values. */
+  conditionsPerPass: count(1, 4096).optional(),
   /** Where eval.json goes; default the run directory (or beside the weights); null writes nothing. */
   out: z.string().min(1).nullable().optional(),
 });

@@ -30,6 +30,7 @@ export interface EvalPlan {
   mtaxTargets: number;
   rankPartners: number;
   threads: number | undefined;
+  conditionsPerPass: number | undefined;
   out: string | null;
 }
 
@@ -131,6 +132,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       mtaxTargets: o.mtaxTargets ?? EVALUATE_DEFAULTS.mtaxTargets,
       rankPartners: o.rankPartners ?? EVALUATE_DEFAULTS.rankPartners,
       threads: o.threads,
+      conditionsPerPass: o.conditionsPerPass,
       out: o.out === undefined ? defaultOut : o.out,
     };
   } catch (err) {
