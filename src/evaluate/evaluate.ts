@@ -13,7 +13,7 @@ import {
 } from '../adversarial/index.js';
 import { limitEvaluation, openDataset } from '../data/index.js';
 import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
-import { freezeParameters } from '../nn/index.js';
+import { freezeParameters, setComputeMode } from '../nn/index.js';
 import { setNumThreads, tensor, type Tensor } from '../torch/index.js';
 import { embedSplit } from './embed-split.js';
 import { TOP_FRACTION, type EvaluateOptionValues } from './options.js';
@@ -55,6 +55,7 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
   if (plan.threads !== undefined) setNumThreads(plan.threads);
   const { model } = plan.loaded;
   model.to(plan.device);
+  setComputeMode(model, { precision: plan.precision, memoryFormat: plan.memoryFormat });
   // Attacks need input gradients only: the weights stay out of autograd while evaluating.
   const thaw = freezeParameters(model);
   try {

@@ -32,3 +32,14 @@ export {
   type BnRouting,
   type BnSegment,
 } from './multi-batchnorm.js';
+export {
+  MEMORY_FORMATS,
+  PRECISIONS,
+  isMemoryFormatName,
+  isPrecision,
+  precisionProblem,
+  setComputeMode,
+  type MemoryFormatName,
+  type Precision,
+} from './precision.js';
+export { forwardFlops } from './flops.js';

@@ -29,6 +29,8 @@ const COMMON = {
   skipBadImages: false,
   seed: 0,
   device: 'cpu',
+  precision: 'fp32',
+  memoryFormat: 'contiguous',
 } as const satisfies Partial<DefaultedConfig>;
 
 export function datasetDefaults(dataset: DatasetName): DefaultedConfig {

@@ -14,7 +14,7 @@ import {
 } from '../data/index.js';
 import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
 import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
-import { convertToMultiBatchNorm, createModel, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
+import { convertToMultiBatchNorm, createModel, setComputeMode, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
 import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
@@ -95,6 +95,7 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
     convertToMultiBatchNorm(model, method.branches);
     syncAuxBranches(model);
     model.to(device);
+    setComputeMode(model, { precision: config.precision, memoryFormat: config.memoryFormat });
   } catch (err) {
     model.dispose();
     throw err;

@@ -7,14 +7,15 @@ import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
 import { DATASET_NAMES } from '../../data/index.js';
 import { contractOutput, evaluate, EVALUATE_DEFAULTS, formatReport, OptionError, type EvaluateOptions, type EvalProgress } from '../../evaluate/index.js';
 import { RUN_FILES } from '../../formats/index.js';
-import { ARCHS } from '../../nn/index.js';
+import { ARCHS, MEMORY_FORMATS, PRECISIONS } from '../../nn/index.js';
+import { computeModeFlags } from '../compute-mode.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { asUsage, integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressTo } from '../progress.js';
 
 type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | 'mtaxTargets' | 'rankPartners' | 'branch' | 'batchSize' | 'device', string> &
-  Partial<Record<'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
+  Partial<Record<'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out' | 'precision' | 'memoryFormat', string>> & {
     json?: boolean;
   };
 
@@ -46,6 +47,8 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--seed <n>', "seed of every random choice (default: the run's, else 0)")
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option('--threads <n>', 'CPU threads of libtorch')
+    .option('--precision <p>', `precision of convolutions and matrix products, attacks included: ${PRECISIONS.join(', ')} (default fp32; fp16: CUDA only)`)
+    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default contiguous)`)
     .option('--out <file>', `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)`)
     .option('--json', 'print the contract JSON instead of a table')
     .action(async (flags: EvalFlags) => {
@@ -116,6 +119,7 @@ function optionsOf(f: EvalFlags): EvaluateOptions {
     seed: int('--seed', f.seed, 0),
     device: f.device,
     threads: int('--threads', f.threads),
+    ...computeModeFlags(f, f.device),
     out: f.out,
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EvaluateOptions;
