@@ -1,10 +1,12 @@
 // Robustness evaluation: the clean queries, then the attack runs over the same queries in the same
-// batches, each query retrieved from the clean gallery. Several runs (attack, eps) attack a batch
-// together: their adversarial images go through the model as one batch per PGD iteration (each
-// row still gets its own attack's gradient, see featurePgdJoint), up to a bounded number of input
-// values per pass, so memory stays bounded while the per-op overhead and the clean forward are
-// shared. Runs with a zero budget, or repeating an earlier run, are not attacked again. The
-// attacked embeddings of a run are gathered on the host and measured at the end.
+// batches, each query retrieved from the clean gallery. Every run (attack, eps) attacks a batch
+// while it is loaded, after one clean forward they all share. Runs may also share PGD passes:
+// their adversarial images go through the model as one batch per iteration (each row still gets
+// its own attack's gradient, see featurePgdJoint). That pays where per-op overhead dominates (a
+// GPU); on a CPU the larger working set made it slower (bench/joint-pgd.js), so there runs take
+// one pass each unless asked otherwise. Runs with a zero budget, or repeating an earlier run, are
+// not attacked again. The attacked embeddings of a run are gathered on the host and measured at
+// the end.
 import { Random } from '../data/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
@@ -78,8 +80,8 @@ export interface RobustnessOptions {
   suite: SuiteOptions;
   ks: readonly number[];
   /**
-   * At most this many attack runs share one PGD pass (1: one run at a time); by default as many as
-   * keep a pass within JOINT_INPUT_VALUES input values.
+   * At most this many attack runs share one PGD pass (1: one run at a time). Default: 1 on a CPU;
+   * on a GPU as many as keep a pass within JOINT_INPUT_VALUES input values.
    */
   conditionsPerPass?: number;
   /** After each batch: the run (null = clean), queries done in it and in total. */
@@ -106,7 +108,7 @@ function batchSeed(run: AttackRun, seed: number, batchIndex: number): number {
   return new Random(seed, 'pgd', run.attack, run.budget.text, run.iters, batchIndex).nextUint32();
 }
 
-/** Input values (images x channels x pixels) that one joint attack pass may hold: 2^21, 8 MB of float32. */
+/** Input values (images x channels x pixels) that one joint attack pass may hold on a GPU: 2^21, 8 MB of float32. */
 export const JOINT_INPUT_VALUES = 2 ** 21;
 
 /** What one run gathers over the batches. */
@@ -218,7 +220,7 @@ function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly Attac
     tally.maxPerturbation = Math.max(tally.maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
     tally.add(batch, attacked, queries, gallery);
   };
-  const perPass = options.conditionsPerPass ?? Math.max(1, Math.floor(JOINT_INPUT_VALUES / images.numel));
+  const perPass = options.conditionsPerPass ?? (options.device.startsWith('cuda') ? Math.max(1, Math.floor(JOINT_INPUT_VALUES / images.numel)) : 1);
   const attacked = runs.map((_, i) => i).filter((i) => conditions[i]!.pgd !== null);
   runs.forEach((_, i) => conditions[i]!.pgd === null && finish(i, images, clean));
   // Runs share passes only with runs of the same iteration count.

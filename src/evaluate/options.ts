@@ -58,7 +58,7 @@ export const evaluateOptionsSchema = z.strictObject({
   precision: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }).optional(),
   /** Memory format of the convolutions (default contiguous). */
   memoryFormat: z.enum(MEMORY_FORMATS, { error: `expected one of ${MEMORY_FORMATS.join(', ')}` }).optional(),
-  /** At most this many attack runs share one PGD pass (1: one at a time); default: as many as fit 2^21 input values. */
+  /** At most this many attack runs share one PGD pass (1: one at a time); default: 1 on a CPU, on a GPU as many as fit 2^21 input values. */
   conditionsPerPass: count(1, 4096).optional(),
   /** Where eval.json goes; default the run directory (or beside the weights); null writes nothing. */
   out: z.string().min(1).nullable().optional(),

@@ -125,11 +125,11 @@ describe('robustness evaluation', () => {
       { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
     ];
     const alone = await evaluateRobustness(runs, { ...options(all), conditionsPerPass: 1 });
-    for (const perPass of [2, undefined]) {
+    for (const perPass of [2, 7]) {
       const shared = await evaluateRobustness(runs, { ...options(all), conditionsPerPass: perPass });
       shared.runs.forEach((r, i) => {
         const want = alone.runs[i]!;
-        const what = `${r.run!.attack} ${r.run!.budget.text} (${perPass ?? 'default'} per pass)`;
+        const what = `${r.run!.attack} ${r.run!.budget.text} (${perPass} per pass)`;
         assert.deepEqual(r.hits, want.hits, what);
         assert.deepEqual(r.metrics, want.metrics, what);
         assert.equal(r.successRate, want.successRate, what);

@@ -68,7 +68,7 @@ describe('joint attack passes on a ResNet', () => {
       ['0.1', '0.5'].map((eps) => ({ attack: attack as AttackRun['attack'], budget: parseBudget(eps), iters: 2 })),
     );
     const alone = await evaluateRobustness(runs, options(1));
-    const shared = await evaluateRobustness(runs, options());
+    const shared = await evaluateRobustness(runs, options(6));
     assert.ok(model.parameters().every((p) => p.grad === null), 'attacks left parameter gradients behind');
     shared.runs.forEach((r, i) => {
       const want = alone.runs[i]!;
