@@ -17,17 +17,27 @@ export interface StepOptimizer {
   step(): void;
 }
 
+/** What the step needs of a loss scale (float16 training; src/optim's DynamicLossScale fits). */
+export interface StepLossScale {
+  readonly scale: number;
+  /** Divides the gradients by the scale; false when they overflowed (the step is then skipped). */
+  unscale(): boolean;
+}
+
 export interface StepContext {
   model: EmbeddingModel;
   method: MethodSpec;
   criterion: Criterion;
   optimizer: StepOptimizer;
+  lossScale?: StepLossScale;
 }
 
 export interface StepResult {
   loss: number;
   /** Samples that entered the joint forward, per BN branch (index = branch). */
   samplesPerBranch: number[];
+  /** With a loss scale: false when the gradients overflowed and the optimizer step was skipped. */
+  applied?: boolean;
 }
 
 /** The loss became NaN or infinite; the step was not applied. */
@@ -74,7 +84,7 @@ export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: T
 
 /** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
 export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
-  const { model, method, criterion, optimizer } = ctx;
+  const { model, method, criterion, optimizer, lossScale } = ctx;
   if (method.branches > 1 && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
   }
@@ -94,11 +104,13 @@ export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, dra
       const value = loss.item();
       if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
       optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
+      (lossScale ? loss.mul(lossScale.scale) : loss).backward();
+      const applied = lossScale ? lossScale.unscale() : true;
+      if (applied) optimizer.step();
+      else optimizer.zeroGrad();
       const samplesPerBranch = new Array<number>(Math.max(1, method.branches)).fill(0);
       for (const s of segments) samplesPerBranch[s.branch]! += s.size;
-      return { loss: value, samplesPerBranch };
+      return { loss: value, samplesPerBranch, ...(lossScale ? { applied } : {}) };
     });
   } finally {
     setBnRouting(model, { kind: 'branch', branch: 0 });

@@ -57,7 +57,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
   threads: { arg: 'n', expected: upTo('threads'), help: 'CPU threads of libtorch (default: the number of cores)' },
   device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
-  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only; no loss scaling yet); weights, losses and optimizer state stay float32' },
+  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); weights, losses and optimizer state stay float32' },
   memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: "memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)" },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };

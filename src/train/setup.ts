@@ -15,7 +15,7 @@ import {
 import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
 import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
 import { convertToMultiBatchNorm, createModel, setComputeMode, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
-import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
+import { Adam, AdamW, cosineAnnealing, DynamicLossScale, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { checkTrainingData } from './data-health.js';
@@ -36,6 +36,8 @@ export interface TrainingParts {
   criterion: DmlLoss;
   optimizer: AnyOptimizer;
   scheduler: LrScheduler;
+  /** float16 runs only. */
+  lossScale?: DynamicLossScale;
   /** Lines for the log (pretrained weights, notable defaults). */
   notes: string[];
 }
@@ -108,7 +110,9 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
   });
   const optimizer = createOptimizer(config, model, criterion);
   const scheduler = new LrScheduler(optimizer, scheduleOf(config));
-  return { method, model, criterion, optimizer, scheduler, notes };
+  // float16 gradients underflow without a loss scale (bf16 has float32's range and needs none).
+  const lossScale = config.precision === 'fp16' ? new DynamicLossScale(() => optimizer.params) : undefined;
+  return { method, model, criterion, optimizer, scheduler, lossScale, notes };
 }
 
 interface GroupSpec {
