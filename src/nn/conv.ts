@@ -21,8 +21,8 @@ export class Conv2d extends Module {
   readonly dilation: Pair;
   readonly groups: number;
   readonly hasBias: boolean;
-  /** The dtype the convolution runs in (weights stay float32; see precision.ts). */
-  computeDtype: DType = 'float32';
+  /** The dtype the convolution runs in (weights stay float32; see precision.ts); null: the input's. */
+  computeDtype: DType | null = null;
   /** The memory format the convolution takes its input in (see precision.ts). */
   memoryFormat: MemoryFormat = 'contiguous';
 
@@ -62,7 +62,7 @@ export class Conv2d extends Module {
     // A no-op once the input is channels-last: libtorch keeps the format through the layers that follow.
     const input = this.memoryFormat === 'channels_last' ? x.contiguous('channels_last') : x;
     const dt = this.computeDtype;
-    if (dt === x.dtype) return F.conv2d(input, this.weight, this.bias, options);
+    if (dt === null || dt === x.dtype) return F.conv2d(input, this.weight, this.bias, options);
     return tidy(() => F.conv2d(input.to(dt), this.weight.to(dt), this.bias?.to(dt) ?? null, options).to(x.dtype));
   }
 }

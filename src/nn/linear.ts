@@ -9,8 +9,8 @@ export interface LinearOptions {
 
 export class Linear extends Module {
   readonly hasBias: boolean;
-  /** The dtype the product runs in (weights stay float32; see precision.ts). */
-  computeDtype: DType = 'float32';
+  /** The dtype the product runs in (weights stay float32; see precision.ts); null: the input's. */
+  computeDtype: DType | null = null;
 
   constructor(
     readonly inFeatures: number,
@@ -36,7 +36,7 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     const dt = this.computeDtype;
-    if (dt === x.dtype) return F.linear(x, this.weight, this.bias);
+    if (dt === null || dt === x.dtype) return F.linear(x, this.weight, this.bias);
     return tidy(() => F.linear(x.to(dt), this.weight.to(dt), this.bias?.to(dt) ?? null).to(x.dtype));
   }
 }

@@ -15,7 +15,8 @@ export type Precision = (typeof PRECISIONS)[number];
 export const MEMORY_FORMATS = ['contiguous', 'channels-last'] as const;
 export type MemoryFormatName = (typeof MEMORY_FORMATS)[number];
 
-const COMPUTE_DTYPE: Record<Precision, DType> = { fp32: 'float32', bf16: 'bfloat16', fp16: 'float16' };
+// fp32 computes in whatever dtype the input has (float32 in practice; float64 in gradient checks).
+const COMPUTE_DTYPE: Record<Precision, DType | null> = { fp32: null, bf16: 'bfloat16', fp16: 'float16' };
 
 export function isPrecision(name: string): name is Precision {
   return (PRECISIONS as readonly string[]).includes(name);
