@@ -56,11 +56,14 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
       if (flags.run === undefined && flags.weights === undefined) throw new UsageError('--run: give a run directory (or --weights with --dataset)');
       const gallery = progressTo('gallery', 'img');
       const queries = progressTo('eval', 'query');
-      // One bar for the gallery, one for all query conditions together.
+      // One bar for the gallery, one for all query conditions together (the attack runs advance
+      // batch by batch side by side, so the bar sums what each condition has done).
+      const doneBy = new Map<number, number>();
       const onProgress = (p: EvalProgress) => {
         if (p.stage === 'gallery') return gallery.update(p.done, p.total);
         gallery.stop();
-        queries.update(p.conditionIndex * p.total + p.done, p.conditions * p.total, p.condition);
+        doneBy.set(p.conditionIndex, p.done);
+        queries.update([...doneBy.values()].reduce((a, b) => a + b, 0), p.conditions * p.total, p.condition);
       };
       try {
         const report = await asUsage(() => evaluate(flags.run ?? null, { ...options, onProgress }), isOptionError);
