@@ -37,6 +37,8 @@ const COMMON = {
   seed: 0,
   device: 'cpu',
   worldSize: 1,
+  precision: 'fp32',
+  memoryFormat: 'contiguous',
 } as const satisfies Partial<DefaultedConfig>;
 
 export function datasetDefaults(dataset: DatasetName): DefaultedConfig {
