@@ -96,7 +96,7 @@ describe('data check: text output and bad input', () => {
   test('an unknown dataset is a usage error listing the valid names (exit 2)', async () => {
     const run = await runMdprop(['data', 'check', '--dataset', 'imagenet']);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /unknown dataset "imagenet"; valid: cub200, cars196, sop, inshop, fashion-mnist, mnist, folder/);
+    assert.match(run.stderr, /unknown dataset "imagenet"; valid: cub200, cars196, sop, inshop, fashion-mnist, fashion-mnist-all, mnist, folder/);
   });
 
   test('missing flags are usage errors (exit 2)', async () => {
