@@ -37,6 +37,7 @@ const COMMON = {
   seed: 0,
   device: 'cpu',
   worldSize: 1,
+  syncBn: false,
 } as const satisfies Partial<DefaultedConfig>;
 
 export function datasetDefaults(dataset: DatasetName): DefaultedConfig {

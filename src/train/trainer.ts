@@ -7,6 +7,7 @@ import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch, type Batc
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
 import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
+import { setBatchStatsSync } from '../nn/index.js';
 import { SINGLE_PROCESS, ShardedSampler, type Parallelism } from '../parallel/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
 import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
@@ -73,6 +74,9 @@ export class Trainer {
   ) {
     this.#checkpointStep = state.step;
     this.#sync = parallel.stepSync(parts.model.parameters(), parts.criterion.parameters());
+    // Synchronised BN: every rank's batch norms take their training statistics over all ranks.
+    const statsSync = config.syncBn ? parallel.batchStatsSync() : undefined;
+    if (statsSync) setBatchStatsSync(parts.model, statsSync);
   }
 
   /** The device this process computes on (cuda:<local rank> for a worker of a multi-GPU run). */
