@@ -231,7 +231,7 @@ export class Trainer {
     this.log(
       `training ${methodName(config.method)} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
         `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
-        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes` : ''} -> ${this.run.path}`,
+        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes${config.syncBn ? ', batch norms synchronised' : ''}` : ''} -> ${this.run.path}`,
     );
     const global = restoreSampler(data.train.labels, this.state.sampler);
     const rows = this.parallel.shard(config.batchSize);
