@@ -11,6 +11,7 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/autograd/saved_variable.h>
 #endif
 
 namespace mdprop {
@@ -51,8 +52,9 @@ std::vector<int64_t> ReducedDims(const at::Tensor& x) {
 
 struct SyncBatchNormBackward : public torch::autograd::Node {
   Group group;
-  at::Tensor input;  // [N, C, ...]
-  at::Tensor weight;  // [C] or undefined
+  // Saved as autograd saves tensors: changed in place before the backward pass, they make it fail.
+  torch::autograd::SavedVariable savedInput;  // [N, C, ...]
+  torch::autograd::SavedVariable savedWeight;  // [C] or undefined
   at::Tensor mean;  // [C], statistics dtype
   at::Tensor invstd;  // [C], statistics dtype
   double globalCount = 0;
@@ -60,6 +62,8 @@ struct SyncBatchNormBackward : public torch::autograd::Node {
   std::string name() const override { return "SyncBatchNormBackward"; }
 
   variable_list apply(variable_list&& grads) override {
+    const at::Tensor input = savedInput.unpack(shared_from_this());
+    const at::Tensor weight = savedWeight.unpack(shared_from_this());
     const at::Tensor& dy = grads[0];
     const auto dims = ReducedDims(input);
     const auto stats = mean.scalar_type();
@@ -90,8 +94,8 @@ struct SyncBatchNormBackward : public torch::autograd::Node {
   }
 
   void release_variables() override {
-    input.reset();
-    weight.reset();
+    savedInput.reset_data();
+    savedWeight.reset_data();
   }
 };
 
@@ -156,8 +160,8 @@ Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
       if (runningVar.defined()) runningVar.mul_(1 - momentum).add_((m2 / (total - 1) * momentum).to(runningVar.scalar_type()));
       if (needsGrad) {
         node->group = *g;
-        node->input = x;
-        node->weight = weight.defined() ? weight.detach() : weight;
+        node->savedInput = torch::autograd::SavedVariable(input, false);
+        node->savedWeight = torch::autograd::SavedVariable(weight, false);
         node->mean = mean;
         node->invstd = invstd;
         node->globalCount = total;

@@ -28,5 +28,16 @@ const plain = buildCase();
 plain.bn.train();
 plain.bn.routing = { kind: 'segments', segments };
 const plainOutput = plain.bn.forward(plain.x.indexSelect(0, index));
-writeFileSync(join(process.env.RESULT_DIR!, `rank-${parallel.rank}.json`), JSON.stringify({ rows, output: output.toNumbers(), plainOutput: plainOutput.toNumbers(), inputGrad: input.grad!.toNumbers(), ...named }));
+// An input changed in place between the passes makes the backward pass fail with autograd's error, on every rank alike.
+let inPlaceError = '';
+bn.routing = { kind: 'branch', branch: 0 };
+const changed = x.indexSelect(0, index).detach().setRequiresGrad(true).mul(2);
+const changedOutput = bn.forward(changed);
+changed.add_(1);
+try {
+  changedOutput.sum().backward();
+} catch (err) {
+  inPlaceError = (err as Error).message;
+}
+writeFileSync(join(process.env.RESULT_DIR!, `rank-${parallel.rank}.json`), JSON.stringify({ rows, inPlaceError, output: output.toNumbers(), plainOutput: plainOutput.toNumbers(), inputGrad: input.grad!.toNumbers(), ...named }));
 parallel.close();

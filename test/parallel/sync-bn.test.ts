@@ -1,7 +1,8 @@
 // Synchronised batch norm is exact: over 2 ranks, each holding its share of both segments of a
 // two-branch BN (2 + 2 and 3 + 2 of 5 + 4 rows), the outputs, the input gradients, the summed scale
 // and shift gradients and the running statistics equal those of libtorch's own batch norm in one
-// process on the whole float64 batch, to 1e-9. Without the synchronisation they differ.
+// process on the whole float64 batch, to 1e-9. Without the synchronisation they differ. An input
+// changed in place before the backward pass is refused with autograd's error, not a wrong gradient.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { buildCase, CHANNELS, SEGMENTS } from './sync-bn-case.js';
 const WORKER = fileURLToPath(new URL('./sync-bn-worker.js', import.meta.url));
 const ROW = CHANNELS * 3 * 2;
 
-type RankResult = Record<string, number[]> & { rows: number[]; output: number[]; plainOutput: number[]; inputGrad: number[] };
+type RankResult = Record<string, number[]> & { rows: number[]; output: number[]; plainOutput: number[]; inputGrad: number[]; inPlaceError: string };
 
 /** What one process computes with the ordinary batch norm on the whole batch. */
 function singleProcess(): Record<string, number[]> {
@@ -63,6 +64,7 @@ test('2 ranks of synchronised BN give the outputs and gradients of one process o
     const summed = ranks[0]![name]!.map((v, i) => v + ranks[1]![name]![i]!);
     assertClose(summed, expected[name]!, `summed ${name}`, 1e-9);
   }
+  for (const r of ranks) assert.match(r.inPlaceError, /modified by an inplace operation/);
   // The check can fail: each rank's own statistics give other outputs.
   for (const [rank, r] of ranks.entries()) {
     const mine = r.rows.flatMap((row) => expected.output!.slice(row * ROW, (row + 1) * ROW));
