@@ -11,6 +11,11 @@ cat(clean, adv_1, adv_2) in train mode with each segment normalised by its own b
 multi-similarity loss (alpha 2, beta 40, lambda 0.5, margin 0.1, cosine), Adam (lr 1e-5,
 weight decay 4e-4). Batches are normal noise with 2 images per class.
 
+--task embed times no-grad forwards of a batch (embedding throughput); --task attack times a
+10-iteration untargeted feature-space PGD on a batch in eval mode (attacked queries per second),
+the weights out of autograd. --precision bf16/fp16 runs under torch.autocast; --memory-format
+channels-last converts the model and the batches.
+
 Prints {"ms_per_step", "images_per_s", "peak_rss_mb", ...settings} (the keys of `mdprop bench`).
 Run with Debian's interpreter, which has torch 1.13 and torchvision 0.14:
   /usr/bin/python3 bench/reference/mdprop_step.py --method mdprop --arch resnet18 \
@@ -139,6 +144,21 @@ def method_step(model, optimizer, distributions, images, labels, eps, iters):
     return loss.item(), all_images.shape[0]
 
 
+def untargeted_pgd(model, x, eps=0.1, iters=10):
+    """Away from the clean embeddings: step 2.5 eps / iters, random start in the eps box."""
+    with torch.no_grad():
+        clean = model(x)
+    lo, hi = x - eps, x + eps
+    adv = x + torch.empty_like(x).uniform_(-eps, eps)
+    for _ in range(iters):
+        adv = adv.detach().requires_grad_(True)
+        loss = (model(adv).float() - clean.float()).norm(dim=1).mean()
+        (grad,) = torch.autograd.grad(loss, [adv])
+        adv = torch.max(torch.min(adv.detach() + (2.5 * eps / iters) * grad.sign(), hi), lo)
+    with torch.no_grad():
+        return model(adv)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--method", default="mdprop", choices=sorted(METHODS))
@@ -153,23 +173,46 @@ def main():
     p.add_argument("--iters", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--channels", type=int, default=3)
+    p.add_argument("--task", default="step", choices=["step", "embed", "attack"])
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--memory-format", default="contiguous", choices=["contiguous", "channels-last"])
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
+    device_type = "cuda" if a.device.startswith("cuda") else "cpu"
+    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
+    fmt = torch.channels_last if a.memory_format == "channels-last" else torch.contiguous_format
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     distributions = METHODS[a.method]
-    model = EmbeddingNet(a.arch, a.embed_dim, 1 + len(distributions)).to(a.device)
+    model = EmbeddingNet(a.arch, a.embed_dim, 1 + len(distributions))
+    if a.channels != 3:
+        model.net.conv1 = nn.Conv2d(a.channels, 64, 7, 2, 3, bias=False)
+    model = model.to(a.device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-5, weight_decay=4e-4)
     labels = (torch.arange(a.batch_size) // 2).to(a.device)
     sync = torch.cuda.synchronize if a.device.startswith("cuda") else (lambda: None)
     times = []
     forward_images = 0
     for i in range(a.warmup + a.steps):
-        images = torch.randn(a.batch_size, 3, a.image_size, a.image_size, device=a.device)
+        images = torch.randn(a.batch_size, a.channels, a.image_size, a.image_size, device=a.device).contiguous(memory_format=fmt)
         sync()
         started = time.perf_counter()
-        _, forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)
+        with torch.autocast(device_type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
+            if a.task == "step":
+                _, forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)
+            elif a.task == "embed":
+                model.eval()
+                with torch.no_grad():
+                    model(images)
+            else:
+                model.eval()
+                for q in model.parameters():
+                    q.requires_grad_(False)
+                untargeted_pgd(model, images)
+                for q in model.parameters():
+                    q.requires_grad_(True)
         sync()
         if i >= a.warmup:
             times.append((time.perf_counter() - started) * 1000)
@@ -180,6 +223,9 @@ def main():
         "images_per_s": round(a.batch_size * 1000 / mean, 2),
         "forward_images_per_step": forward_images,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "task": a.task,
+        "precision": a.precision,
+        "memory_format": a.memory_format,
         "method": a.method,
         "arch": a.arch,
         "image_size": a.image_size,

@@ -32,6 +32,8 @@ export { otherClassTargets, randomRows, rowsFromTop, topPoolSize } from './targe
 export { GalleryClusters, retrievalMetrics, type RetrievalMetrics, type QuerySetEmbeddings } from './robust-metrics.js';
 export {
   evaluateRun,
+  evaluateRuns,
+  JOINT_INPUT_VALUES,
   evaluateRobustness,
   pgdOptionsFor,
   type AttackRun,

@@ -72,16 +72,18 @@ function boxBounds(x: Tensor, eps: number | Tensor, range: InputRange): { lo: Te
   });
 }
 
-function clipToRange(x: Tensor, range: InputRange, reference: Tensor): Tensor {
+/** The valid input range as two tensors shaped like x (the batch's own min and max, or fixed bounds). */
+function rangeBounds(x: Tensor, range: InputRange): { lo: Tensor; hi: Tensor } {
   return tidy(() => {
-    const [min, max] = range.kind === 'batch' ? [reference.min(), reference.max()] : [range.min, range.max];
-    const lo = typeof min === 'number' ? x.clampMin(min) : x.maximum(min);
-    return typeof max === 'number' ? lo.clampMax(max) : lo.minimum(max);
+    const [min, max] = range.kind === 'batch' ? [x.min(), x.max()] : [range.min, range.max];
+    const lo = typeof min === 'number' ? T.full([...x.shape], min, { device: x.device }) : T.zerosLike(x).add(min);
+    const hi = typeof max === 'number' ? T.full([...x.shape], max, { device: x.device }) : T.zerosLike(x).add(max);
+    return { lo, hi };
   });
 }
 
-/** Rescale each sample's perturbation to L2 norm at most eps. */
-function projectL2(delta: Tensor, eps: number): Tensor {
+/** Rescale each sample's perturbation to L2 norm at most its eps (one per row, [N]). */
+function projectL2(delta: Tensor, eps: Tensor): Tensor {
   return tidy(() => {
     const n = delta.flatten(1).norm(2, 1).clampMin(1e-12);
     const factor = n.reciprocal().mul(eps).clampMax(1);
@@ -90,7 +92,7 @@ function projectL2(delta: Tensor, eps: number): Tensor {
 }
 
 /** The random start to add to x: the given noise, or a uniform draw of half-width randomStart. */
-function startNoise(x: Tensor, options: PgdOptions): Tensor | number {
+export function drawStartNoise(x: Tensor, options: PgdOptions): Tensor | number {
   const given = options.startNoise;
   if (given) {
     if (given.shape.length !== x.shape.length || given.shape.some((d, i) => d !== x.shape[i])) {
@@ -102,53 +104,131 @@ function startNoise(x: Tensor, options: PgdOptions): Tensor | number {
   return half > 0 ? T.uniform([...x.shape], -half, half, { device: x.device }) : 0;
 }
 
+/** One attack of a joint PGD run: its images, its goal, its budget. */
+export interface PgdCondition {
+  images: Tensor;
+  goal: AttackGoal;
+  options: PgdOptions;
+}
+
+/** A checked condition, with everything the joint iterations need shaped per row. */
+interface ReadyCondition {
+  goal: AttackGoal;
+  x: Tensor;
+  start: Tensor;
+  /** L-infinity: the box; L2: the valid input range. Shaped like x. */
+  lo: Tensor;
+  hi: Tensor;
+  /** Signed step per row (and channel): [n, C, 1, ...]. */
+  step: Tensor;
+  /** L2 only: the radius per row, [n]. */
+  radius: Tensor | null;
+}
+
+/** Validates one condition; null when its budget is zero (the images stay as they are). */
+function ready(c: PgdCondition): ReadyCondition | null {
+  const { images, goal, options } = c;
+  const { iters } = options;
+  const epsList = typeof options.eps === 'number' ? [options.eps] : [...options.eps];
+  if (epsList.length === 0 || !epsList.every((e) => e >= 0)) throw new RangeError(`attack eps must be >= 0, got ${String(options.eps)}`);
+  if (!Number.isInteger(iters) || iters < 0) throw new RangeError(`attack iterations must be a non-negative integer, got ${iters}`);
+  if (epsList.every((e) => e === 0) || iters === 0) return null;
+  const norm = options.norm ?? 'linf';
+  const perChannel = typeof options.eps !== 'number';
+  const channels = images.shape[1]!;
+  if (perChannel && norm === 'l2') throw new RangeError('an L2 attack takes one eps, not one per channel');
+  if (perChannel && epsList.length !== channels) {
+    throw new RangeError(`attack eps has ${epsList.length} channel values for images with ${channels} channels`);
+  }
+  const stepList = options.stepSize === undefined || typeof options.stepSize === 'number' ? null : [...options.stepSize];
+  if (stepList && (norm === 'l2' || stepList.length !== channels || !stepList.every((v) => v >= 0))) {
+    throw new RangeError(`a per-channel step size needs an L-infinity attack and one non-negative value per channel (${channels}), got ${String(options.stepSize)}`);
+  }
+  const range = options.range ?? { kind: 'batch' };
+  // Descend towards targets (or a minimised objective), ascend away from clean (or a maximised one).
+  const sign = goal.kind === 'targeted' || (goal.kind === 'objective' && goal.direction === 'minimise') ? -1 : 1;
+  const x = images.detach();
+  const n = x.shape[0]!;
+  const trailing = new Array<number>(x.ndim - 2).fill(1);
+  const eps = perChannel ? T.tensor(epsList, [1, channels, ...trailing]).to(x.device) : epsList[0]!;
+  const given = stepList ? T.tensor(stepList, [1, channels, ...trailing]).to(x.device) : (options.stepSize as number | undefined);
+  const stepValue = given ?? (typeof eps === 'number' ? eps / iters : eps.div(iters));
+  // The step as a tensor of one value per row and channel, its direction folded in (exact: only the sign changes).
+  const step = noGrad(() =>
+    typeof stepValue === 'number' ? T.full([n, channels, ...trailing], sign * stepValue, { device: x.device }) : stepValue.mul(sign).expand([n, channels, ...trailing]).contiguous(),
+  );
+  const bounds = norm === 'linf' ? boxBounds(x, eps, range) : rangeBounds(x, range);
+  const noise = drawStartNoise(x, options);
+  const start = noGrad(() => {
+    const moved = x.add(noise);
+    return norm === 'linf' ? moved.clampTensor(bounds.lo, bounds.hi) : moved.maximum(bounds.lo).minimum(bounds.hi);
+  });
+  const radius = norm === 'l2' ? T.full([n], epsList[0]!, { device: x.device }) : null;
+  return { goal, x, start, lo: bounds.lo, hi: bounds.hi, step, radius };
+}
+
 /**
  * Adversarial copies of `images` (detached, same shape). eps = 0 or iters = 0 returns the images
  * unchanged (no random start either), so a zero budget reproduces clean results exactly.
  */
 export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, options: PgdOptions): Tensor {
-  const { iters } = options;
-  const epsList = typeof options.eps === 'number' ? [options.eps] : [...options.eps];
-  if (epsList.length === 0 || !epsList.every((e) => e >= 0)) throw new RangeError(`attack eps must be >= 0, got ${String(options.eps)}`);
-  if (!Number.isInteger(iters) || iters < 0) throw new RangeError(`attack iterations must be a non-negative integer, got ${iters}`);
-  if (epsList.every((e) => e === 0) || iters === 0) return images.detach().clone();
-  const norm = options.norm ?? 'linf';
-  const perChannel = typeof options.eps !== 'number';
-  if (perChannel && norm === 'l2') throw new RangeError('an L2 attack takes one eps, not one per channel');
-  if (perChannel && epsList.length !== images.shape[1]) {
-    throw new RangeError(`attack eps has ${epsList.length} channel values for images with ${images.shape[1]} channels`);
-  }
-  const range = options.range ?? { kind: 'batch' };
-  // Descend towards targets (or a minimised objective), ascend away from clean (or a maximised one).
-  const sign = goal.kind === 'targeted' || (goal.kind === 'objective' && goal.direction === 'minimise') ? -1 : 1;
-  const stepList = options.stepSize === undefined || typeof options.stepSize === 'number' ? null : [...options.stepSize];
-  if (stepList && (norm === 'l2' || stepList.length !== images.shape[1] || !stepList.every((v) => v >= 0))) {
-    throw new RangeError(`a per-channel step size needs an L-infinity attack and one non-negative value per channel (${images.shape[1]}), got ${String(options.stepSize)}`);
-  }
+  return featurePgdJoint(embed, [{ images, goal, options }])[0]!;
+}
+
+/**
+ * Several attacks at once: the conditions' images go through `embed` as one batch per iteration,
+ * and the objective is the sum of each condition's own objective over its own rows, so every row
+ * gets exactly the gradient its attack alone would give it (the embedding must treat rows
+ * independently, e.g. eval-mode batch norm, or route each condition's rows itself). Conditions
+ * with a budget of zero come back unchanged; the others must share iterations and norm.
+ * Random starts are drawn in condition order.
+ */
+export function featurePgdJoint(embed: EmbedFn, conditions: readonly PgdCondition[]): Tensor[] {
   return tidy(() => {
-    const x = images.detach();
-    const channelShape = [1, epsList.length, ...new Array<number>(x.ndim - 2).fill(1)];
-    const eps = perChannel ? T.tensor(epsList, channelShape).to(x.device) : epsList[0]!;
-    const stepShape = [1, stepList?.length ?? 1, ...new Array<number>(x.ndim - 2).fill(1)];
-    const given = stepList ? T.tensor(stepList, stepShape).to(x.device) : (options.stepSize as number | undefined);
-    const step = given ?? (typeof eps === 'number' ? eps / iters : eps.div(iters));
-    const { lo, hi } = boxBounds(x, eps, range);
-    let adv = noGrad(() => x.add(startNoise(x, options)));
-    adv = noGrad(() => (norm === 'linf' ? adv.clampTensor(lo, hi) : clipToRange(adv, range, x)));
+    const prepared = conditions.map(ready);
+    const active = conditions.flatMap((c, i) => (prepared[i] ? [{ c, r: prepared[i]! }] : []));
+    const out: (Tensor | null)[] = prepared.map((r, i) => (r ? null : conditions[i]!.images.detach().clone()));
+    if (active.length === 0) return out as Tensor[];
+    const iters = active[0]!.c.options.iters;
+    const norm = active[0]!.c.options.norm ?? 'linf';
+    if (active.some(({ c }) => c.options.iters !== iters || (c.options.norm ?? 'linf') !== norm)) {
+      throw new RangeError(`joint PGD: every attack must take the same iterations and norm, got ${active.map(({ c }) => `${c.options.iters} (${c.options.norm ?? 'linf'})`).join(', ')}`);
+    }
+    const joined = <K extends 'x' | 'start' | 'lo' | 'hi' | 'step'>(key: K): Tensor => (active.length === 1 ? active[0]!.r[key] : T.cat(active.map(({ r }) => r[key])));
+    const sizes = active.map(({ r }) => r.x.shape[0]!);
+    const [x, lo, hi, step] = [joined('x'), joined('lo'), joined('hi'), joined('step')];
+    const radius = norm === 'l2' ? T.cat(active.map(({ r }) => r.radius!)) : null;
+    let adv = joined('start');
     for (let i = 0; i < iters; i++) {
+      const previous = adv;
       adv = tidy(() => {
         const leaf = adv.detach().setRequiresGrad(true);
-        const loss = attackObjective(embed(leaf), goal);
-        const [g] = T.grad(loss, [leaf]);
+        const embeddings = embed(leaf);
+        let offset = 0;
+        let loss: Tensor | null = null;
+        for (const [k, { r }] of active.entries()) {
+          const rows = active.length === 1 ? embeddings : embeddings.narrow(0, offset, sizes[k]!);
+          offset += sizes[k]!;
+          const part = attackObjective(rows, r.goal);
+          loss = loss === null ? part : loss.add(part);
+        }
+        const [g] = T.grad(loss!, [leaf]);
         return noGrad(() => {
-          if (norm === 'linf') return leaf.detach().add(g!.sign().mul(step), sign).clampTensor(lo, hi);
+          if (norm === 'linf') return leaf.detach().add(g!.sign().mul(step)).clampTensor(lo, hi);
           const unit = g!.div(g!.flatten(1).norm(2, 1).clampMin(1e-12).reshape([-1, ...new Array<number>(g!.ndim - 1).fill(1)]));
-          const moved = leaf.detach().add(unit.mul(step), sign);
-          return clipToRange(x.add(projectL2(moved.sub(x), epsList[0]!)), range, x);
+          const moved = leaf.detach().add(unit.mul(step));
+          return x.add(projectL2(moved.sub(x), radius!)).maximum(lo).minimum(hi);
         });
       });
+      previous.dispose(); // keeps one iterate alive at a time
     }
-    return adv;
+    let offset = 0;
+    for (const [k, { c }] of active.entries()) {
+      const i = conditions.indexOf(c);
+      out[i] = active.length === 1 ? adv : adv.narrow(0, offset, sizes[k]!).contiguous();
+      offset += sizes[k]!;
+    }
+    return out as Tensor[];
   });
 }
 

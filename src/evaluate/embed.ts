@@ -2,7 +2,7 @@
 // with the evaluation transform that fits the model (its recorded image size and channels).
 import { imageFolderSplit, inputScaling, testTransform, type DataSplit } from '../data/index.js';
 import type { LoadedModel } from '../formats/index.js';
-import type { EmbeddingModel } from '../nn/index.js';
+import { precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { noGrad, resolveDevice, type Tensor } from '../torch/index.js';
 import { embedSplit } from './embed-split.js';
 import { OptionError } from './options.js';
@@ -19,6 +19,10 @@ export interface EmbedImagesOptions {
   crop?: number;
   batchSize?: number;
   device?: string;
+  /** Compute precision of convolutions and matrix products (default fp32; fp16: CUDA only). */
+  precision?: Precision;
+  /** Memory format of the convolutions (default contiguous). */
+  memoryFormat?: MemoryFormatName;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -52,7 +56,10 @@ export async function embedFolder(loaded: LoadedModel, folder: string, options: 
   }
   if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
   const split: DataSplit & { paths: readonly string[] } = await imageFolderSplit(folder);
+  const precisionIssue = precisionProblem(options.precision ?? 'fp32', device);
+  if (precisionIssue) throw new OptionError('precision', precisionIssue);
   loaded.model.eval().to(device);
+  setComputeMode(loaded.model, { precision: options.precision ?? 'fp32', memoryFormat: options.memoryFormat ?? 'contiguous' });
   const channels = loaded.inChannels as 1 | 3;
   const transform = testTransform({ resize, crop, channels, ...inputScaling(meta?.normalization ?? 'mean-std', channels) });
   const { rows, dim } = await embedSplit((x) => loaded.model.forward(x), split, { transform, batchSize, device, onProgress: options.onProgress });

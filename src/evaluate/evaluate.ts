@@ -13,6 +13,7 @@ import {
 } from '../adversarial/index.js';
 import { limitEvaluation, openDataset } from '../data/index.js';
 import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
+import { freezeParameters, setComputeMode } from '../nn/index.js';
 import { setNumThreads, tensor, type Tensor } from '../torch/index.js';
 import { embedSplit } from './embed-split.js';
 import { TOP_FRACTION, type EvaluateOptionValues } from './options.js';
@@ -54,6 +55,18 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
   if (plan.threads !== undefined) setNumThreads(plan.threads);
   const { model } = plan.loaded;
   model.to(plan.device);
+  setComputeMode(model, { precision: plan.precision, memoryFormat: plan.memoryFormat });
+  // Attacks need input gradients only: the weights stay out of autograd while evaluating.
+  const thaw = freezeParameters(model);
+  try {
+    return await evaluateOn(plan, onProgress);
+  } finally {
+    thaw();
+  }
+}
+
+async function evaluateOn(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
+  const { model } = plan.loaded;
   const embed = (x: Tensor) => model.forward(x);
   const dataset = await openDataset(plan.dataset, plan.dataRoot === undefined ? {} : { root: plan.dataRoot });
   const { query, gallery: gallerySplit, sameSet } = limitEvaluation(dataset.evaluation, plan.limitTest);
@@ -82,6 +95,7 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
       pgd: { norm: plan.norm, ...(plan.stepSize ? { stepSize: plan.stepSize } : {}), randomStart: plan.randomStart, range, std: plan.transform.std },
       suite: { mtaxTargets: plan.mtaxTargets, rankPartners: plan.rankPartners, topFraction: TOP_FRACTION, seed: plan.seed },
       ks: plan.ks,
+      ...(plan.conditionsPerPass === undefined ? {} : { conditionsPerPass: plan.conditionsPerPass }),
       onProgress: (run, done, total) =>
         onProgress?.({ stage: 'queries', condition: label(run), conditionIndex: run ? plan.runs.indexOf(run) + 1 : 0, conditions: plan.runs.length + 1, done, total }),
     });

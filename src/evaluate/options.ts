@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ATTACK_NAMES, PROFILE_NAMES, type AttackName } from '../adversarial/index.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { fieldPath } from '../formats/index.js';
-import { ARCHS, type Arch } from '../nn/index.js';
+import { ARCHS, MEMORY_FORMATS, PRECISIONS, type Arch } from '../nn/index.js';
 
 /** An option that cannot be used; `option` is its name in EvaluateOptions (`eps`, `dataRoot`, ...). */
 export class OptionError extends Error {
@@ -59,6 +59,12 @@ export const evaluateOptionsSchema = z.strictObject({
   seed: count(0, 2 ** 32 - 1).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, "expected 'cpu' or 'cuda[:N]'").optional(),
   threads: count(1, 4096).optional(),
+  /** Compute precision of convolutions and matrix products, attacks included (default fp32; fp16: CUDA only). */
+  precision: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }).optional(),
+  /** Memory format of the convolutions (default contiguous). */
+  memoryFormat: z.enum(MEMORY_FORMATS, { error: `expected one of ${MEMORY_FORMATS.join(', ')}` }).optional(),
+  /** At most this many attack runs share one PGD pass (1: one at a time); default: 1 on a CPU, on a GPU as many as fit 2^21 input values. */
+  conditionsPerPass: count(1, 4096).optional(),
   /** Where eval.json goes; default the run directory (or beside the weights); null writes nothing. */
   out: z.string().min(1).nullable().optional(),
 });

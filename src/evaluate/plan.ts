@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
 import { DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
+import { precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { resolveDevice } from '../torch/index.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
 
@@ -34,6 +35,9 @@ export interface EvalPlan {
   mtaxTargets: number;
   rankPartners: number;
   threads: number | undefined;
+  conditionsPerPass: number | undefined;
+  precision: Precision;
+  memoryFormat: MemoryFormatName;
   out: string | null;
 }
 
@@ -135,6 +139,9 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
     const testResize = o.testResize ?? run?.testResize ?? meta?.test_resize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224));
     if (imageSize > testResize) throw new OptionError('imageSize', `${imageSize} must not exceed testResize (${testResize})`);
     if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('weights', `the model takes ${loaded.inChannels} input channels; evaluation supports 1 or 3`);
+    const precision = o.precision ?? 'fp32';
+    const precisionIssue = precisionProblem(precision, device);
+    if (precisionIssue) throw new OptionError('precision', precisionIssue);
     const defaultOut = runDir !== null ? new RunDirectory(runDir).file('eval') : join(dirname(loaded.path), RUN_FILES.eval);
     return {
       runDir,
@@ -158,6 +165,9 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       mtaxTargets: o.mtaxTargets ?? EVALUATE_DEFAULTS.mtaxTargets,
       rankPartners: o.rankPartners ?? EVALUATE_DEFAULTS.rankPartners,
       threads: o.threads,
+      conditionsPerPass: o.conditionsPerPass,
+      precision,
+      memoryFormat: o.memoryFormat ?? 'contiguous',
       out: o.out === undefined ? defaultOut : o.out,
     };
   } catch (err) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES, type LossName } from '../dml/index.js';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods/index.js';
-import { ARCHS, type Arch } from '../nn/index.js';
+import { ARCHS, MEMORY_FORMATS, PRECISIONS, type Arch } from '../nn/index.js';
 import { methodSpecSchema } from './method-spec.js';
 import { MODEL_LIMITS } from './model-file.js';
 
@@ -91,6 +91,10 @@ export const configSchema = z.strictObject({
   seed: nonNegativeInt,
   threads: positiveInt.max(CONFIG_LIMITS.threads),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/),
+  /** Compute precision of convolutions and matrix products (runs from before it existed: fp32). */
+  precision: z.enum(PRECISIONS).default('fp32'),
+  /** Memory format of the convolutions' activations (runs from before it existed: contiguous). */
+  memoryFormat: z.enum(MEMORY_FORMATS).default('contiguous'),
   out: path,
   /** Processes that trained the run together (data parallel); recorded from the launch, not set. Runs from before it trained alone. */
   worldSize: positiveInt.max(CONFIG_LIMITS.worldSize).default(1),

@@ -1,7 +1,7 @@
 // Making one auxiliary distribution's examples from its slice of the clean batch, with the model
 // in eval mode and routed to the distribution's BN branch (DESIGN.md, "The method", step 1).
-import { featurePgd, permutedTargets, type AttackGoal } from '../adversarial/pgd.js';
-import { setBnRouting, type EmbeddingModel } from '../nn/index.js';
+import { drawStartNoise, featurePgd, featurePgdJoint, permutedTargets, type AttackGoal, type PgdCondition } from '../adversarial/pgd.js';
+import { setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
 import type { DistributionSpec } from './spec.js';
@@ -50,5 +50,50 @@ export function makeDistribution(model: EmbeddingModel, spec: DistributionSpec, 
     const clean = noGrad(() => embed(images));
     const goal = noGrad(() => goalFor(spec, clean, labels, draws));
     return featurePgd(embed, images, goal, { eps: spec.eps, iters: spec.iters, startNoise: draws.startNoise });
+  });
+}
+
+/** One distribution to make: its spec and its slice of the batch. */
+export interface DistributionJob {
+  spec: DistributionSpec;
+  images: Tensor;
+  labels: Tensor;
+  draws?: DistributionDraws;
+}
+
+/**
+ * The perturbed copies of several distributions at once (the model in eval mode): one forward for
+ * every slice's clean embeddings, then one forward and backward per PGD iteration for all slices
+ * together, each slice routed through its own BN branch. Each slice gets the gradient of its own
+ * objective only, and the random draws come in the order separate calls make them (targets, then
+ * start, distribution by distribution), so the result equals makeDistribution's, slice by slice.
+ * Distributions with different iteration counts run in separate joint passes.
+ */
+export function makeDistributions(model: EmbeddingModel, jobs: readonly DistributionJob[]): Tensor[] {
+  if (jobs.length === 0) return [];
+  return tidy(() => {
+    const segments: BnSegment[] = jobs.map((j) => ({ size: j.images.shape[0]!, branch: j.spec.branch }));
+    const route = (which: readonly number[]) =>
+      setBnRouting(model, which.length === 1 ? { kind: 'branch', branch: segments[which[0]!]!.branch } : { kind: 'segments', segments: which.map((k) => segments[k]!) });
+    const all = jobs.map((_, k) => k);
+    route(all);
+    const cleanAll = noGrad(() => model.forward(jobs.length === 1 ? jobs[0]!.images : T.cat(jobs.map((j) => j.images))));
+    const clean = jobs.length === 1 ? [cleanAll] : cleanAll.split(segments.map((s) => s.size), 0);
+    const conditions: PgdCondition[] = jobs.map((j, k) => {
+      const draws = j.draws ?? {};
+      const goal = noGrad(() => goalFor(j.spec, clean[k]!, j.labels, draws));
+      const budget = { eps: j.spec.eps, iters: j.spec.iters };
+      if (draws.startNoise || j.spec.eps === 0 || j.spec.iters === 0) return { images: j.images, goal, options: { ...budget, startNoise: draws.startNoise } };
+      const noise = drawStartNoise(j.images, budget);
+      return { images: j.images, goal, options: typeof noise === 'number' ? { ...budget, randomStart: 0 } : { ...budget, startNoise: noise } };
+    });
+    const out: Tensor[] = new Array<Tensor>(jobs.length);
+    for (const iters of new Set(jobs.map((j) => j.spec.iters))) {
+      const which = all.filter((k) => jobs[k]!.spec.iters === iters);
+      route(which);
+      const adv = featurePgdJoint((x) => model.forward(x), which.map((k) => conditions[k]!));
+      which.forEach((k, i) => (out[k] = adv[i]!));
+    }
+    return out;
   });
 }

@@ -1,10 +1,10 @@
 // One training step of a method: build each auxiliary distribution from its slice of the batch
 // (eval mode, its own BN branch), then one joint forward of clean and perturbed images in train
 // mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
-import { BatchNorm2d, bnBranchCount, MultiBatchNorm2d, setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
+import { BatchNorm2d, bnBranchCount, MultiBatchNorm2d, setBnRouting, withFrozenParameters, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import { cat, tidy, type Tensor } from '../torch/index.js';
 import { defenseLoss, freshDefenseMemory, type DefenseMemory } from './defenses.js';
-import { makeDistribution, type DistributionDraws } from './distributions.js';
+import { makeDistributions, type DistributionDraws, type DistributionJob } from './distributions.js';
 import { partRows, type MethodSpec } from './spec.js';
 
 /** What the step needs of a loss (src/dml's DmlLoss fits). */
@@ -36,6 +36,13 @@ export interface StepSync {
   backward(loss: Tensor): void;
 }
 
+/** What the step needs of a loss scale (float16 training; src/optim's DynamicLossScale fits). */
+export interface StepLossScale {
+  readonly scale: number;
+  /** Divides the gradients by the scale; false when they overflowed (the step is then skipped). */
+  unscale(): boolean;
+}
+
 export interface StepContext {
   model: EmbeddingModel;
   method: MethodSpec;
@@ -45,12 +52,16 @@ export interface StepContext {
   memory?: DefenseMemory;
   /** Data-parallel training; absent when one process trains. */
   sync?: StepSync;
+  /** float16 training's loss scale; absent in float32 and bfloat16. */
+  lossScale?: StepLossScale;
 }
 
 export interface StepResult {
   loss: number;
   /** Samples that entered the joint forward, per BN branch (index = branch). */
   samplesPerBranch: number[];
+  /** With a loss scale: false when the gradients overflowed and the optimizer step was skipped. */
+  applied?: boolean;
 }
 
 /** The loss became NaN or infinite; the step was not applied. */
@@ -85,12 +96,13 @@ function segmentsOf(pieces: readonly Piece[]): BnSegment[] {
 export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor, draws: readonly (DistributionDraws | undefined)[] = []): Piece[] {
   const size = images.shape[0]!;
   model.eval();
-  const extra = method.distributions.map((d, i) => {
-    const [start, end] = partRows(d.part, size);
-    const sliceImages = images.narrow(0, start, end - start);
-    const sliceLabels = labels.narrow(0, start, end - start);
-    return { images: makeDistribution(model, d, sliceImages, sliceLabels, draws[i]), labels: sliceLabels, branch: d.branch };
+  const jobs: DistributionJob[] = method.distributions.map((spec, i) => {
+    const [start, end] = partRows(spec.part, size);
+    return { spec, images: images.narrow(0, start, end - start), labels: labels.narrow(0, start, end - start), draws: draws[i] };
   });
+  // Attacks take gradients with respect to their input only: the weights stay out of the graph.
+  const made = withFrozenParameters(model, () => makeDistributions(model, jobs));
+  const extra = jobs.map((j, i) => ({ images: made[i]!, labels: j.labels, branch: j.spec.branch }));
   return [{ images, labels, branch: 0 }, ...extra.sort((a, b) => a.branch - b.branch)];
 }
 
@@ -116,7 +128,7 @@ function defenseStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResu
 
 /** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
 export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
-  const { model, method, criterion, optimizer, sync } = ctx;
+  const { model, method, criterion, optimizer, sync, lossScale } = ctx;
   if (method.branches > 1 && hasBatchNorm(model) && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
   }
@@ -139,12 +151,15 @@ export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, dra
       const value = loss.item();
       if (!Number.isFinite(value)) throw new NonFiniteLossError(value);
       optimizer.zeroGrad();
-      if (sync) sync.backward(loss);
-      else loss.backward();
-      optimizer.step();
+      const scaled = lossScale ? loss.mul(lossScale.scale) : loss;
+      if (sync) sync.backward(scaled);
+      else scaled.backward();
+      const applied = lossScale ? lossScale.unscale() : true;
+      if (applied) optimizer.step();
+      else optimizer.zeroGrad();
       const samplesPerBranch = new Array<number>(Math.max(1, method.branches)).fill(0);
       for (const s of segments) samplesPerBranch[s.branch]! += s.size;
-      return { loss: value, samplesPerBranch };
+      return { loss: value, samplesPerBranch, ...(lossScale ? { applied } : {}) };
     });
   } finally {
     setBnRouting(model, { kind: 'branch', branch: 0 });

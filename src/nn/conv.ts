@@ -1,5 +1,5 @@
 // 2-D convolution with PyTorch's parameter names (weight [out, in/groups, kh, kw], bias [out]).
-import { empty, F, type Tensor } from '../torch/index.js';
+import { empty, F, tidy, type DType, type MemoryFormat, type Tensor } from '../torch/index.js';
 import { defaultLayerInit_ } from './init.js';
 import { Module } from './module.js';
 
@@ -21,6 +21,10 @@ export class Conv2d extends Module {
   readonly dilation: Pair;
   readonly groups: number;
   readonly hasBias: boolean;
+  /** The dtype the convolution runs in (weights stay float32; see precision.ts); null: the input's. */
+  computeDtype: DType | null = null;
+  /** The memory format the convolution takes its input in (see precision.ts). */
+  memoryFormat: MemoryFormat = 'contiguous';
 
   constructor(
     readonly inChannels: number,
@@ -54,12 +58,12 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-    });
+    const options = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
+    // A no-op once the input is channels-last: libtorch keeps the format through the layers that follow.
+    const input = this.memoryFormat === 'channels_last' ? x.contiguous('channels_last') : x;
+    const dt = this.computeDtype;
+    if (dt === null || dt === x.dtype) return F.conv2d(input, this.weight, this.bias, options);
+    return tidy(() => F.conv2d(input.to(dt), this.weight.to(dt), this.bias?.to(dt) ?? null, options).to(x.dtype));
   }
 }
 

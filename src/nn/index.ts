@@ -6,6 +6,7 @@ export { Linear, type LinearOptions } from './linear.js';
 export { BatchNorm2d, copyBatchNorm, setBatchStatsSync, type BatchNormConfig, type BatchNormOptions, type BatchStatsSync } from './batchnorm.js';
 export { AdaptiveAvgPool2d, Flatten, Identity, MaxPool2d, ReLU, Sequential, type MaxPool2dOptions } from './layers.js';
 export { replaceBatchNorms, replaceModules } from './replace.js';
+export { freezeParameters, withFrozenParameters } from './freeze.js';
 export * as init from './init.js';
 export { BasicBlock, Bottleneck, ResidualBlock, EXPANSION, type BlockKind } from './resnet-blocks.js';
 export {
@@ -34,3 +35,14 @@ export {
   type BnRouting,
   type BnSegment,
 } from './multi-batchnorm.js';
+export {
+  MEMORY_FORMATS,
+  PRECISIONS,
+  isMemoryFormatName,
+  isPrecision,
+  precisionProblem,
+  setComputeMode,
+  type MemoryFormatName,
+  type Precision,
+} from './precision.js';
+export { forwardFlops } from './flops.js';

@@ -1,5 +1,5 @@
 // Fully connected layer y = x W^T + b (weight [out, in], bias [out]).
-import { empty, F, type Tensor } from '../torch/index.js';
+import { empty, F, tidy, type DType, type Tensor } from '../torch/index.js';
 import { defaultLayerInit_ } from './init.js';
 import { Module } from './module.js';
 
@@ -9,6 +9,8 @@ export interface LinearOptions {
 
 export class Linear extends Module {
   readonly hasBias: boolean;
+  /** The dtype the product runs in (weights stay float32; see precision.ts); null: the input's. */
+  computeDtype: DType | null = null;
 
   constructor(
     readonly inFeatures: number,
@@ -33,6 +35,8 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+    const dt = this.computeDtype;
+    if (dt === null || dt === x.dtype) return F.linear(x, this.weight, this.bias);
+    return tidy(() => F.linear(x.to(dt), this.weight.to(dt), this.bias?.to(dt) ?? null).to(x.dtype));
   }
 }

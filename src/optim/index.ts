@@ -23,3 +23,4 @@ export { stepLr, type StepLrOptions } from './step-lr.js';
 export { multiStepLr, type MultiStepLrOptions } from './multi-step-lr.js';
 export { cosineAnnealing, type CosineAnnealingOptions } from './cosine-annealing.js';
 export { linearWarmup, type LinearWarmupOptions } from './linear-warmup.js';
+export { DynamicLossScale, type LossScaleOptions } from './loss-scale.js';

@@ -1,13 +1,16 @@
 // Timing training steps of a method on random data: the figure `mdprop bench` reports and
 // bench/reference/mdprop_step.py reproduces with PyTorch. Each step is the trainer's step (attacks
 // in eval mode, one joint forward with segment routing, multi-similarity loss, Adam), on a batch of
-// normal noise with 2 images per class, after `warmup` untimed steps.
+// normal noise with 2 images per class, after `warmup` untimed steps. Two other tasks time what
+// evaluation does with a batch: embedding it (no gradients), and attacking it (10 iterations of
+// untargeted feature-space PGD at eps 0.1, step 2.5 eps / iters, then its embedding).
 import type { MethodName } from '../methods/index.js';
 import { createLoss } from '../dml/index.js';
 import { methodStep, modelParameterGroups, presetMethod } from '../methods/index.js';
-import { convertToMultiBatchNorm, createModel, type Arch } from '../nn/index.js';
+import { featurePgd } from '../adversarial/index.js';
+import { convertToMultiBatchNorm, createModel, forwardFlops, freezeParameters, type EmbeddingModel, precisionProblem, setComputeMode, type Arch, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { Adam } from '../optim/index.js';
-import { cuda, manualSeed, randn, setNumThreads, tensor, tidy, torchVersion } from '../torch/index.js';
+import { cuda, manualSeed, noGrad, randn, setNumThreads, tensor, tidy, torchVersion, type Tensor } from '../torch/index.js';
 
 export interface BenchSettings {
   method: MethodName;
@@ -21,7 +24,19 @@ export interface BenchSettings {
   channels: number;
   device: string;
   seed: number;
+  /** Default fp32. */
+  precision?: Precision;
+  /** Default contiguous. */
+  memoryFormat?: MemoryFormatName;
+  /** Default step. */
+  task?: BenchTask;
 }
+
+export const BENCH_TASKS = ['step', 'embed', 'attack'] as const;
+export type BenchTask = (typeof BENCH_TASKS)[number];
+
+/** The evaluation tasks' attack: as `mdprop eval --attacks untargeted --eps 0.1 --iters 10`. */
+const ATTACK = { eps: 0.1, iters: 10 };
 
 /** The JSON `mdprop bench` prints (snake_case keys, as the PyTorch reference prints them). */
 export interface BenchReport {
@@ -33,6 +48,17 @@ export interface BenchReport {
   /** Images through the joint forward per step (clean plus every attack's slice). */
   forward_images_per_step: number;
   peak_rss_mb: number;
+  /**
+   * Convolution and matrix-product work of one step in GFLOP, from the layers' shapes: every
+   * forward pass, its backward counted twice (input and weight gradients), or once for an
+   * attack's backward (input gradients only).
+   */
+  gflop_per_step: number;
+  /** gflop_per_step over the mean step time. */
+  gflop_per_s: number;
+  precision: Precision;
+  memory_format: MemoryFormatName;
+  task: BenchTask;
   method: string;
   arch: string;
   image_size: number;
@@ -46,10 +72,20 @@ export interface BenchReport {
 }
 
 export function benchTrainingSteps(s: BenchSettings): BenchReport {
+  const precision = s.precision ?? 'fp32';
+  const memoryFormat = s.memoryFormat ?? 'contiguous';
+  const problem = precisionProblem(precision, s.device);
+  if (problem) throw new Error(`precision ${precision} on ${s.device}: ${problem}`);
   setNumThreads(s.threads);
   manualSeed(s.seed);
   const method = presetMethod(s.method);
   const model = convertToMultiBatchNorm(createModel({ arch: s.arch, embedDim: s.embedDim, inChannels: s.channels }), method.branches).to(s.device);
+  setComputeMode(model, { precision, memoryFormat });
+  const perImage = forwardFlops(model, [1, s.channels, s.imageSize, s.imageSize], s.device);
+  // The joint pass: forward + backward (2x) over every image; each attack: a clean forward, then per
+  // iteration a forward and an input-only backward.
+  const task = s.task ?? 'step';
+  const attacked = method.distributions.reduce((a, d) => a + Math.round((d.part[1] - d.part[0]) * s.batchSize) * (1 + 2 * d.iters), 0);
   const criterion = createLoss({ loss: { name: 'multisimilarity' }, embeddingDim: s.embedDim });
   const optimizer = new Adam(modelParameterGroups(model, { backbone: 1e-5 }), { lr: 1e-5, weightDecay: 4e-4 });
   const labelValues = Array.from({ length: s.batchSize }, (_, i) => Math.floor(i / 2));
@@ -61,7 +97,7 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
       const images = randn(shape, { device: s.device });
       const labels = tensor(labelValues, [s.batchSize], { dtype: 'int64', device: s.device });
       const started = performance.now();
-      const result = tidy(() => methodStep({ model, method, criterion, optimizer }, images, labels));
+      const result = tidy(() => (task === 'step' ? methodStep({ model, method, criterion, optimizer }, images, labels) : evaluationTask(model, task, images)));
       if (s.device !== 'cpu') cuda.synchronize();
       if (i >= s.warmup) times.push(performance.now() - started);
       forwardImages = result.samplesPerBranch.reduce((a, b) => a + b, 0);
@@ -74,12 +110,20 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
     model.dispose();
   }
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  // embed: one forward; attack: a clean forward, per iteration a forward and an input-only backward, a last forward.
+  const perBatch = task === 'step' ? 3 * forwardImages + attacked : task === 'embed' ? s.batchSize : s.batchSize * (2 + 2 * ATTACK.iters);
+  const gflop = (perImage * perBatch) / 1e9;
   return {
     ms_per_step: round(mean, 1),
     ms_per_step_min: round(Math.min(...times), 1),
     images_per_s: round((s.batchSize * 1000) / mean, 2),
     forward_images_per_step: forwardImages,
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+    gflop_per_step: round(gflop, 2),
+    gflop_per_s: round((gflop * 1000) / mean, 1),
+    precision,
+    memory_format: memoryFormat,
+    task,
     method: s.method,
     arch: s.arch,
     image_size: s.imageSize,
@@ -91,6 +135,26 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
     device: s.device,
     engine: `libtorch ${torchVersion} (mdprop)`,
   };
+}
+
+/** One batch of an evaluation task, the model in eval mode with its weights out of autograd. */
+function evaluationTask(model: EmbeddingModel, task: 'embed' | 'attack', images: Tensor): { samplesPerBranch: number[] } {
+  model.eval();
+  const thaw = freezeParameters(model);
+  try {
+    if (task === 'embed') noGrad(() => model.forward(images));
+    else {
+      const embed = (x: Tensor) => model.forward(x);
+      const clean = noGrad(() => embed(images));
+      const wide = { kind: 'fixed' as const, min: -1e6, max: 1e6 };
+      const adversarial = featurePgd(embed, images, { kind: 'untargeted', clean }, { ...ATTACK, stepSize: (2.5 * ATTACK.eps) / ATTACK.iters, randomStart: ATTACK.eps, range: wide });
+      noGrad(() => embed(adversarial));
+    }
+  } finally {
+    thaw();
+    model.train();
+  }
+  return { samplesPerBranch: [images.shape[0]!] };
 }
 
 function round(x: number, digits: number): number {

@@ -6,7 +6,7 @@ import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES } from '../dml/index.js';
 import { AUX_BN_INITS, CONFIG_FIELDS, CONFIG_LIMITS, OPTIMIZER_NAMES, SAMPLINGS, SCHEDULE_NAMES, TRAIN_PRESETS, type ConfigField } from '../formats/index.js';
 import { METHOD_NAMES } from '../methods/index.js';
-import { ARCHS } from '../nn/index.js';
+import { ARCHS, MEMORY_FORMATS, PRECISIONS } from '../nn/index.js';
 
 export { CONFIG_FIELDS, CONFIG_LIMITS, configSchema, OPTIMIZER_NAMES, SCHEDULE_NAMES, type ConfigField, type OptimizerName, type ScheduleName, type TrainConfig } from '../formats/index.js';
 
@@ -70,6 +70,8 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
     expected: 'yes or no',
     help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
   },
+  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); weights, losses and optimizer state stay float32' },
+  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: "memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)" },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };
 

@@ -38,6 +38,8 @@ const COMMON = {
   device: 'cpu',
   worldSize: 1,
   syncBn: false,
+  precision: 'fp32',
+  memoryFormat: 'contiguous',
 } as const satisfies Partial<DefaultedConfig>;
 
 export function datasetDefaults(dataset: DatasetName): DefaultedConfig {

@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { isEmbedded } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
 import { isMethodName } from '../methods/index.js';
+import { precisionProblem } from '../nn/index.js';
 import {
   camel,
   CONFIG_FIELDS,
@@ -219,6 +220,8 @@ function checkInitialWeights(c: TrainConfig, origin: Origins): void {
 
 /** Settings that must fit this machine: threads a few times its cores, a batch of images well inside its memory. */
 function checkMachine(c: TrainConfig, name: (field: ConfigField) => string): void {
+  const precisionIssue = precisionProblem(c.precision, c.device);
+  if (precisionIssue) throw new ConfigError(`${name('precision')} ${c.precision} on ${name('device')} ${c.device}: ${precisionIssue}`);
   const maxThreads = THREADS_PER_CORE * availableParallelism();
   if (c.threads > maxThreads) throw new ConfigError(`${name('threads')} ${c.threads} is more than ${THREADS_PER_CORE} per core of this machine (at most ${maxThreads})`);
   const batchBytes = c.batchSize * c.channels * c.imageSize * c.imageSize * 4;

@@ -18,8 +18,8 @@ import {
 } from '../data/index.js';
 import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
 import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
-import { convertToMultiBatchNorm, createModel, resetAuxRunningStats, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
-import { Adam, AdamW, cosineAnnealing, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
+import { convertToMultiBatchNorm, createModel, resetAuxRunningStats, setComputeMode, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
+import { Adam, AdamW, cosineAnnealing, DynamicLossScale, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { checkTrainingData } from './data-health.js';
@@ -40,6 +40,8 @@ export interface TrainingParts {
   criterion: DmlLoss;
   optimizer: AnyOptimizer;
   scheduler: LrScheduler;
+  /** float16 runs only. */
+  lossScale?: DynamicLossScale;
   /** Lines for the log (pretrained weights, notable defaults). */
   notes: string[];
 }
@@ -108,6 +110,7 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
     syncAuxBranches(model);
     if (config.auxBnInit === 'copy-weights') resetAuxRunningStats(model);
     model.to(device);
+    setComputeMode(model, { precision: config.precision, memoryFormat: config.memoryFormat });
   } catch (err) {
     model.dispose();
     throw err;
@@ -120,7 +123,9 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
   });
   const optimizer = createOptimizer(config, model, criterion);
   const scheduler = new LrScheduler(optimizer, scheduleOf(config));
-  return { method, model, criterion, optimizer, scheduler, notes };
+  // float16 gradients underflow without a loss scale (bf16 has float32's range and needs none).
+  const lossScale = config.precision === 'fp16' ? new DynamicLossScale(() => optimizer.params) : undefined;
+  return { method, model, criterion, optimizer, scheduler, lossScale, notes };
 }
 
 interface GroupSpec {

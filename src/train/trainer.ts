@@ -299,7 +299,7 @@ export class Trainer {
   }
 
   private step(batch: Batch, epoch: number, stepInEpoch: number, total: number): StepResult {
-    const { model, method, criterion, optimizer } = this.parts;
+    const { model, method, criterion, optimizer, lossScale } = this.parts;
     const device = this.device;
     manualSeed(stepSeed(this.config.seed, epoch, batch.step, this.parallel.rank));
     try {
@@ -307,7 +307,7 @@ export class Trainer {
         const images = tensor(batch.images, [...batch.shape]);
         const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
         return methodStep(
-          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory, ...(this.#sync ? { sync: this.#sync } : {}) },
+          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory, ...(this.#sync ? { sync: this.#sync } : {}), ...(lossScale ? { lossScale } : {}) },
           device === 'cpu' ? images : images.to(device),
           device === 'cpu' ? labels : labels.to(device),
         );

@@ -116,6 +116,40 @@ describe('robustness evaluation', () => {
     assert.deepEqual(Object.keys(report.ers[0]!.components), ['QA-', 'ES:D', 'ES:R']);
   });
 
+  it('runs sharing PGD passes give each query the result it gets from runs made one at a time', async () => {
+    const runs: AttackRun[] = [
+      { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
+      { attack: 'mtax', budget: parseBudget('0.3'), iters: 3 },
+      { attack: 'untargeted', budget: parseBudget('0.3'), iters: 3 },
+      { attack: 'fgsm', budget: parseBudget('16/255'), iters: 3 },
+      { attack: 'qa-', budget: parseBudget('0.1'), iters: 3 },
+      { attack: 'stax', budget: parseBudget('0'), iters: 3 },
+      { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
+    ];
+    const alone = await evaluateRobustness(runs, { ...options(all), conditionsPerPass: 1 });
+    for (const perPass of [2, 7]) {
+      const shared = await evaluateRobustness(runs, { ...options(all), conditionsPerPass: perPass });
+      shared.runs.forEach((r, i) => {
+        const want = alone.runs[i]!;
+        const what = `${r.run!.attack} ${r.run!.budget.text} (${perPass} per pass)`;
+        assert.deepEqual(r.hits, want.hits, what);
+        assert.deepEqual(r.metrics, want.metrics, what);
+        assert.equal(r.successRate, want.successRate, what);
+        assert.equal(r.rank, want.rank, what);
+        assert.ok(Math.abs(r.embeddingShift - want.embeddingShift) <= 1e-6, what);
+        assert.equal(r.maxPerturbation, want.maxPerturbation, what);
+      });
+    }
+    // The attacks did something (so the equality above is not that of untouched queries), and the repeated run is a copy.
+    assert.ok(alone.runs[2]!.metrics['recall@1'] < alone.clean.metrics['recall@1']);
+    assert.deepEqual(alone.runs[6], alone.runs[0]);
+    assert.deepEqual(alone.runs[5]!.metrics, alone.clean.metrics);
+  });
+
+  it('rejects a conditionsPerPass that is not a positive integer', async () => {
+    await assert.rejects(evaluateRobustness([{ attack: 'stax', budget: parseBudget('0.1'), iters: 1 }], { ...options(all), conditionsPerPass: 0 }), /conditionsPerPass must be a positive integer, got 0/);
+  });
+
   it('leaves no tensors behind', async () => {
     const before = T.liveTensors();
     await evaluateRun({ attack: 'ca-', budget: parseBudget('0.1'), iters: 2 }, options(all));

@@ -5,9 +5,10 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { isMethodName, METHOD_NAMES } from '../../methods/index.js';
-import { ARCHS, isArch } from '../../nn/index.js';
+import { ARCHS, isArch, MEMORY_FORMATS, PRECISIONS } from '../../nn/index.js';
+import { computeModeFlags } from '../compute-mode.js';
 import { resolveDevice } from '../../torch/index.js';
-import { benchTrainingSteps } from '../../train/bench.js';
+import { BENCH_TASKS, benchTrainingSteps, type BenchTask } from '../../train/bench.js';
 import { UsageError } from '../errors.js';
 import type { CliStreams } from '../io.js';
 
@@ -23,6 +24,9 @@ interface BenchFlags {
   readonly channels: string;
   readonly device: string;
   readonly seed: string;
+  readonly task: string;
+  readonly precision: string;
+  readonly memoryFormat: string;
   readonly json?: boolean;
 }
 
@@ -41,6 +45,9 @@ export function registerBench(program: Command, io: CliStreams): void {
     .option('--channels <c>', 'input channels', '3')
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option('--seed <n>', 'seed of the weights and the noise', '0')
+    .option('--task <t>', `what to time: ${BENCH_TASKS.join(', ')} (a training step; embedding a batch; attacking a batch, 10 untargeted PGD iterations at eps 0.1)`, 'step')
+    .option('--precision <p>', `compute precision of convolutions and matrix products: ${PRECISIONS.join(', ')} (fp16: CUDA only)`, 'fp32')
+    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')}`, 'contiguous')
     .option('--json', 'print one JSON object')
     .action((flags: BenchFlags) => {
       if (!isMethodName(flags.method)) throw new UsageError(`--method: unknown method '${flags.method}'; expected one of ${METHOD_NAMES.join(', ')}`);
@@ -55,7 +62,12 @@ export function registerBench(program: Command, io: CliStreams): void {
       } catch (err) {
         throw new UsageError(`--device: ${(err as Error).message}`);
       }
+      const { precision, memoryFormat } = computeModeFlags(flags, device);
+      if (!(BENCH_TASKS as readonly string[]).includes(flags.task)) throw new UsageError(`--task: unknown task '${flags.task}'; expected one of ${BENCH_TASKS.join(', ')}`);
       const report = benchTrainingSteps({
+        precision,
+        memoryFormat,
+        task: flags.task as BenchTask,
         method: flags.method,
         arch: flags.arch,
         imageSize: integer('--image-size', flags.imageSize, 8),

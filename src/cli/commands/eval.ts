@@ -8,14 +8,15 @@ import { ATTACK_NAMES, PROFILE_NAMES, PROFILES, type AttackName } from '../../ad
 import { DATASET_NAMES } from '../../data/index.js';
 import { contractOutput, evaluate, EVALUATE_DEFAULTS, formatReport, OptionError, type EvaluateOptions, type EvalProgress } from '../../evaluate/index.js';
 import { RUN_FILES } from '../../formats/index.js';
-import { ARCHS } from '../../nn/index.js';
+import { ARCHS, MEMORY_FORMATS, PRECISIONS } from '../../nn/index.js';
+import { computeModeFlags } from '../compute-mode.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { asUsage, integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressTo } from '../progress.js';
 
 type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | 'mtaxTargets' | 'rankPartners' | 'branch' | 'batchSize' | 'device', string> &
-  Partial<Record<'profile' | 'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out', string>> & {
+  Partial<Record<'profile' | 'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out' | 'precision' | 'memoryFormat', string>> & {
     json?: boolean;
   };
 
@@ -48,6 +49,8 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--seed <n>', "seed of every random choice (default: the run's, else 0)")
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option('--threads <n>', 'CPU threads of libtorch')
+    .option('--precision <p>', `precision of convolutions and matrix products, attacks included: ${PRECISIONS.join(', ')} (default fp32; fp16: CUDA only)`)
+    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default contiguous)`)
     .option('--out <file>', `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)`)
     .option('--json', 'print the contract JSON instead of a table')
     .action(async (flags: EvalFlags, command: Command) => {
@@ -59,11 +62,14 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
       if (flags.run === undefined && flags.weights === undefined) throw new UsageError('--run: give a run directory (or --weights with --dataset)');
       const gallery = progressTo('gallery', 'img');
       const queries = progressTo('eval', 'query');
-      // One bar for the gallery, one for all query conditions together.
+      // One bar for the gallery, one for all query conditions together (the attack runs advance
+      // batch by batch side by side, so the bar sums what each condition has done).
+      const doneBy = new Map<number, number>();
       const onProgress = (p: EvalProgress) => {
         if (p.stage === 'gallery') return gallery.update(p.done, p.total);
         gallery.stop();
-        queries.update(p.conditionIndex * p.total + p.done, p.conditions * p.total, p.condition);
+        doneBy.set(p.conditionIndex, p.done);
+        queries.update([...doneBy.values()].reduce((a, b) => a + b, 0), p.conditions * p.total, p.condition);
       };
       try {
         const report = await asUsage(() => evaluate(flags.run ?? null, { ...options, onProgress }), isOptionError);
@@ -123,6 +129,7 @@ function optionsOf(f: EvalFlags): EvaluateOptions {
     seed: int('--seed', f.seed, 0),
     device: f.device,
     threads: int('--threads', f.threads),
+    ...computeModeFlags(f, f.device),
     out: f.out,
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EvaluateOptions;

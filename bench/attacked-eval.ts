@@ -1,0 +1,59 @@
+// Attacked-evaluation throughput on the main job's settings (mdprop experiment --preset quick:
+// Fashion-MNIST, resnet-small at 28x28, 2,000 test images, stax/mtax/untargeted at eps 0.03, 0.1,
+// 0.3, 10 iterations), one run per PGD pass (the CPU default) vs. all 9 runs sharing each pass,
+// alternating in one process.
+// The model has random weights: the work per query does not depend on them. Prints JSON.
+//   node dist/bench/attacked-eval.js [--queries 60] [--rounds 2] [--threads 2]
+import { parseArgs } from 'node:util';
+import { evaluate } from '../src/evaluate/index.js';
+import { PRESETS } from '../src/report/experiment/presets.js';
+import { createModel } from '../src/nn/index.js';
+import { manualSeed, setNumThreads } from '../src/torch/index.js';
+
+const { values } = parseArgs({
+  options: { queries: { type: 'string', default: '60' }, rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '2' } },
+});
+const quick = PRESETS.quick;
+const threads = Number(values.threads);
+setNumThreads(threads);
+manualSeed(0);
+const model = createModel({ arch: 'resnet-small', embedDim: 128, inChannels: 1 });
+model.eval();
+const loaded = { model, path: 'random weights', arch: 'resnet-small' as const, embedDim: 128, inChannels: 1, branches: 1, branch: 0, metadata: null };
+const runs = quick.attacks.length * quick.eps.length;
+
+/** Attacked queries per second: queries x runs over the time after the clean queries are done. */
+async function measure(conditionsPerPass: number | undefined): Promise<number> {
+  let cleanDone = 0;
+  await evaluate(loaded, {
+    dataset: 'fashion-mnist',
+    limitTest: quick.train.limitTest,
+    limit: Number(values.queries),
+    attacks: [...quick.attacks],
+    eps: [...quick.eps],
+    iters: quick.iters,
+    threads,
+    out: null,
+    ...(conditionsPerPass === undefined ? {} : { conditionsPerPass }),
+    onProgress: (p) => {
+      if (p.stage === 'queries' && p.conditionIndex === 0 && p.done === p.total) cleanDone = performance.now();
+    },
+  });
+  return (Number(values.queries) * runs * 1000) / (performance.now() - cleanDone);
+}
+
+const samples: { one_at_a_time: number[]; shared: number[] } = { one_at_a_time: [], shared: [] };
+for (let round = 0; round < Number(values.rounds); round++) {
+  samples.one_at_a_time.push(await measure(1));
+  samples.shared.push(await measure(runs));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+process.stdout.write(
+  `${JSON.stringify({
+    settings: { preset: 'quick', queries: Number(values.queries), runs, iters: quick.iters, threads, rounds: Number(values.rounds) },
+    attacked_queries_per_s: { one_at_a_time: r2(median(samples.one_at_a_time)), shared: r2(median(samples.shared)) },
+    speedup: r2(median(samples.shared) / median(samples.one_at_a_time)),
+    samples: { one_at_a_time: samples.one_at_a_time.map(r2), shared: samples.shared.map(r2) },
+  })}\n`,
+);

@@ -1,0 +1,78 @@
+// Where an MDProp training step's time goes, measured A/B in one process (rounds alternate so both
+// variants see the same machine load). Parts: the attacks made as before (one pass per
+// distribution, weights in autograd) vs. as now (one routed pass, weights frozen); the joint
+// forward + loss + backward + Adam; and a baseline step for scale. Prints JSON (medians in ms).
+//   node dist/bench/step-profile.js [--arch resnet18] [--image-size 64] [--batch-size 32] [--threads 2] [--rounds 5]
+import { parseArgs } from 'node:util';
+import { createLoss } from '../src/dml/index.js';
+import { buildPieces, makeDistribution, methodStep, modelParameterGroups, partRows, presetMethod, type MethodSpec } from '../src/methods/index.js';
+import { convertToMultiBatchNorm, createModel, setBnRouting, type Arch, type EmbeddingModel } from '../src/nn/index.js';
+import { Adam } from '../src/optim/index.js';
+import { manualSeed, randn, setNumThreads, tensor, tidy, type Tensor } from '../src/torch/index.js';
+
+const { values } = parseArgs({
+  options: {
+    arch: { type: 'string', default: 'resnet18' },
+    'image-size': { type: 'string', default: '64' },
+    'batch-size': { type: 'string', default: '32' },
+    threads: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '5' },
+  },
+});
+const size = Number(values['image-size']);
+const batch = Number(values['batch-size']);
+setNumThreads(Number(values.threads));
+manualSeed(0);
+
+function setup(name: 'baseline' | 'mdprop') {
+  const method = presetMethod(name);
+  const model = convertToMultiBatchNorm(createModel({ arch: values.arch as Arch, embedDim: 128, inChannels: 3 }), method.branches);
+  const criterion = createLoss({ loss: { name: 'multisimilarity' }, embeddingDim: 128 });
+  const optimizer = new Adam(modelParameterGroups(model, { backbone: 1e-5 }), { lr: 1e-5, weightDecay: 4e-4 });
+  return { model, method, criterion, optimizer };
+}
+
+/** The attacks as they were made before: one eval-mode pass per distribution, weights requiring grad. */
+function separatePieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor): Tensor[] {
+  model.eval();
+  const out = method.distributions.map((d) => {
+    const [start, end] = partRows(d.part, images.shape[0]!);
+    return makeDistribution(model, d, images.narrow(0, start, end - start), labels.narrow(0, start, end - start));
+  });
+  setBnRouting(model, { kind: 'branch', branch: 0 });
+  return out;
+}
+
+function timed(fn: () => void): number {
+  const t0 = performance.now();
+  tidy(fn);
+  return performance.now() - t0;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mdprop = setup('mdprop');
+const baseline = setup('baseline');
+const labels = tensor(Array.from({ length: batch }, (_, i) => Math.floor(i / 2)), [batch], { dtype: 'int64' });
+const samples: Record<string, number[]> = { attacks_separate: [], attacks_joint_frozen: [], mdprop_step: [], baseline_step: [] };
+for (let round = 0; round < Number(values.rounds) + 1; round++) {
+  const images = randn([batch, 3, size, size]);
+  const t = {
+    attacks_separate: timed(() => void separatePieces(mdprop.model, mdprop.method, images, labels)),
+    attacks_joint_frozen: timed(() => void buildPieces(mdprop.model, mdprop.method, images, labels)),
+    mdprop_step: timed(() => void methodStep(mdprop, images, labels)),
+    baseline_step: timed(() => void methodStep(baseline, images, labels)),
+  };
+  images.dispose();
+  if (round === 0) continue; // warm-up
+  for (const [k, v] of Object.entries(t)) samples[k]!.push(v);
+}
+const med = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]));
+process.stdout.write(
+  `${JSON.stringify({
+    settings: { arch: values.arch, image_size: size, batch_size: batch, threads: Number(values.threads), rounds: Number(values.rounds) },
+    median_ms: med,
+    mdprop_step_in_baseline_steps: Math.round((med.mdprop_step! / med.baseline_step!) * 100) / 100,
+    attacks_joint_over_separate: Math.round((med.attacks_joint_frozen! / med.attacks_separate!) * 100) / 100,
+    samples_ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])),
+  })}\n`,
+);
