@@ -10,7 +10,8 @@
         "native/autograd.cc",
         "native/runtime.cc",
         "native/torch_zip.cc",
-        "native/c10d.cc"
+        "native/c10d.cc",
+        "native/sync_batchnorm.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

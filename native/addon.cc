@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRuntime(env, exports);
   InitTorchZip(env, exports);
   InitC10d(env, exports);
+  InitSyncBatchNorm(env, exports);
   return exports;
 }
 

@@ -7,18 +7,9 @@
 // has no process groups at all (every function says so).
 #include "common.h"
 #include <torch/version.h>
+#include "c10d_group.h"
 #ifndef MDPROP_NO_C10D
-#include <chrono>
 #include <cstdlib>
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/csrc/distributed/c10d/Types.hpp>
-#ifdef USE_C10D_GLOO
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#endif
-#ifdef USE_C10D_NCCL
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
 #if TORCH_VERSION_MAJOR < 2
 #define MDPROP_C10D_REDUCER
 #include <torch/csrc/distributed/c10d/reducer.hpp>
@@ -45,76 +36,12 @@ void InitC10d(Napi::Env env, Napi::Object exports) {
 #else
 namespace {
 
-// The backend is held as its own class, not as ProcessGroup: in libtorch 1.13 both derive from
-// ProcessGroup, in 2.x from Backend, and the collectives have the same signatures in both.
-struct Group {
-  c10::intrusive_ptr<c10d::Store> store;
-#ifdef USE_C10D_GLOO
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
-#endif
-#ifdef USE_C10D_NCCL
-  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
-#endif
-  int rank = 0;
-  int size = 1;
-  std::string backend;
-  std::chrono::milliseconds timeout{0};
-
-  bool alive() const {
-#ifdef USE_C10D_GLOO
-    if (gloo) return true;
-#endif
-#ifdef USE_C10D_NCCL
-    if (nccl) return true;
-#endif
-    return false;
-  }
-
-  /** `collective(backend)` on whichever backend this group has. */
-  template <typename F>
-  c10::intrusive_ptr<c10d::Work> Run(F&& collective) {
-#ifdef USE_C10D_GLOO
-    if (gloo) return collective(gloo);
-#endif
-#ifdef USE_C10D_NCCL
-    if (nccl) return collective(nccl);
-#endif
-    throw std::runtime_error("no backend");
-  }
-
-  void reset() {
-#ifdef USE_C10D_GLOO
-    gloo.reset();
-#endif
-#ifdef USE_C10D_NCCL
-    nccl.reset();
-#endif
-    store.reset();
-  }
-};
-
-Group* GroupOf(const Napi::Value& value, const char* fn) {
-  if (!value.IsExternal()) throw Napi::TypeError::New(value.Env(), std::string(fn) + ": a process group handle expected");
-  Group* group = value.As<Napi::External<Group>>().Data();
-  if (!group->alive()) throw Napi::Error::New(value.Env(), std::string(fn) + ": the process group was destroyed");
-  return group;
-}
-
-std::string Where(const Group& g, const std::string& collective) {
-  return collective + " on rank " + std::to_string(g.rank) + " of " + std::to_string(g.size) + " (" + g.backend + ")";
-}
-
 std::vector<at::Tensor> TensorList(const Napi::Value& value, const char* what) {
   if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), std::string(what) + ": an array of tensors expected");
   auto array = value.As<Napi::Array>();
   std::vector<at::Tensor> out;
   for (uint32_t i = 0; i < array.Length(); i++) out.push_back(TensorHandle::FromValue(array.Get(i), what));
   return out;
-}
-
-/** Waits for `work`; c10d reports failures (peer closed, timeout) by throwing from wait(). */
-void Finish(const c10::intrusive_ptr<c10d::Work>& work, const Group& g) {
-  work->wait(g.timeout);
 }
 
 c10d::ReduceOp ReduceOpOf(const Napi::Env& env, const std::string& name) {

@@ -54,5 +54,6 @@ void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitTorchZip(Napi::Env env, Napi::Object exports);
 void InitC10d(Napi::Env env, Napi::Object exports);
+void InitSyncBatchNorm(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdprop

@@ -1,11 +1,12 @@
 // One worker of the scaling benchmark: MDProp training steps of resnet-small at 28x28 on a fixed
 // random batch (data loading left out), alone or as one rank of a data-parallel run (OVERLAP=0:
-// gradients all-reduced after the backward pass, which times the all-reduce); rank 0 writes its
-// timings to $RESULT_FILE.
+// gradients all-reduced after the backward pass, which times the all-reduce; SYNC_BN=1: batch norms
+// synchronised over the ranks); rank 0 writes its timings to $RESULT_FILE.
 import { writeFileSync } from 'node:fs';
 import { methodStep } from '../../src/methods/index.js';
 import { joinRun, SINGLE_PROCESS, workerPlace, type DataParallel, type Parallelism } from '../../src/parallel/index.js';
 import { manualSeed, randn, setNumThreads, tensor, tidy, zeros } from '../../src/torch/index.js';
+import { setBatchStatsSync } from '../../src/nn/index.js';
 import { buildParts, resolveConfig } from '../../src/train/index.js';
 
 const batch = Number(process.env.BATCH ?? 32);
@@ -19,6 +20,7 @@ const config = resolveConfig({ flags: { dataset: 'fashion-mnist', method: 'mdpro
 const parts = buildParts(config, 5);
 const { model, method, criterion, optimizer } = parts;
 const sync = parallel.stepSync(model.parameters(), criterion.parameters());
+if (process.env.SYNC_BN === '1') setBatchStatsSync(model, parallel.batchStatsSync() ?? null);
 manualSeed(100 + parallel.rank);
 const images = randn([batch, 1, 28, 28]);
 const labels = tensor(Array.from({ length: batch }, (_, i) => (i >> 1) % 5), [batch]).to('int64');

@@ -98,6 +98,8 @@ export const configSchema = z.strictObject({
   out: path,
   /** Processes that trained the run together (data parallel); recorded from the launch, not set. Runs from before it trained alone. */
   worldSize: positiveInt.max(CONFIG_LIMITS.worldSize).default(1),
+  /** Batch norms in training take their statistics over the rows of all processes (no effect alone). Older runs did not. */
+  syncBn: z.boolean().default(false),
 });
 
 /** Every resolved setting of a run: what config.json holds. */

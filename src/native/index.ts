@@ -69,6 +69,17 @@ export interface NativeAddon {
   /** c10d's Reducer (DDP's) over `params`; `buckets` is how many it made. */
   c10dReducerCreate(group: NativeProcessGroup, params: NativeHandle[], bucketBytes: number): { handle: NativeReducer; buckets: number };
   c10dReducerPrepare(reducer: NativeReducer, outputs: NativeHandle[]): void;
+  /** Training-mode batch norm with the statistics of all ranks' rows; differentiable (its backward all-reduces too). */
+  c10dSyncBatchNorm(
+    group: NativeProcessGroup,
+    input: NativeHandle,
+    weight: NativeHandle | null,
+    bias: NativeHandle | null,
+    runningMean: NativeHandle | null,
+    runningVar: NativeHandle | null,
+    momentum: number,
+    eps: number,
+  ): NativeHandle;
 }
 
 /** An opaque c10d Reducer. */

@@ -23,8 +23,19 @@ export interface BatchNormConfig {
   trackRunningStats: boolean;
 }
 
+/**
+ * Batch statistics taken over more rows than this process holds (synchronised batch norm over the
+ * ranks of a data-parallel run). Given by the layer that owns the process group; nn/ only calls it.
+ */
+export interface BatchStatsSync {
+  /** Training-mode batch norm of `x` with the statistics of every rank's rows, updating the running ones in place. */
+  batchNorm(x: Tensor, bn: { weight: Tensor | null; bias: Tensor | null; runningMean: Tensor | null; runningVar: Tensor | null; momentum: number; eps: number }): Tensor;
+}
+
 export class BatchNorm2d extends Module {
   readonly config: BatchNormConfig;
+  /** Where training-mode statistics come from when they span several processes; null: this batch alone. */
+  statsSync: BatchStatsSync | null = null;
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
@@ -93,6 +104,10 @@ export class BatchNorm2d extends Module {
     }
     const useBatchStats = this.training || !this.config.trackRunningStats;
     if (this.training && this.config.trackRunningStats) noGrad(() => this.buffer('num_batches_tracked').add_(1));
+    if (this.training && this.statsSync) {
+      const { weight, bias, runningMean, runningVar } = this;
+      return this.statsSync.batchNorm(x, { weight, bias, runningMean, runningVar, momentum: this.config.momentum, eps: this.config.eps });
+    }
     return F.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,
       momentum: this.config.momentum,
@@ -106,4 +121,9 @@ export function copyBatchNorm(source: BatchNorm2d, target: BatchNorm2d): void {
   tidy(() => {
     target.loadStateDict(source.stateDict());
   });
+}
+
+/** Every batch norm under `root` (each branch of a multi-branch one too) takes its training statistics from `sync`; null: back to per-process. */
+export function setBatchStatsSync(root: Module<unknown, unknown>, sync: BatchStatsSync | null): void {
+  for (const [, m] of root.namedModules()) if (m instanceof BatchNorm2d) m.statsSync = sync;
 }

@@ -7,11 +7,13 @@ import type { DataSplit } from '../data/index.js';
 import { SubsetSplit } from '../data/index.js';
 import type { StepRows, StepSync } from '../methods/index.js';
 import { native } from '../native/index.js';
+import type { BatchStatsSync } from '../nn/index.js';
 import { cat, noGrad, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
 import { GradientReducer } from './gradient-reducer.js';
 import { OverlappedReducer } from './overlapped-reducer.js';
 import type { WorkerPlace } from './environment.js';
 import { availableBackends, ProcessGroup, type Backend } from './process-group.js';
+import { SyncBatchStats } from './sync-batchnorm.js';
 
 export interface Parallelism {
   readonly rank: number;
@@ -28,6 +30,8 @@ export interface Parallelism {
   broadcast(tensors: readonly Tensor[]): void;
   /** The step's gathering and gradient reduction over `modelParams` (summed) and `lossParams` (averaged), or undefined alone. */
   stepSync(modelParams: readonly Tensor[], lossParams: readonly Tensor[]): StepSync | undefined;
+  /** Batch statistics over all ranks for the model's batch norms (synchronised BN), or undefined alone. */
+  batchStatsSync(): BatchStatsSync | undefined;
   /** Whether any rank says yes (e.g. asked to stop), so all ranks stop at the same step. */
   anyRank(flag: boolean): boolean;
   /** Embeddings [N, dim] of a split, each rank embedding its share. */
@@ -47,6 +51,7 @@ export const SINGLE_PROCESS: Parallelism = {
   shard: (size) => ({ start: 0, count: size }),
   broadcast: () => {},
   stepSync: () => undefined,
+  batchStatsSync: () => undefined,
   anyRank: (flag) => flag,
   embedSplit: (split, _dim, embedPart) => embedPart(split),
   reduceSeconds: 0,
@@ -144,6 +149,10 @@ export class DataParallel implements Parallelism {
         averaged.reduce();
       },
     };
+  }
+
+  batchStatsSync(): BatchStatsSync {
+    return new SyncBatchStats(this.group);
   }
 
   /** All ranks' rows in rank order; only this rank's keep their autograd graph. */

@@ -7,3 +7,4 @@ export { ShardedSampler } from './sharded-sampler.js';
 export { DataParallel, joinRun, SINGLE_PROCESS, shardOf, type JoinOptions, type Parallelism } from './data-parallel.js';
 export { freePort, launchWorkers, type LaunchOptions, type LaunchResult, type WorkerExit } from './launcher.js';
 export { OverlappedReducer } from './overlapped-reducer.js';
+export { SyncBatchStats } from './sync-batchnorm.js';

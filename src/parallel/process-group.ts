@@ -80,6 +80,18 @@ export class ProcessGroup {
     return wrapErrors(() => native.c10dReducerCreate(this.group, params.map((p) => p.handle), bucketBytes));
   }
 
+  /**
+   * Training-mode batch norm of this rank's `input` [N, C, ...] with the statistics of all ranks'
+   * rows; its backward pass gives the gradient one process would for the whole batch. Every rank
+   * must call it at the same point of its forward pass (see SyncBatchStats).
+   */
+  syncBatchNorm(input: Tensor, weight: Tensor | null, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, momentum: number, eps: number): Tensor {
+    const handle = wrapErrors(() =>
+      native.c10dSyncBatchNorm(this.group, input.handle, weight?.handle ?? null, bias?.handle ?? null, runningMean?.handle ?? null, runningVar?.handle ?? null, momentum, eps),
+    );
+    return new Tensor(handle);
+  }
+
   /** Returns once every rank has reached it. */
   barrier(): void {
     wrapErrors(() => native.c10dBarrier(this.group));

@@ -65,6 +65,11 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   threads: { arg: 'n', expected: upTo('threads'), help: 'CPU threads of libtorch (default: the number of cores)' },
   device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
   worldSize: { arg: 'n', expected: upTo('worldSize'), help: 'processes that train the run together; set by --nproc/--nnodes or the launch environment, recorded in config.json' },
+  syncBn: {
+    arg: 'yes|no',
+    expected: 'yes or no',
+    help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
+  },
   precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); weights, losses and optimizer state stay float32' },
   memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: "memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)" },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
@@ -81,7 +86,7 @@ export function camel(name: string): string {
 }
 
 /** Yes/no settings: a bare flag means yes. */
-export const SWITCHES: ReadonlySet<ConfigField> = new Set<ConfigField>(['skipBadImages', 'fromScratch', 'augment']);
+export const SWITCHES: ReadonlySet<ConfigField> = new Set<ConfigField>(['skipBadImages', 'fromScratch', 'augment', 'syncBn']);
 
 /** The flag with its argument as --help shows it; a switch's argument is optional (bare means yes). */
 export function flagTerm(field: ConfigField): string {

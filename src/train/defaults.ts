@@ -37,6 +37,7 @@ const COMMON = {
   seed: 0,
   device: 'cpu',
   worldSize: 1,
+  syncBn: false,
   precision: 'fp32',
   memoryFormat: 'contiguous',
 } as const satisfies Partial<DefaultedConfig>;

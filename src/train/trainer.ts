@@ -7,6 +7,7 @@ import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch, type Batc
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
 import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
+import { setBatchStatsSync } from '../nn/index.js';
 import { SINGLE_PROCESS, ShardedSampler, type Parallelism } from '../parallel/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
 import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
@@ -73,6 +74,9 @@ export class Trainer {
   ) {
     this.#checkpointStep = state.step;
     this.#sync = parallel.stepSync(parts.model.parameters(), parts.criterion.parameters());
+    // Synchronised BN: every rank's batch norms take their training statistics over all ranks.
+    const statsSync = config.syncBn ? parallel.batchStatsSync() : undefined;
+    if (statsSync) setBatchStatsSync(parts.model, statsSync);
   }
 
   /** The device this process computes on (cuda:<local rank> for a worker of a multi-GPU run). */
@@ -227,7 +231,7 @@ export class Trainer {
     this.log(
       `training ${methodName(config.method)} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
         `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
-        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes` : ''} -> ${this.run.path}`,
+        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes${config.syncBn ? ', batch norms synchronised' : ''}` : ''} -> ${this.run.path}`,
     );
     const global = restoreSampler(data.train.labels, this.state.sampler);
     const rows = this.parallel.shard(config.batchSize);

@@ -36,6 +36,20 @@ test('mdprop train --nproc 2 trains an MDProp run written once, recording worldS
   assert.deepEqual(samples, [112, 56, 56], 'the global batch: 16 clean images and 8 + 8 attacked per step');
 });
 
+test('mdprop train --nproc 2 --sync-bn trains an MDProp run with batch norms synchronised over both processes', () => {
+  const out = join(tempDir('nproc-syncbn'), 'run');
+  const r = spawnMdprop([...FLAGS, '--nproc', '2', '--sync-bn', '--dist-timeout', '60', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /1 threads in each of 2 processes, batch norms synchronised/);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { worldSize: number; syncBn: boolean };
+  assert.deepEqual([config.worldSize, config.syncBn], [2, true]);
+  const metrics = new RunDirectory(out).readMetrics();
+  assert.deepEqual(metrics.map((m) => m.kind), ['epoch', 'eval']);
+  const epoch = metrics[0] as { steps: number; loss: number };
+  assert.equal(epoch.steps, 7);
+  assert.ok(Number.isFinite(epoch.loss), `epoch loss ${epoch.loss}`);
+});
+
 test('a worker killed mid-epoch stops the other within the c10d timeout, and --nproc 1 resumes the run', () => {
   const out = join(tempDir('nproc-kill'), 'run');
   // Only rank 0 writes; a checkpoint takes 8 renames, so the 26th falls in the checkpoint after

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_FIELDS, ConfigError, flagOf, resolveConfig, resolveResumeConfig, type FlagValues } from '../../src/train/index.js';
+import { configSchema } from '../../src/formats/index.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir('config');
@@ -110,6 +111,15 @@ describe('training configuration', () => {
     rejects({ dataset: 'mnist', dataRoot: dir }, /^--data-root: mnist is embedded/);
     rejects({ dataset: 'mnist', pretrained: join(dir, 'none.safetensors') }, /^--pretrained: file not found/);
     rejects({ samplesPerClass: '3' }, /"batchSize" in .*combo\.json 8 is not a multiple of --samples-per-class 3/, configFile('combo.json', { dataset: 'mnist', batchSize: 8 }));
+  });
+
+  it('--sync-bn: off by default, on with yes, a bad value named, and config.json files from before it load', () => {
+    assert.equal(resolveConfig({ flags: { dataset: 'mnist' } }).syncBn, false);
+    assert.equal(resolveConfig({ flags: { dataset: 'mnist', syncBn: 'yes' } }).syncBn, true);
+    assert.equal(resolveConfig({ flags: { dataset: 'mnist', syncBn: 'no' } }).syncBn, false);
+    rejects({ dataset: 'mnist', syncBn: 'sometimes' }, /^--sync-bn: expected yes or no, got 'sometimes'$/);
+    const { syncBn: _syncBn, ...older } = resolveConfig({ flags: { dataset: 'mnist', out: join(dir, 'older') } });
+    assert.equal(configSchema.parse(older).syncBn, false);
   });
 
   it('resumes with the saved settings; only some may change', () => {
