@@ -4,7 +4,7 @@
 // (an image may come twice, and some images are never seen in an epoch). ClassBalancedSampler is
 // the default instead: every image once per epoch, a class at most once per batch when possible.
 import { Random } from './random.js';
-import { BatchSampler, type SamplerState } from './sampler.js';
+import { BatchSampler, checkedSamplesPerClass, indicesByClass, type SamplerState } from './sampler.js';
 
 export interface ClassRandomOptions {
   readonly batchSize: number;
@@ -20,18 +20,8 @@ export class ClassRandomSampler extends BatchSampler {
 
   constructor(labels: Int32Array, options: ClassRandomOptions) {
     super(labels, options.batchSize, options.seed);
-    const m = options.samplesPerClass ?? 2;
-    if (!Number.isInteger(m) || m < 1 || options.batchSize % m !== 0) {
-      throw new RangeError(`samples per class (${m}) must be a positive divisor of the batch size (${options.batchSize})`);
-    }
-    this.samplesPerClass = m;
-    const byLabel = new Map<number, number[]>();
-    labels.forEach((label, i) => {
-      const list = byLabel.get(label);
-      if (list) list.push(i);
-      else byLabel.set(label, [i]);
-    });
-    this.members = [...byLabel.keys()].sort((a, b) => a - b).map((label) => Int32Array.from(byLabel.get(label)!));
+    this.samplesPerClass = checkedSamplesPerClass(options.samplesPerClass, options.batchSize);
+    this.members = indicesByClass(labels);
   }
 
   protected planEpoch(epoch: number): Int32Array[] {

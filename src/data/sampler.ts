@@ -116,3 +116,23 @@ export function hashLabels(labels: Int32Array): string {
   }
   return (h >>> 0).toString(16).padStart(8, '0');
 }
+
+/** Images drawn per class (m), checked: a positive divisor of the batch size; 2 when not given. */
+export function checkedSamplesPerClass(samplesPerClass: number | undefined, batchSize: number): number {
+  const m = samplesPerClass ?? 2;
+  if (!Number.isInteger(m) || m < 1 || batchSize % m !== 0) {
+    throw new RangeError(`samples per class (${m}) must be a positive divisor of the batch size (${batchSize})`);
+  }
+  return m;
+}
+
+/** The split indices of each class, classes in label order. */
+export function indicesByClass(labels: Int32Array): Int32Array[] {
+  const byLabel = new Map<number, number[]>();
+  labels.forEach((label, i) => {
+    const list = byLabel.get(label);
+    if (list) list.push(i);
+    else byLabel.set(label, [i]);
+  });
+  return [...byLabel.keys()].sort((a, b) => a - b).map((label) => Int32Array.from(byLabel.get(label)!));
+}
