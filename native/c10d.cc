@@ -138,14 +138,9 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
   Group* g = GroupOf(info[0], "allGather");
   at::Tensor input = TensorHandle::FromValue(info[1], "allGather").contiguous();
   return Guarded(info.Env(), Where(*g, "all_gather"), [&]() -> Napi::Value {
-    std::vector<std::vector<at::Tensor>> outputs(1);
-    for (int r = 0; r < g->size; r++) outputs[0].push_back(at::empty_like(input));
-    std::vector<at::Tensor> inputs{input};
-    c10d::AllgatherOptions opts;
-    opts.timeout = g->timeout;
-    Finish(g->Run([&](auto& pg) { return pg->allgather(outputs, inputs, opts); }), *g);
-    auto result = Napi::Array::New(info.Env(), outputs[0].size());
-    for (size_t r = 0; r < outputs[0].size(); r++) result.Set(static_cast<uint32_t>(r), TensorHandle::Wrap(info.Env(), outputs[0][r]));
+    const std::vector<at::Tensor> outputs = GatherFromRanks(*g, input);
+    auto result = Napi::Array::New(info.Env(), outputs.size());
+    for (size_t r = 0; r < outputs.size(); r++) result.Set(static_cast<uint32_t>(r), TensorHandle::Wrap(info.Env(), outputs[r]));
     return result;
   });
 }

@@ -80,6 +80,17 @@ inline void Finish(const c10::intrusive_ptr<c10d::Work>& work, const Group& g) {
   work->wait(g.timeout);
 }
 
+/** Every rank's copy of `input` (contiguous, same shape on every rank), in rank order. */
+inline std::vector<at::Tensor> GatherFromRanks(Group& g, const at::Tensor& input) {
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < g.size; r++) outputs[0].push_back(at::empty_like(input));
+  std::vector<at::Tensor> inputs{input};
+  c10d::AllgatherOptions opts;
+  opts.timeout = g.timeout;
+  Finish(g.Run([&](auto& pg) { return pg->allgather(outputs, inputs, opts); }), g);
+  return outputs[0];
+}
+
 }  // namespace mdprop
 
 #endif  // MDPROP_NO_C10D

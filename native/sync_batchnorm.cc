@@ -134,13 +134,7 @@ Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
       at::Tensor localMean = localCount > 0 ? localSum / localCount : at::zeros_like(localSum);
       at::Tensor localM2 = (x - PerChannel(localMean, nd).to(x.scalar_type())).square().sum(dims, false, stats);
       at::Tensor packed = at::cat({at::full({1}, localCount, localSum.options()), localSum, localM2}).contiguous();
-      std::vector<std::vector<at::Tensor>> gathered(1);
-      for (int r = 0; r < g->size; r++) gathered[0].push_back(at::empty_like(packed));
-      std::vector<at::Tensor> inputs{packed};
-      c10d::AllgatherOptions opts;
-      opts.timeout = g->timeout;
-      Finish(g->Run([&](auto& pg) { return pg->allgather(gathered, inputs, opts); }), *g);
-      at::Tensor all = at::stack(gathered[0]);  // [ranks, 1 + 2C]
+      at::Tensor all = at::stack(GatherFromRanks(*g, packed));  // [ranks, 1 + 2C]
       at::Tensor counts = all.narrow(1, 0, 1);
       at::Tensor sums = all.narrow(1, 1, c);
       at::Tensor m2s = all.narrow(1, 1 + c, c);
