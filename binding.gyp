@@ -11,7 +11,9 @@
         "native/runtime.cc",
         "native/torch_zip.cc",
         "native/c10d.cc",
-        "native/sync_batchnorm.cc"
+        "native/sync_batchnorm.cc",
+        "native/cpu_allocator.cc",
+        "native/profiler.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -4,6 +4,7 @@
 namespace mdprop {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitCpuAllocator(env, exports);  // first, before any tensor exists
   InitOps(env, exports);
   InitTensorIO(env, exports);
   InitAutograd(env, exports);
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTorchZip(env, exports);
   InitC10d(env, exports);
   InitSyncBatchNorm(env, exports);
+  InitProfiler(env, exports);
   return exports;
 }
 

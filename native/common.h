@@ -55,5 +55,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitTorchZip(Napi::Env env, Napi::Object exports);
 void InitC10d(Napi::Env env, Napi::Object exports);
 void InitSyncBatchNorm(Napi::Env env, Napi::Object exports);
+void InitCpuAllocator(Napi::Env env, Napi::Object exports);
+void InitProfiler(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdprop

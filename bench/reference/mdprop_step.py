@@ -159,6 +159,20 @@ def untargeted_pgd(model, x, eps=0.1, iters=10):
         return model(adv)
 
 
+def op_table(averages):
+    """The 30 ops with the most self time per step, with the keys `mdprop bench --profile` prints."""
+    totals = {}
+    for step in averages:
+        for e in step:
+            t = totals.setdefault(e.key, [0, 0.0, 0.0])
+            t[0] += e.count
+            t[1] += e.self_cpu_time_total / 1000
+            t[2] += e.cpu_time_total / 1000
+    n = len(averages)
+    rows = sorted(totals.items(), key=lambda kv: -kv[1][1])[:30]
+    return [{"name": k, "calls_per_step": round(c / n, 1), "self_ms_per_step": round(sm / n, 2), "total_ms_per_step": round(tm / n, 2)} for k, (c, sm, tm) in rows]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--method", default="mdprop", choices=sorted(METHODS))
@@ -178,6 +192,7 @@ def main():
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--memory-format", default="contiguous", choices=["contiguous", "channels-last"])
     p.add_argument("--json", action="store_true")
+    p.add_argument("--profile", action="store_true", help="add each aten op's time per step (torch.profiler)")
     a = p.parse_args()
     device_type = "cuda" if a.device.startswith("cuda") else "cpu"
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
@@ -195,9 +210,13 @@ def main():
     sync = torch.cuda.synchronize if a.device.startswith("cuda") else (lambda: None)
     times = []
     forward_images = 0
+    profiled = []
     for i in range(a.warmup + a.steps):
         images = torch.randn(a.batch_size, a.channels, a.image_size, a.image_size, device=a.device).contiguous(memory_format=fmt)
         sync()
+        profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile and i >= a.warmup else None
+        if profiler:
+            profiler.__enter__()
         started = time.perf_counter()
         with torch.autocast(device_type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
             if a.task == "step":
@@ -216,6 +235,9 @@ def main():
         sync()
         if i >= a.warmup:
             times.append((time.perf_counter() - started) * 1000)
+        if profiler:
+            profiler.__exit__(None, None, None)
+            profiled.append(profiler.key_averages())
     mean = sum(times) / len(times)
     report = {
         "ms_per_step": round(mean, 1),
@@ -237,6 +259,8 @@ def main():
         "device": a.device,
         "engine": f"pytorch {torch.__version__}",
     }
+    if a.profile:
+        report["ops"] = op_table(profiled)
     if a.json:
         print(json.dumps(report))
     else:

@@ -52,6 +52,11 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   readonly torchVersion: string;
+  /** The cache of large CPU buffers (null when MDPROP_CPU_CACHE=0 turned it off). */
+  cpuCacheStats(): { cachedBytes: number; mappedBytes: number; peakInUseBytes: number; hits: number; misses: number } | null;
+  releaseCpuCache(): void;
+  profilerStart(): void;
+  profilerStop(): { name: string; calls: number; totalUs: number; selfUs: number }[];
 
   /** The pickle and the storage records (`data/<key>`, key without the prefix, as 1-D uint8 tensors) of a torch.save zip archive. */
   readTorchZip(path: string): { pickle: ArrayBuffer; storages: [string, NativeHandle][] };

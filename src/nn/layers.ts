@@ -4,8 +4,15 @@ import { Module } from './module.js';
 import type { Pair } from './conv.js';
 
 export class ReLU extends Module {
+  /**
+   * inplace overwrites the input (torchvision's ReLU(inplace=True)): one activation-sized buffer
+   * less per layer, for inputs that nothing else reads, such as a batch norm's fresh output.
+   */
+  constructor(readonly inplace = false) {
+    super();
+  }
   forward(x: Tensor): Tensor {
-    return x.relu();
+    return this.inplace ? x.relu_() : x.relu();
   }
 }
 

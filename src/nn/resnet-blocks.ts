@@ -31,7 +31,8 @@ export abstract class ResidualBlock extends Module {
   forward(x: Tensor): Tensor {
     return tidy(() => {
       const shortcut = this.hasProjection ? this.layer('downsample').forward(x) : x;
-      return this.branch(x).add(shortcut).relu();
+      // The branch ends in a fresh batch-norm output, so the sum and ReLU can overwrite it.
+      return this.branch(x).add_(shortcut).relu_();
     });
   }
 }
@@ -43,7 +44,7 @@ export class BasicBlock extends ResidualBlock {
     super(stride !== 1 || inChannels !== outChannels);
     this.registerModule('conv1', new Conv2d(inChannels, width, 3, { stride, padding: 1, bias: false }));
     this.registerModule('bn1', new BatchNorm2d(width));
-    this.registerModule('relu', new ReLU());
+    this.registerModule('relu', new ReLU(true));
     this.registerModule('conv2', new Conv2d(width, width, 3, { padding: 1, bias: false }));
     this.registerModule('bn2', new BatchNorm2d(width));
     if (this.hasProjection) this.registerModule('downsample', projection(inChannels, outChannels, stride));
@@ -66,7 +67,7 @@ export class Bottleneck extends ResidualBlock {
     this.registerModule('bn2', new BatchNorm2d(width));
     this.registerModule('conv3', new Conv2d(width, outChannels, 1, { bias: false }));
     this.registerModule('bn3', new BatchNorm2d(outChannels));
-    this.registerModule('relu', new ReLU());
+    this.registerModule('relu', new ReLU(true));
     if (this.hasProjection) this.registerModule('downsample', projection(inChannels, outChannels, stride));
   }
 

@@ -61,7 +61,7 @@ export class ResNetBackbone extends Module implements FeatureExtractor {
       bias: false,
     }));
     this.registerModule('bn1', new BatchNorm2d(stemWidth));
-    this.registerModule('relu', new ReLU());
+    this.registerModule('relu', new ReLU(true));
     if (imagenet) this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 }));
     let channels = stemWidth;
     spec.blocks.forEach((count, stage) => {

@@ -19,6 +19,53 @@ export const liveTensors = (): number => native.liveTensors();
 
 export const torchVersion: string = native.torchVersion;
 
+/** The cache of large CPU buffers (native/cpu_allocator.cc): what it holds and how often it served. */
+export interface CpuCacheStats {
+  /** Bytes of freed buffers kept for reuse. */
+  cachedBytes: number;
+  /** Bytes mapped by the cache: kept plus in use. */
+  mappedBytes: number;
+  /** The most bytes of large buffers ever in use at once (the bound on cachedBytes). */
+  peakInUseBytes: number;
+  /** Large allocations served from the cache, and those that mapped new memory. */
+  hits: number;
+  misses: number;
+}
+
+export const cpuCache = {
+  /** null when the process started with MDPROP_CPU_CACHE=0. */
+  stats: (): CpuCacheStats | null => native.cpuCacheStats(),
+  /** Unmap every kept buffer (buffers in use stay), e.g. between phases with different shapes. */
+  release: (): void => native.releaseCpuCache(),
+};
+
+/** One aten operator's share of a profiled stretch of work. */
+export interface OpTime {
+  name: string;
+  calls: number;
+  /** Time inside the op, including the ops it called, in ms. */
+  totalMs: number;
+  /** Time inside the op less the ops it called, in ms. */
+  selfMs: number;
+}
+
+/**
+ * Runs fn under libtorch's operator profiler and returns its result with every op's time, the
+ * largest self time first (the table PyTorch's profiler prints for the same work).
+ */
+export function profileOps<T>(fn: () => T): { result: T; ops: OpTime[] } {
+  native.profilerStart();
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    native.profilerStop();
+    throw error;
+  }
+  const ops = native.profilerStop().map((r) => ({ name: r.name, calls: r.calls, totalMs: r.totalUs / 1000, selfMs: r.selfUs / 1000 }));
+  return { result, ops: ops.sort((a, b) => b.selfMs - a.selfMs) };
+}
+
 export const cuda = {
   isAvailable: (): boolean => native.cudaAvailable(),
   deviceCount: (): number => native.cudaDeviceCount(),

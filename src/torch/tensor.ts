@@ -440,6 +440,10 @@ export class Tensor implements Owned {
   normal_(mean = 0, std = 1): this {
     return inplace(this, ops.normal_, this, mean, std);
   }
+  /** max(this, 0) in place: for activations nothing else reads (autograd checks that). */
+  relu_(): this {
+    return inplace(this, ops.relu_, this);
+  }
   maskedFill_(mask: Tensor, value: Scalar): this {
     return inplace(this, ops.maskedFillScalar_, this, mask, value);
   }
@@ -512,6 +516,7 @@ const ops = {
   sigmoid: op('sigmoid'),
   tanh: op('tanh'),
   relu: op('relu'),
+  relu_: op('relu_'),
   softplus: op('softplus'),
   cos: op('cos'),
   sin: op('sin'),

@@ -10,7 +10,7 @@ import { methodStep, modelParameterGroups, presetMethod } from '../methods/index
 import { featurePgd } from '../adversarial/index.js';
 import { convertToMultiBatchNorm, createModel, forwardFlops, freezeParameters, type EmbeddingModel, precisionProblem, setComputeMode, type Arch, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { Adam } from '../optim/index.js';
-import { cuda, manualSeed, noGrad, randn, setNumThreads, tensor, tidy, torchVersion, type Tensor } from '../torch/index.js';
+import { cuda, manualSeed, noGrad, profileOps, randn, setNumThreads, tensor, tidy, torchVersion, type OpTime, type Tensor } from '../torch/index.js';
 
 export interface BenchSettings {
   method: MethodName;
@@ -30,6 +30,16 @@ export interface BenchSettings {
   memoryFormat?: MemoryFormatName;
   /** Default step. */
   task?: BenchTask;
+  /** Time the timed steps op by op with libtorch's profiler (which slows them a little). */
+  profile?: boolean;
+}
+
+/** One aten op's time per timed step, as `--profile` reports it. */
+export interface BenchOpTime {
+  name: string;
+  calls_per_step: number;
+  self_ms_per_step: number;
+  total_ms_per_step: number;
 }
 
 export const BENCH_TASKS = ['step', 'embed', 'attack'] as const;
@@ -69,6 +79,8 @@ export interface BenchReport {
   embed_dim: number;
   device: string;
   engine: string;
+  /** With profile: the 30 ops with the most self time, per timed step. */
+  ops?: BenchOpTime[];
 }
 
 export function benchTrainingSteps(s: BenchSettings): BenchReport {
@@ -92,13 +104,23 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
   const shape = [s.batchSize, s.channels, s.imageSize, s.imageSize];
   const times: number[] = [];
   let forwardImages = 0;
+  const opTotals = new Map<string, OpTime>();
   try {
     for (let i = 0; i < s.warmup + s.steps; i++) {
       const images = randn(shape, { device: s.device });
       const labels = tensor(labelValues, [s.batchSize], { dtype: 'int64', device: s.device });
       const started = performance.now();
-      const result = tidy(() => (task === 'step' ? methodStep({ model, method, criterion, optimizer }, images, labels) : evaluationTask(model, task, images)));
-      if (s.device !== 'cpu') cuda.synchronize();
+      const work = () => {
+        const out = tidy(() => (task === 'step' ? methodStep({ model, method, criterion, optimizer }, images, labels) : evaluationTask(model, task, images)));
+        if (s.device !== 'cpu') cuda.synchronize();
+        return out;
+      };
+      let result: { samplesPerBranch: number[] };
+      if (s.profile && i >= s.warmup) {
+        const profiled = profileOps(work);
+        result = profiled.result;
+        for (const op of profiled.ops) addOpTime(opTotals, op);
+      } else result = work();
       if (i >= s.warmup) times.push(performance.now() - started);
       forwardImages = result.samplesPerBranch.reduce((a, b) => a + b, 0);
       images.dispose();
@@ -134,7 +156,20 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
     embed_dim: s.embedDim,
     device: s.device,
     engine: `libtorch ${torchVersion} (mdprop)`,
+    ...(s.profile ? { ops: topOps(opTotals, times.length) } : {}),
   };
+}
+
+function addOpTime(totals: Map<string, OpTime>, op: OpTime): void {
+  const t = totals.get(op.name) ?? { name: op.name, calls: 0, totalMs: 0, selfMs: 0 };
+  totals.set(op.name, { name: op.name, calls: t.calls + op.calls, totalMs: t.totalMs + op.totalMs, selfMs: t.selfMs + op.selfMs });
+}
+
+function topOps(totals: Map<string, OpTime>, steps: number): BenchOpTime[] {
+  return [...totals.values()]
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, 30)
+    .map((t) => ({ name: t.name, calls_per_step: round(t.calls / steps, 1), self_ms_per_step: round(t.selfMs / steps, 2), total_ms_per_step: round(t.totalMs / steps, 2) }));
 }
 
 /** One batch of an evaluation task, the model in eval mode with its weights out of autograd. */

@@ -18,6 +18,18 @@ describe('mdprop bench', () => {
     assert.equal(report.forward_images_per_step, 8, 'mdprop adds a STAX and an MTAX half');
   });
 
+  it('--profile adds the aten ops of a step, largest self time first', () => {
+    const r = spawnMdprop([...tiny, '--method', 'baseline', '--steps', '2', '--json', '--profile']);
+    assert.equal(r.code, 0, r.stderr);
+    const ops = (JSON.parse(r.stdout) as { ops: { name: string; calls_per_step: number; self_ms_per_step: number; total_ms_per_step: number }[] }).ops;
+    assert.ok(ops.length > 5 && ops.length <= 30, `${ops.length} ops`);
+    const conv = ops.find((o) => o.name === 'aten::convolution_backward');
+    assert.ok(conv, ops.map((o) => o.name).join(', '));
+    assert.ok(conv.calls_per_step >= 1, 'a per-step count, not a total over the two steps');
+    for (let i = 1; i < ops.length; i++) assert.ok(ops[i - 1]!.self_ms_per_step >= ops[i]!.self_ms_per_step);
+    for (const o of ops) assert.ok(o.self_ms_per_step <= o.total_ms_per_step + 0.01, o.name);
+  });
+
   it('prints key: value lines without --json', () => {
     const r = spawnMdprop([...tiny, '--method', 'baseline']);
     assert.equal(r.code, 0, r.stderr);

@@ -4,7 +4,10 @@ import { describe, it } from 'node:test';
 import { attackObjective, permutedTargets } from '../../src/adversarial/pgd.js';
 import {
   buildPieces,
+  CPU_JOINT_ATTACK_VALUES,
+  jointAttackPays,
   makeDistribution,
+  makeDistributions,
   methodStep,
   modelParameterGroups,
   NonFiniteLossError,
@@ -209,6 +212,36 @@ describe('distributions', () => {
         assert.ok(after < before, `branch ${branch}, T=${targets}: ${before} -> ${after}`);
         assert.ok(adv.sub(images).abs().max().item() <= 0.5 + 1e-6);
       }
+    });
+  });
+});
+
+describe('one routed attack pass or one per distribution', () => {
+  it('give the same examples, draw for draw', () => {
+    tidy(() => {
+      const model = smallModel(3);
+      distinctBranches(model);
+      model.eval();
+      const { images, labels } = batch();
+      const method = presetMethod('mdprop');
+      const jobs = () => method.distributions.map((spec, i) => ({ spec, images: images.narrow(0, 4 * i, 4), labels: labels.narrow(0, 4 * i, 4) }));
+      T.manualSeed(21);
+      const joint = makeDistributions(model, jobs());
+      T.manualSeed(21);
+      const separate = jobs().map((j) => makeDistribution(model, j.spec, j.images, j.labels));
+      for (const k of [0, 1]) assert.ok(maxAbsDiff(joint[k]!, separate[k]!) < 1e-6, `distribution ${k + 1}`);
+      assert.ok(maxAbsDiff(joint[0]!, images.narrow(0, 0, 4)) > 0, 'the examples are perturbed');
+    });
+  });
+
+  it('on a CPU, the routed pass is taken only for small inputs', () => {
+    tidy(() => {
+      const spec = presetMethod('mdprop').distributions[0]!;
+      const job = (shape: number[]) => ({ spec, images: T.empty(shape), labels: T.zeros([shape[0]!], { dtype: 'int64' }) });
+      assert.equal(jointAttackPays([job([16, 3, 64, 64]), job([16, 3, 64, 64])]), true, 'ResNet-18 at 64x64 batch 32: 393,216 values');
+      assert.equal(jointAttackPays([job([8, 3, 224, 224]), job([8, 3, 224, 224])]), false, 'ResNet-50 at 224x224 batch 16: 2.4 million values');
+      assert.equal(jointAttackPays([job([64, 3, 64, 64])]), false, 'one distribution has nothing to share');
+      assert.equal(CPU_JOINT_ATTACK_VALUES, 2 ** 20);
     });
   });
 });

@@ -1,5 +1,7 @@
 // Every differentiable op the tensor layer binds: autograd against central finite differences.
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as T from '../../src/torch/index.js';
 import { F, cat, stack, where, type Tensor } from '../../src/torch/index.js';
 import { f64, gradcheck, numbers } from '../helpers/gradcheck.js';
 
@@ -131,5 +133,24 @@ describe('gradients agree with finite differences', () => {
     gradcheck(([x]) => F.maxPool2d(x!, 3, { stride: 2, padding: 1 }).square(), [input]);
     gradcheck(([x]) => F.avgPool2d(x!, 2).square(), [input]);
     gradcheck(([x]) => F.adaptiveAvgPool2d(x!, 1).square(), [input]);
+  });
+});
+
+describe('relu_ (in place, as ResNet blocks use it)', () => {
+  it('clamps in place and passes the gradient where the input was positive', () => {
+    const x = T.tensor([-2, -0.5, 0.5, 3], [4]).setRequiresGrad();
+    const h = x.mul(2);
+    const y = h.relu_();
+    assert.equal(y, h, 'returns the same tensor');
+    assert.deepEqual(y.toNumbers(), [0, 0, 1, 6]);
+    y.sum().backward();
+    assert.deepEqual(x.grad!.toNumbers(), [0, 0, 2, 2]);
+  });
+
+  it('overwriting a value that backward needs is an Error, not a wrong gradient', () => {
+    const x = T.tensor([-1, 1], [2]).setRequiresGrad();
+    const s = x.sigmoid(); // sigmoid's backward reads its output
+    s.relu_();
+    assert.throws(() => s.sum().backward(), /inplace|in-place|modified/i);
   });
 });

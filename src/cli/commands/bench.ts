@@ -28,6 +28,7 @@ interface BenchFlags {
   readonly precision: string;
   readonly memoryFormat: string;
   readonly json?: boolean;
+  readonly profile?: boolean;
 }
 
 export function registerBench(program: Command, io: CliStreams): void {
@@ -49,6 +50,7 @@ export function registerBench(program: Command, io: CliStreams): void {
     .option('--precision <p>', `compute precision of convolutions and matrix products: ${PRECISIONS.join(', ')} (fp16: CUDA only)`, 'fp32')
     .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')}`, 'contiguous')
     .option('--json', 'print one JSON object')
+    .option('--profile', "add each aten op's time per step (libtorch's profiler; key ops, the 30 largest self times)")
     .action((flags: BenchFlags) => {
       if (!isMethodName(flags.method)) throw new UsageError(`--method: unknown method '${flags.method}'; expected one of ${METHOD_NAMES.join(', ')}`);
       if (!isArch(flags.arch)) throw new UsageError(`--arch: unknown architecture '${flags.arch}'; expected one of ${ARCHS.join(', ')}`);
@@ -79,11 +81,12 @@ export function registerBench(program: Command, io: CliStreams): void {
         channels,
         device,
         seed: integer('--seed', flags.seed, 0),
+        profile: flags.profile === true,
       });
       const text = flags.json
         ? `${JSON.stringify(report)}\n`
         : Object.entries(report)
-            .map(([key, value]) => `${key}: ${String(value)}\n`)
+            .map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}\n`)
             .join('');
       io.stdout.write(text);
     });
