@@ -1,11 +1,11 @@
 // Where an MDProp training step's time goes, measured A/B in one process (rounds alternate so both
 // variants see the same machine load). Parts: the attacks made with one eval-mode pass per
-// distribution vs. one routed pass for all (weights frozen in both; the step picks one by
-// CPU_JOINT_ATTACK_VALUES); the whole step; and a baseline step for scale. Prints JSON (medians in ms).
+// distribution vs. one routed pass for all (weights frozen in both; on a CPU the step takes one
+// pass per distribution, see jointAttackPays); the whole step; and a baseline step for scale. Prints JSON (medians in ms).
 //   node dist/bench/step-profile.js [--arch resnet18] [--image-size 64] [--batch-size 32] [--threads 2] [--rounds 5]
 import { parseArgs } from 'node:util';
 import { createLoss } from '../src/dml/index.js';
-import { CPU_JOINT_ATTACK_VALUES, makeDistributions, makeDistribution, methodStep, modelParameterGroups, partRows, presetMethod, type MethodSpec } from '../src/methods/index.js';
+import { makeDistributions, makeDistribution, methodStep, modelParameterGroups, partRows, presetMethod, type MethodSpec } from '../src/methods/index.js';
 import { convertToMultiBatchNorm, createModel, setBnRouting, withFrozenParameters, type Arch, type EmbeddingModel } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { manualSeed, randn, setNumThreads, tensor, tidy, type Tensor } from '../src/torch/index.js';
@@ -86,8 +86,6 @@ process.stdout.write(
     settings: { arch: values.arch, image_size: size, batch_size: batch, threads: Number(values.threads), rounds: Number(values.rounds) },
     median_ms: med,
     mdprop_step_in_baseline_steps: Math.round((med.mdprop_step! / med.baseline_step!) * 100) / 100,
-    joint_pass_input_values: batch * 3 * size * size,
-    joint_pass_limit_on_cpu: CPU_JOINT_ATTACK_VALUES,
     attacks_joint_over_one_pass_each: Math.round((med.attacks_joint! / med.attacks_one_pass_each!) * 100) / 100,
     samples_ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => Math.round(x))])),
   })}\n`,

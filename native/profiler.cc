@@ -1,14 +1,21 @@
 // Per-operator time from libtorch's own profiler: which aten ops a step spends its time in, the
 // same table PyTorch's profiler prints, so the two engines can be compared op by op.
 #include "common.h"
-#include <torch/csrc/autograd/profiler_legacy.h>
 #include <map>
 #include <string>
 #include <vector>
 
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#include <torch/csrc/autograd/profiler_legacy.h>
+#define MDPROP_HAS_PROFILER 1
+#else
+#define MDPROP_HAS_PROFILER 0
+#endif
+
 namespace mdprop {
 namespace {
 
+#if MDPROP_HAS_PROFILER
 namespace prof = torch::autograd::profiler;
 
 bool running = false;
@@ -70,6 +77,14 @@ Napi::Value ProfilerStop(const Napi::CallbackInfo& info) {
     return out;
   });
 }
+
+#else
+// A libtorch without the legacy profiler API: the calls say so instead of failing the build.
+Napi::Value ProfilerStart(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(), "profilerStart: the linked libtorch has no legacy operator profiler");
+}
+Napi::Value ProfilerStop(const Napi::CallbackInfo& info) { return ProfilerStart(info); }
+#endif
 
 }  // namespace
 

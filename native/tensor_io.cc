@@ -84,6 +84,15 @@ Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), t.device().str());
 }
 
+// isContiguous(h, format): format 0 = row-major, 2 = channels-last (memoryFormatCode in tensor.ts).
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  at::Tensor& t = TensorHandle::FromValue(info[0], "isContiguous");
+  const int code = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  const auto format = code == 2 ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  if (format == at::MemoryFormat::ChannelsLast && t.dim() != 4) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), t.is_contiguous(format));
+}
+
 Napi::Value Item(const Napi::CallbackInfo& info) {
   at::Tensor& t = TensorHandle::FromValue(info[0], "item");
   return Guarded(info.Env(), "item(" + ShapeString(t) + ")", [&]() -> Napi::Value {
@@ -119,6 +128,7 @@ void InitTensorIO(Napi::Env env, Napi::Object exports) {
   exports.Set("dtype", Napi::Function::New(env, Dtype, "dtype"));
   exports.Set("device", Napi::Function::New(env, DeviceOf, "device"));
   exports.Set("item", Napi::Function::New(env, Item, "item"));
+  exports.Set("isContiguous", Napi::Function::New(env, IsContiguous, "isContiguous"));
   exports.Set("dispose", Napi::Function::New(env, Dispose, "dispose"));
   exports.Set("isDisposed", Napi::Function::New(env, IsDisposed, "isDisposed"));
   exports.Set("sameTensor", Napi::Function::New(env, SameTensor, "sameTensor"));

@@ -90,19 +90,13 @@ function segmentsOf(pieces: readonly Piece[]): BnSegment[] {
 }
 
 /**
- * The most input values a joint attack pass of all distributions takes on a CPU. Measured with
- * bench/step-profile.js: one routed pass pays for ResNet-18 at 64x64 batch 32 (393,216 values,
- * 0.95x the time of one pass per distribution) and loses for ResNet-50 at 224x224 batch 16
- * (2.4 million values, 1.19x), where the doubled working set no longer fits the caches. On GPUs,
- * larger passes only fill the device better.
+ * Whether to make every distribution in one routed pass rather than one pass each: on GPUs, where
+ * a larger pass fills the device better. On a CPU the routed pass only enlarges the working set:
+ * bench/step-profile.js measured it 1.33x slower than one pass per distribution for ResNet-50 at
+ * 224x224 batch 16, and no faster for ResNet-18 at 64x64 batch 32 (with a larger peak memory).
  */
-export const CPU_JOINT_ATTACK_VALUES = 2 ** 20;
-
-/** Whether to make every distribution in one routed pass rather than one pass each. */
 export function jointAttackPays(jobs: readonly DistributionJob[]): boolean {
-  if (jobs.length < 2) return false;
-  if (!jobs[0]!.images.device.startsWith('cpu')) return true;
-  return jobs.reduce((n, j) => n + j.images.numel, 0) <= CPU_JOINT_ATTACK_VALUES;
+  return jobs.length > 1 && !jobs[0]!.images.device.startsWith('cpu');
 }
 
 /**

@@ -22,6 +22,7 @@ export interface NativeAddon {
   shape(h: NativeHandle): number[];
   dtype(h: NativeHandle): number;
   device(h: NativeHandle): string;
+  isContiguous(h: NativeHandle, memoryFormat: number): boolean;
   item(h: NativeHandle): number | boolean;
   dispose(h: NativeHandle): void;
   isDisposed(h: NativeHandle): boolean;

@@ -132,6 +132,10 @@ export class Tensor implements Owned {
   clone(): Tensor {
     return run(ops.clone, this);
   }
+  /** Whether the strides are those of `format` (a dense row-major layout for 'contiguous'). */
+  isContiguous(format: MemoryFormat = 'contiguous'): boolean {
+    return native.isContiguous(this.handle, memoryFormatCode[format]);
+  }
   contiguous(format: MemoryFormat = 'contiguous'): Tensor {
     return run(ops.contiguous, this, memoryFormatCode[format]);
   }

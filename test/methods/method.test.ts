@@ -4,7 +4,6 @@ import { describe, it } from 'node:test';
 import { attackObjective, permutedTargets } from '../../src/adversarial/pgd.js';
 import {
   buildPieces,
-  CPU_JOINT_ATTACK_VALUES,
   jointAttackPays,
   makeDistribution,
   makeDistributions,
@@ -234,14 +233,12 @@ describe('one routed attack pass or one per distribution', () => {
     });
   });
 
-  it('on a CPU, the routed pass is taken only for small inputs', () => {
+  it('on a CPU, each distribution gets its own pass', () => {
     tidy(() => {
       const spec = presetMethod('mdprop').distributions[0]!;
       const job = (shape: number[]) => ({ spec, images: T.empty(shape), labels: T.zeros([shape[0]!], { dtype: 'int64' }) });
-      assert.equal(jointAttackPays([job([16, 3, 64, 64]), job([16, 3, 64, 64])]), true, 'ResNet-18 at 64x64 batch 32: 393,216 values');
-      assert.equal(jointAttackPays([job([8, 3, 224, 224]), job([8, 3, 224, 224])]), false, 'ResNet-50 at 224x224 batch 16: 2.4 million values');
+      assert.equal(jointAttackPays([job([16, 3, 64, 64]), job([16, 3, 64, 64])]), false);
       assert.equal(jointAttackPays([job([64, 3, 64, 64])]), false, 'one distribution has nothing to share');
-      assert.equal(CPU_JOINT_ATTACK_VALUES, 2 ** 20);
     });
   });
 });

@@ -154,3 +154,34 @@ describe('relu_ (in place, as ResNet blocks use it)', () => {
     assert.throws(() => s.sum().backward(), /inplace|in-place|modified/i);
   });
 });
+
+describe('maxPool2d on contiguous CPU input (the channels-last kernel and a gather)', () => {
+  it('equals libtorch max-pool exactly, values and gradients, ties included', () => {
+    for (const [shape, relu] of [
+      [[6, 16, 17, 17], true],
+      [[3, 8, 12, 12], false],
+    ] as const) {
+      T.manualSeed(3);
+      let base = T.randn([shape[0], 2 * shape[1], shape[2], shape[3]]).round(); // rounding makes ties everywhere
+      if (relu) base = base.relu();
+      const fast = base.narrow(1, 0, shape[1]).contiguous().setRequiresGrad();
+      const plain = base.detach().setRequiresGrad(); // a non-contiguous slice of it takes libtorch's own op
+      const y = F.maxPool2d(fast, 3, { stride: 2, padding: 1 });
+      const r = F.maxPool2d(plain.narrow(1, 0, shape[1]), 3, { stride: 2, padding: 1 });
+      assert.deepEqual(y.shape, r.shape);
+      assert.equal(y.sub(r).abs().max().item(), 0);
+      const g = T.randn(y.shape);
+      y.mul(g).sum().backward();
+      r.mul(g).sum().backward();
+      assert.equal(fast.grad!.sub(plain.grad!.narrow(1, 0, shape[1])).abs().max().item(), 0);
+      assert.ok(fast.grad!.abs().sum().item() > 0);
+    }
+  });
+
+  it('without gradients returns the pooled values in the input layout', () => {
+    const x = T.randn([2, 4, 9, 9]);
+    const y = T.noGrad(() => F.maxPool2d(x, 3, { stride: 2, padding: 1 }));
+    assert.ok(y.isContiguous());
+    assert.equal(y.sub(F.maxPool2d(x.transpose(2, 3), 3, { stride: 2, padding: 1 }).transpose(2, 3)).abs().max().item(), 0);
+  });
+});
