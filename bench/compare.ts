@@ -4,7 +4,8 @@
 // training steps of ResNet-18 at 64x64 batch 32 and ResNet-50 at 224x224 (batch 16 on a CPU, 64
 // on a GPU); embedding and attacked-query throughput (10-iteration untargeted PGD) of ResNet-18;
 // the Fashion-MNIST preset model (resnet-small, 28x28, 1 channel), which has no torchvision twin,
-// timed on mdprop's side only.
+// timed on mdprop's side only. Peak resident memory is reported as the median over the rounds
+// (one process each), since a single process's peak varies by tens of megabytes.
 //   node dist/bench/compare.js [--cases r18,r18-embed,r18-attack,r50,fmnist] [--rounds 3] [--steps 5]
 //     [--threads 2] [--device cpu] [--precision fp32|bf16|fp16] [--memory-format contiguous|channels-last]
 import { spawnSync } from 'node:child_process';
@@ -73,25 +74,29 @@ for (const name of values.cases!.split(',')) {
       '--precision', values.precision!, '--memory-format', values['memory-format']!, '--json',
     ];
     const ms: { mdprop: number[]; pytorch: number[] } = { mdprop: [], pytorch: [] };
+    const rss: { mdprop: number[]; pytorch: number[] } = { mdprop: [], pytorch: [] };
     let last: { mdprop?: Report; pytorch?: Report } = {};
     for (let round = 0; round < Number(values.rounds); round++) {
       last.mdprop = run(process.execPath, [join(root, 'dist/src/cli/main.js'), 'bench', ...common]);
       ms.mdprop.push(Number(last.mdprop.ms_per_step));
+      rss.mdprop.push(Number(last.mdprop.peak_rss_mb));
       if (c.reference) {
         last.pytorch = run(values.python!, [join(root, 'bench/reference/mdprop_step.py'), ...common]);
         ms.pytorch.push(Number(last.pytorch.ms_per_step));
+        rss.pytorch.push(Number(last.pytorch.peak_rss_mb));
       }
     }
     const label = c.task === 'step' ? `${name} ${method}` : name;
     const per = c.task === 'step' ? 'ms_per_step' : 'ms_per_batch';
     results[label] = {
       settings: { arch: c.arch, image_size: c.imageSize, batch_size: c.batchSize, channels: c.channels, task: c.task, method },
-      mdprop: { [`median_${per}`]: r2(median(ms.mdprop)), gflop_per_step: last.mdprop!.gflop_per_step, gflop_per_s: r2(Number(last.mdprop!.gflop_per_step) / (median(ms.mdprop) / 1000)), peak_rss_mb: last.mdprop!.peak_rss_mb },
-      ...(c.reference ? { pytorch: { [`median_${per}`]: r2(median(ms.pytorch)), peak_rss_mb: last.pytorch!.peak_rss_mb, engine: last.pytorch!.engine } } : {}),
+      mdprop: { [`median_${per}`]: r2(median(ms.mdprop)), gflop_per_step: last.mdprop!.gflop_per_step, gflop_per_s: r2(Number(last.mdprop!.gflop_per_step) / (median(ms.mdprop) / 1000)), median_peak_rss_mb: r2(median(rss.mdprop)) },
+      ...(c.reference ? { pytorch: { [`median_${per}`]: r2(median(ms.pytorch)), median_peak_rss_mb: r2(median(rss.pytorch)), engine: last.pytorch!.engine } } : {}),
       ...(c.reference ? { time_ratio_mdprop_over_pytorch: r2(median(ms.mdprop) / median(ms.pytorch)) } : {}),
       ...(c.task === 'attack' ? { attacked_queries_per_s: { mdprop: r2((c.batchSize * 1000) / median(ms.mdprop)), pytorch: r2((c.batchSize * 1000) / median(ms.pytorch)) } } : {}),
       ...(c.task === 'embed' ? { images_per_s: { mdprop: r2((c.batchSize * 1000) / median(ms.mdprop)), pytorch: r2((c.batchSize * 1000) / median(ms.pytorch)) } } : {}),
       rounds_ms: ms,
+      rounds_peak_rss_mb: rss,
     };
     last = {};
   }

@@ -39,7 +39,7 @@
 namespace mdprop {
 namespace {
 
-constexpr size_t kMinBytes = size_t{8} << 20;
+constexpr size_t kMinBytes = size_t{1} << 20;
 constexpr size_t kPage = 4096;
 constexpr size_t kStaleAfter = 16384;
 
