@@ -25,7 +25,7 @@ export interface CpuCacheStats {
   cachedBytes: number;
   /** Bytes mapped by the cache: kept plus in use. */
   mappedBytes: number;
-  /** The most bytes of large buffers ever in use at once (the bound on cachedBytes). */
+  /** The most bytes of large buffers ever in use at once (cachedBytes stays within twice this). */
   peakInUseBytes: number;
   /** Large allocations served from the cache, and those that mapped new memory. */
   hits: number;

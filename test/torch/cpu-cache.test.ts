@@ -1,5 +1,5 @@
 // The cache of large CPU buffers: a freed buffer of a size asked for again is handed back (no new
-// mapping), what it keeps never exceeds the most ever in use at once, and it can be turned off.
+// mapping), what it keeps never exceeds twice the most ever in use at once, and it can be turned off.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
@@ -31,11 +31,12 @@ describe('CPU buffer cache', () => {
     assert.equal(after.hits + after.misses, before.hits + before.misses);
   });
 
-  it('keeps no more than the peak in use, and release() unmaps what it keeps', () => {
+  it('keeps no more than twice the peak in use, and release() unmaps what it keeps', () => {
     const sizes = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
     for (const mb of sizes) T.empty([mb * MB / 4]).dispose(); // one at a time: each is a new size
     const s = cpuCache.stats()!;
-    assert.ok(s.cachedBytes <= s.peakInUseBytes, `${s.cachedBytes} cached, peak in use ${s.peakInUseBytes}`);
+    assert.ok(s.cachedBytes <= 2 * s.peakInUseBytes, `${s.cachedBytes} cached, peak in use ${s.peakInUseBytes}`);
+    assert.ok(s.cachedBytes < (9 + 10 + 11 + 12 + 13 + 14 + 15 + 16 + 17 + 18) * MB, 'the bound unmapped some');
     cpuCache.release();
     const released = cpuCache.stats()!;
     assert.equal(released.cachedBytes, 0);
