@@ -18,7 +18,6 @@
 #include "common.h"
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
-#include <c10/core/impl/alloc_cpu.h>
 #include <sys/mman.h>
 #include <torch/version.h>
 #include <algorithm>
@@ -29,18 +28,20 @@
 #include <unordered_map>
 #include <vector>
 
-// libtorch 2.3 made Allocator::allocate non-const and added a pure copy_data.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
-#define MDPROP_ALLOCATE_CONST
-#define MDPROP_ALLOCATOR_COPY_DATA 1
+// The allocator interface changed after libtorch 2.2 (allocate lost its const, copy_data became
+// pure and later changed again), so the cache is built for the versions whose interface is known
+// here; a newer libtorch keeps its own allocator and cpuCacheStats() returns null.
+#if TORCH_VERSION_MAJOR < 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 3)
+#define MDPROP_CPU_CACHE_BUILT 1
+#include <c10/core/impl/alloc_cpu.h>
 #else
-#define MDPROP_ALLOCATE_CONST const
-#define MDPROP_ALLOCATOR_COPY_DATA 0
+#define MDPROP_CPU_CACHE_BUILT 0
 #endif
 
 namespace mdprop {
 namespace {
 
+#if MDPROP_CPU_CACHE_BUILT
 constexpr size_t kMinBytes = size_t{1} << 20;
 constexpr size_t kPage = 4096;
 constexpr size_t kStaleAfter = 16384;
@@ -148,7 +149,7 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(c10::Allocator* fallback) : fallback_(fallback) {}
 
-  c10::DataPtr allocate(size_t nbytes) MDPROP_ALLOCATE_CONST override {
+  c10::DataPtr allocate(size_t nbytes) const override {
     if (nbytes < kMinBytes) return fallback_->allocate(nbytes);
     void* data = cache->Take(nbytes);
     if (data == nullptr) return fallback_->allocate(nbytes);  // no address space: let libtorch report it
@@ -158,16 +159,20 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
 
-#if MDPROP_ALLOCATOR_COPY_DATA
-  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
-#endif
-
  private:
   c10::Allocator* fallback_;
 };
 
+#else
+struct BlockCache {
+  void Release() {}
+};
+BlockCache* cache = nullptr;
+#endif
+
 Napi::Value CpuCacheStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+#if MDPROP_CPU_CACHE_BUILT
   if (cache == nullptr) return env.Null();
   const CacheStats s = cache->Stats();
   Napi::Object out = Napi::Object::New(env);
@@ -177,6 +182,9 @@ Napi::Value CpuCacheStats(const Napi::CallbackInfo& info) {
   out.Set("misses", static_cast<double>(s.misses));
   out.Set("peakInUseBytes", static_cast<double>(s.peakInUseBytes));
   return out;
+#else
+  return env.Null();
+#endif
 }
 
 Napi::Value ReleaseCpuCache(const Napi::CallbackInfo& info) {
@@ -187,12 +195,14 @@ Napi::Value ReleaseCpuCache(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitCpuAllocator(Napi::Env env, Napi::Object exports) {
+#if MDPROP_CPU_CACHE_BUILT
   const char* setting = std::getenv("MDPROP_CPU_CACHE");
   if (!(setting != nullptr && std::string(setting) == "0") && cache == nullptr) {
     cache = new BlockCache();
     static auto* allocator = new CachingCpuAllocator(c10::GetDefaultCPUAllocator());
     c10::SetCPUAllocator(allocator, /*priority=*/1);
   }
+#endif
   exports.Set("cpuCacheStats", Napi::Function::New(env, CpuCacheStats, "cpuCacheStats"));
   exports.Set("releaseCpuCache", Napi::Function::New(env, ReleaseCpuCache, "releaseCpuCache"));
 }
