@@ -28,6 +28,13 @@ at::Tensor& FromValue(const Napi::Value& value, const char* what);
 void Release(const Napi::Value& value);
 /** Handles whose tensor is still alive. */
 int64_t LiveCount();
+/**
+ * Whether new handles report their bytes to V8 at once. Off inside tidy scopes, which free their
+ * tensors themselves; a tensor that leaves the outermost scope is reported then (Account).
+ */
+void SetAccounting(bool on);
+/** Report a handle's bytes to V8 if they were not reported when it was made. */
+void Account(const Napi::Value& value);
 }  // namespace TensorHandle
 
 /** "[2, 3]" */

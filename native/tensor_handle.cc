@@ -8,12 +8,14 @@ namespace {
 
 struct TensorBox {
   at::Tensor tensor;
-  int64_t accounted_bytes = 0;
+  int64_t accounted_bytes = 0;  // reported to V8
+  int64_t bytes = 0;            // what it would report
 };
 
 // Marks objects made by this addon, so a foreign object is never mistaken for a handle.
 constexpr napi_type_tag kHandleTag = {0x6d6470726f702d74ULL, 0x656e736f722d6831ULL};
 int64_t g_live = 0;
+bool g_accounting = true;
 
 void FreeBox(napi_env env, TensorBox* box) {
   if (box->accounted_bytes != 0) {
@@ -55,11 +57,12 @@ namespace TensorHandle {
 Napi::Object Wrap(Napi::Env env, at::Tensor tensor) {
   Napi::Object obj = Napi::Object::New(env);
   NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, obj, &kHandleTag), obj);
-  auto* box = new TensorBox{std::move(tensor), 0};
+  auto* box = new TensorBox{std::move(tensor), 0, 0};
   // Only CPU memory counts as V8 external memory; device memory is not the JS heap's concern.
   const at::Tensor& t = box->tensor;
   if (t.defined() && t.device().is_cpu() && !t.is_mkldnn()) {
-    box->accounted_bytes = static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+    box->bytes = static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+    if (g_accounting) box->accounted_bytes = box->bytes;
   }
   if (napi_wrap(env, obj, box, FinalizeBox, nullptr, nullptr) != napi_ok) {
     delete box;
@@ -91,6 +94,16 @@ void Release(const Napi::Value& value) {
 }
 
 int64_t LiveCount() { return g_live; }
+
+void SetAccounting(bool on) { g_accounting = on; }
+
+void Account(const Napi::Value& value) {
+  if (!IsTagged(value)) return;
+  TensorBox* box = BoxOf(value);
+  if (box == nullptr || box->accounted_bytes != 0 || box->bytes == 0) return;
+  box->accounted_bytes = box->bytes;
+  Napi::MemoryManagement::AdjustExternalMemory(value.Env(), box->bytes);
+}
 
 }  // namespace TensorHandle
 }  // namespace mdprop

@@ -108,6 +108,23 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetMemoryAccounting(const Napi::CallbackInfo& info) {
+  TensorHandle::SetAccounting(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+// The bytes this process has reported to V8 as external memory (all addons together).
+Napi::Value ReportedMemory(const Napi::CallbackInfo& info) {
+  int64_t total = 0;
+  napi_adjust_external_memory(info.Env(), 0, &total);
+  return Napi::Number::New(info.Env(), static_cast<double>(total));
+}
+
+Napi::Value AccountMemory(const Napi::CallbackInfo& info) {
+  TensorHandle::Account(info[0]);
+  return info.Env().Undefined();
+}
+
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), TensorHandle::IsDisposed(info[0]));
 }
@@ -131,6 +148,9 @@ void InitTensorIO(Napi::Env env, Napi::Object exports) {
   exports.Set("isContiguous", Napi::Function::New(env, IsContiguous, "isContiguous"));
   exports.Set("dispose", Napi::Function::New(env, Dispose, "dispose"));
   exports.Set("isDisposed", Napi::Function::New(env, IsDisposed, "isDisposed"));
+  exports.Set("setMemoryAccounting", Napi::Function::New(env, SetMemoryAccounting, "setMemoryAccounting"));
+  exports.Set("accountMemory", Napi::Function::New(env, AccountMemory, "accountMemory"));
+  exports.Set("reportedMemory", Napi::Function::New(env, ReportedMemory, "reportedMemory"));
   exports.Set("sameTensor", Napi::Function::New(env, SameTensor, "sameTensor"));
 }
 

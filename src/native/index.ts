@@ -23,6 +23,12 @@ export interface NativeAddon {
   dtype(h: NativeHandle): number;
   device(h: NativeHandle): string;
   isContiguous(h: NativeHandle, memoryFormat: number): boolean;
+  /** Whether new handles report their bytes to V8 at once (off inside tidy scopes). */
+  setMemoryAccounting(on: boolean): void;
+  /** Report a handle's bytes to V8 if they were not reported when it was made. */
+  accountMemory(h: NativeHandle): void;
+  /** Bytes reported to V8 as external memory so far. */
+  reportedMemory(): number;
   item(h: NativeHandle): number | boolean;
   dispose(h: NativeHandle): void;
   isDisposed(h: NativeHandle): boolean;

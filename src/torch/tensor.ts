@@ -35,6 +35,11 @@ export class Tensor implements Owned {
     return this.#handle === null;
   }
 
+  /** Leaving every scope: its memory is now the garbage collector's concern too (see scope.ts). */
+  escaped(): void {
+    if (this.#handle !== null) native.accountMemory(this.#handle);
+  }
+
   dispose(): void {
     if (this.#handle === null) return;
     native.dispose(this.#handle);

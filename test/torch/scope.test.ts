@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as T from '../../src/torch/index.js';
 import { keep, liveTensors, tidy } from '../../src/torch/index.js';
+import { native } from '../../src/native/index.js';
 
 describe('tidy scopes', () => {
   it('frees everything created inside except the result', () => {
@@ -98,5 +99,42 @@ describe('tidy scopes', () => {
     assert.deepEqual(gx!.toNumbers(), [4, 5, 6]);
     assert.equal(w.grad, null);
     assert.equal(x.grad, null);
+  });
+});
+
+describe('memory reported to V8', () => {
+  const externalMb = () => native.reportedMemory() / 2 ** 20;
+
+  it('waits inside scopes, and comes when a tensor leaves the outermost one or is kept', () => {
+    const before = externalMb();
+    let inside = 0;
+    const escaped = T.tidy(() => {
+      const scratch = T.zeros([8, 1024, 1024]); // 32 MiB freed by the scope
+      inside = externalMb() - before;
+      scratch.add(1).dispose();
+      return T.tidy(() => T.ones([4, 1024, 1024])); // 16 MiB, handed out to the caller
+    });
+    assert.ok(inside < 1, `${inside.toFixed(1)} MiB reported while a scope owned the tensor`);
+    const after = externalMb() - before;
+    assert.ok(after > 15 && after < 17, `${after.toFixed(1)} MiB reported for the 16 MiB that left the scope`);
+    escaped.dispose();
+    assert.ok(Math.abs(externalMb() - before) < 1, 'disposing takes the report back');
+
+    let kept: T.Tensor | null = null;
+    T.tidy(() => {
+      kept = keep(T.ones([2, 1024, 1024])); // 8 MiB
+    });
+    // The kept tensor is out of every scope: reported although made inside one.
+    assert.ok(externalMb() - before > 7, 'a kept tensor is reported');
+    kept!.dispose();
+    assert.ok(Math.abs(externalMb() - before) < 1);
+  });
+
+  it('outside any scope, a tensor is reported when made', () => {
+    const before = externalMb();
+    const t = T.zeros([4, 1024, 1024]);
+    assert.ok(externalMb() - before > 15);
+    t.dispose();
+    assert.ok(Math.abs(externalMb() - before) < 1);
   });
 });
