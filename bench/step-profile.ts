@@ -1,11 +1,12 @@
 // Where an MDProp training step's time goes, measured A/B in one process (rounds alternate so both
 // variants see the same machine load). Parts: the attacks made with one eval-mode pass per
 // distribution vs. one routed pass for all (weights frozen in both; on a CPU the step takes one
-// pass per distribution, see jointAttackPays); the whole step; and a baseline step for scale. Prints JSON (medians in ms).
+// pass per distribution, see jointAttackPays); the whole step; and a baseline step for scale.
+// Prints JSON (medians in ms).
 //   node dist/bench/step-profile.js [--arch resnet18] [--image-size 64] [--batch-size 32] [--threads 2] [--rounds 5]
 import { parseArgs } from 'node:util';
 import { createLoss } from '../src/dml/index.js';
-import { makeDistributions, makeDistribution, methodStep, modelParameterGroups, partRows, presetMethod, type MethodSpec } from '../src/methods/index.js';
+import { distributionJobs, makeDistributions, makeDistribution, methodStep, modelParameterGroups, presetMethod, type MethodSpec } from '../src/methods/index.js';
 import { convertToMultiBatchNorm, createModel, setBnRouting, withFrozenParameters, type Arch, type EmbeddingModel } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { manualSeed, randn, setNumThreads, tensor, tidy, type Tensor } from '../src/torch/index.js';
@@ -35,12 +36,8 @@ function setup(name: 'baseline' | 'mdprop') {
 /** The attacks with one eval-mode pass per distribution. */
 function separatePieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor): Tensor[] {
   model.eval();
-  const out = withFrozenParameters(model, () =>
-    method.distributions.map((d) => {
-      const [start, end] = partRows(d.part, images.shape[0]!);
-      return makeDistribution(model, d, images.narrow(0, start, end - start), labels.narrow(0, start, end - start));
-    }),
-  );
+  const jobs = distributionJobs(method, images, labels);
+  const out = withFrozenParameters(model, () => jobs.map((j) => makeDistribution(model, j.spec, j.images, j.labels)));
   setBnRouting(model, { kind: 'branch', branch: 0 });
   return out;
 }
@@ -48,10 +45,7 @@ function separatePieces(model: EmbeddingModel, method: MethodSpec, images: Tenso
 /** The attacks in one routed eval-mode pass for every distribution. */
 function jointPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor): Tensor[] {
   model.eval();
-  const jobs = method.distributions.map((spec) => {
-    const [start, end] = partRows(spec.part, images.shape[0]!);
-    return { spec, images: images.narrow(0, start, end - start), labels: labels.narrow(0, start, end - start) };
-  });
+  const jobs = distributionJobs(method, images, labels);
   const out = withFrozenParameters(model, () => makeDistributions(model, jobs));
   setBnRouting(model, { kind: 'branch', branch: 0 });
   return out;

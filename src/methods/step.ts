@@ -99,17 +99,22 @@ export function jointAttackPays(jobs: readonly DistributionJob[]): boolean {
   return jobs.length > 1 && !jobs[0]!.images.device.startsWith('cpu');
 }
 
+/** Each distribution of the method with its slice of the batch (views, no copies). */
+export function distributionJobs(method: MethodSpec, images: Tensor, labels: Tensor, draws: readonly (DistributionDraws | undefined)[] = []): DistributionJob[] {
+  const size = images.shape[0]!;
+  return method.distributions.map((spec, i) => {
+    const [start, end] = partRows(spec.part, size);
+    return { spec, images: images.narrow(0, start, end - start), labels: labels.narrow(0, start, end - start), draws: draws[i] };
+  });
+}
+
 /**
  * Builds the auxiliary distributions of a batch (model left in eval mode). `draws[i]`, when given,
  * fixes the random draws of `method.distributions[i]`.
  */
 export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: Tensor, labels: Tensor, draws: readonly (DistributionDraws | undefined)[] = []): Piece[] {
-  const size = images.shape[0]!;
   model.eval();
-  const jobs: DistributionJob[] = method.distributions.map((spec, i) => {
-    const [start, end] = partRows(spec.part, size);
-    return { spec, images: images.narrow(0, start, end - start), labels: labels.narrow(0, start, end - start), draws: draws[i] };
-  });
+  const jobs = distributionJobs(method, images, labels, draws);
   // Attacks take gradients with respect to their input only: the weights stay out of the graph.
   // Both ways give the same examples, draw for draw; only the time differs.
   const made = withFrozenParameters(model, () =>

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { attackObjective, permutedTargets } from '../../src/adversarial/pgd.js';
 import {
   buildPieces,
+  distributionJobs,
   jointAttackPays,
   makeDistribution,
   makeDistributions,
@@ -223,7 +224,7 @@ describe('one routed attack pass or one per distribution', () => {
       model.eval();
       const { images, labels } = batch();
       const method = presetMethod('mdprop');
-      const jobs = () => method.distributions.map((spec, i) => ({ spec, images: images.narrow(0, 4 * i, 4), labels: labels.narrow(0, 4 * i, 4) }));
+      const jobs = () => distributionJobs(method, images, labels);
       T.manualSeed(21);
       const joint = makeDistributions(model, jobs());
       T.manualSeed(21);
