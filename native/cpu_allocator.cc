@@ -66,24 +66,15 @@ class BlockCache {
   void* Take(size_t nbytes) {
     const size_t length = (nbytes + kPage - 1) / kPage * kPage;
     std::lock_guard<std::mutex> lock(mutex_);
-    auto sized = bySize_.find(length);
-    if (sized != bySize_.end() && !sized->second.empty()) {
-      const auto it = sized->second.back();  // the most recently freed: likeliest still in the CPU caches
-      sized->second.pop_back();
-      void* data = it->data;
-      idle_.erase(it);
-      stats_.cachedBytes -= length;
-      stats_.hits += 1;
-      inUse_[data] = length;
-      stats_.peakInUseBytes = std::max(stats_.peakInUseBytes, stats_.mappedBytes - stats_.cachedBytes);
-      return data;
+    void* data = Reuse(length);
+    if (data == nullptr) {
+      stats_.misses += 1;
+      const size_t clock = stats_.hits + stats_.misses;
+      while (!idle_.empty() && clock - idle_.front().freedAt > kStaleAfter) Unmap(idle_.begin());
+      data = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (data == MAP_FAILED) return nullptr;
+      stats_.mappedBytes += length;
     }
-    stats_.misses += 1;
-    const size_t clock = stats_.hits + stats_.misses;
-    while (!idle_.empty() && clock - idle_.front().freedAt > kStaleAfter) Unmap(idle_.begin());
-    void* data = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (data == MAP_FAILED) return nullptr;
-    stats_.mappedBytes += length;
     inUse_[data] = length;
     stats_.peakInUseBytes = std::max(stats_.peakInUseBytes, stats_.mappedBytes - stats_.cachedBytes);
     return data;
@@ -115,6 +106,19 @@ class BlockCache {
   }
 
  private:
+  /** A cached buffer of exactly `length` bytes, taken out of the cache; null when there is none. */
+  void* Reuse(size_t length) {
+    const auto sized = bySize_.find(length);
+    if (sized == bySize_.end() || sized->second.empty()) return nullptr;
+    const auto it = sized->second.back();  // the most recently freed: likeliest still in the CPU caches
+    sized->second.pop_back();
+    void* data = it->data;
+    idle_.erase(it);
+    stats_.cachedBytes -= length;
+    stats_.hits += 1;
+    return data;
+  }
+
   size_t Unmap(std::list<Block>::iterator it) {
     const Block block = *it;
     auto& same = bySize_[block.length];

@@ -62,14 +62,26 @@ function collectOwned(value: unknown, out: Set<Owned>, seen = new Set<unknown>()
   }
 }
 
+/** A new innermost scope; entering the outermost one holds back memory reports. */
+function enterScope(): Scope {
+  if (stack.length === 0) native.setMemoryAccounting(false);
+  const scope = new Scope();
+  stack.push(scope);
+  return scope;
+}
+
+/** Leave the innermost scope; leaving the outermost one reports new tensors again. */
+function leaveScope(): void {
+  stack.pop();
+  if (stack.length === 0) native.setMemoryAccounting(true);
+}
+
 /**
  * Run fn; free every tensor it created except those reachable from its result (through arrays,
  * Maps and plain objects), which move to the enclosing scope.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Scope();
-  if (stack.length === 0) native.setMemoryAccounting(false);
-  stack.push(scope);
+  const scope = enterScope();
   let result: T;
   try {
     result = fn();
@@ -77,13 +89,11 @@ export function tidy<T>(fn: () => T): T {
       throw new Error('tidy(fn): fn returned a Promise; scopes are synchronous, await outside tidy');
     }
   } catch (err) {
-    stack.pop();
-    if (stack.length === 0) native.setMemoryAccounting(true);
+    leaveScope();
     for (const obj of scope.owned) obj.dispose();
     throw err;
   }
-  stack.pop();
-  if (stack.length === 0) native.setMemoryAccounting(true);
+  leaveScope();
   const kept = new Set<Owned>();
   collectOwned(result, kept);
   const parent = currentScope();
