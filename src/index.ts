@@ -10,6 +10,10 @@ export { evaluateRetrieval as retrievalMetrics, type RetrievalEvaluationOptions,
 export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind } from './report/index.js';
 export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './report/index.js';
 
+// A model for other runtimes: ONNX export, and reading what an exported file records.
+export { exportOnnx, ExportOptionError, OPSETS, type ExportOptions, type ExportResult } from './export/index.js';
+export { readOnnxFile, type OnnxFile, type OnnxMetadata } from './formats/index.js';
+
 // Methods as data: a preset's name or a list of distributions.
 export { presetMethod, validateMethod, METHOD_NAMES, type MethodName, type MethodSpec, type DistributionSpec, type DistributionKind } from './methods/index.js';
 
@@ -48,3 +52,4 @@ export * as evaluation from './evaluate/index.js';
 export * as training from './train/index.js';
 export * as parallel from './parallel/index.js';
 export * as report from './report/index.js';
+export * as onnx from './export/index.js';

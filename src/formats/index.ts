@@ -52,3 +52,5 @@ export {
   type SeedStat,
 } from './experiment-file.js';
 export { neighbourSchema, viewsSchema, type Neighbour, type ViewsFile } from './views-file.js';
+export { ONNX_FORMAT, ONNX_IO, onnxMetadataProps, onnxMetadataSchema, readOnnxFile, writeOnnxFile, type OnnxFile, type OnnxMetadata, type OnnxModelRecord } from './onnx-file.js';
+export { decodeOnnxModel, encodeOnnxModel, ONNX_DTYPE, type OnnxAttribute, type OnnxGraph, type OnnxInitializer, type OnnxModel, type OnnxNode, type OnnxSummary, type OnnxValueInfo } from './onnx-proto.js';

@@ -17,7 +17,7 @@ export const MODEL_FORMAT = 'mdprop.model/1';
 /** Sizes beyond these belong to no real model; checking them first keeps a hostile header from allocating. */
 export const MODEL_LIMITS = { embedDim: 8192, imageSize: 8192, branches: 64 } as const;
 
-const intText = (max: number) =>
+export const intText = (max: number) =>
   z
     .string()
     .regex(/^\d+$/, 'expected a whole number')

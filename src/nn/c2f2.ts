@@ -21,7 +21,7 @@ export const C2F2 = {
 } as const;
 
 /** Child names in forward order (state-dict keys conv1.*, conv2.*, fc1.*). */
-const ORDER = ['conv1', 'relu1', 'pool1', 'conv2', 'relu2', 'pool2', 'flatten', 'fc1', 'relu3'] as const;
+export const C2F2_ORDER = ['conv1', 'relu1', 'pool1', 'conv2', 'relu2', 'pool2', 'flatten', 'fc1', 'relu3'] as const;
 
 export class C2f2Backbone extends Module implements FeatureExtractor {
   readonly featureDim = C2F2.hidden;
@@ -45,6 +45,6 @@ export class C2f2Backbone extends Module implements FeatureExtractor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels || x.shape[2] !== C2F2.side || x.shape[3] !== C2F2.side) {
       throw new Error(`c2f2: expected images [N, ${this.inChannels}, ${C2F2.side}, ${C2F2.side}], got [${x.shape.join(', ')}]`);
     }
-    return tidy(() => ORDER.reduce((h, name) => this.child<Module>(name).forward(h), x).reshape([-1, C2F2.hidden, 1, 1]));
+    return tidy(() => C2F2_ORDER.reduce((h, name) => this.child<Module>(name).forward(h), x).reshape([-1, C2F2.hidden, 1, 1]));
   }
 }

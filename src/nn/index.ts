@@ -19,7 +19,7 @@ export {
   type ResNetArch,
   type ResNetSpec,
 } from './resnet.js';
-export { C2F2, C2f2Backbone } from './c2f2.js';
+export { C2F2, C2F2_ORDER, C2f2Backbone } from './c2f2.js';
 export { EmbeddingModel, type EmbeddingOutput } from './embedding.js';
 export { isBatchCounter, modelNames, planLoad, type EntryShape, type LoadPlan } from './load-rules.js';
 export { modelStateShapes, type StateEntrySpec, type StateShapes } from './state-shapes.js';

@@ -109,8 +109,11 @@ export function crossEntropy(logits: Tensor, target: Tensor, labelSmoothing = 0)
   return run(f.crossEntropy, logits, target, null, 1, -100, labelSmoothing);
 }
 
+/** The default epsilon of l2Normalize (the ONNX export writes the same one into its graphs). */
+export const L2_NORMALIZE_EPS = 1e-12;
+
 /** x / max(||x||_2, eps) along dim (embeddings live on the unit sphere). */
-export function l2Normalize(x: Tensor, dim = -1, eps = 1e-12): Tensor {
+export function l2Normalize(x: Tensor, dim = -1, eps = L2_NORMALIZE_EPS): Tensor {
   return tidy(() => x.div(x.norm(2, dim, true).clampMin(eps)));
 }
 
