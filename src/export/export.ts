@@ -8,7 +8,7 @@ import { ARCHS, bnBranchCount, C2F2, C2f2Backbone, EmbeddingModel, RESNET_SPECS,
 import { foldBatchNorms } from './fold-bn.js';
 import { GraphBuilder } from './graph.js';
 import { emitEmbeddingModel } from './modules.js';
-import { irVersionFor, isSupportedOpset, OPSETS } from './opset.js';
+import { irVersionFor, OPSETS, opsetProblem } from './opset.js';
 
 export interface ExportOptions {
   /** Batch-norm branch whose statistics the graph holds (0 = clean). Default: the loaded model's branch, else 0. */
@@ -109,7 +109,9 @@ function resolveRecord(model: EmbeddingModel | LoadedModel, options: ExportOptio
   }
   const imageSize = side('imageSize', options.imageSize ?? meta?.image_size ?? defaultImageSize(arch));
   if (arch === 'c2f2' && imageSize !== C2F2.side) throw new ExportOptionError('imageSize', `c2f2 takes ${C2F2.side}x${C2F2.side} images, not ${imageSize}`);
-  const testResize = side('testResize', options.testResize ?? meta?.test_resize ?? (imageSize === 224 ? 256 : imageSize));
+  // The recorded resize belongs to the recorded image size; another size takes ImageNet's 256-for-224 rule, else no resize.
+  const recordedResize = meta?.test_resize !== undefined && meta.image_size === imageSize ? meta.test_resize : undefined;
+  const testResize = side('testResize', options.testResize ?? recordedResize ?? (imageSize === 224 ? 256 : imageSize));
   if (testResize < imageSize) throw new ExportOptionError('testResize', `${testResize} is smaller than the image size ${imageSize}`);
   const normalization = options.normalization ?? meta?.normalization ?? 'mean-std';
   if (normalization !== 'mean-std' && normalization !== 'none') throw new ExportOptionError('normalization', `expected 'mean-std' or 'none', got '${String(normalization)}'`);
@@ -118,7 +120,8 @@ function resolveRecord(model: EmbeddingModel | LoadedModel, options: ExportOptio
   }
   const { mean, std } = inputScaling(normalization, inChannels as 1 | 3);
   const opset = options.opset ?? OPSETS.default;
-  if (!isSupportedOpset(opset)) throw new ExportOptionError('opset', `${opset} is not an opset mdprop writes; expected an integer in ${OPSETS.min}..${OPSETS.max}`);
+  const opsetIssue = opsetProblem(opset);
+  if (opsetIssue) throw new ExportOptionError('opset', opsetIssue);
   return {
     arch,
     embedDim: net.embedDim,

@@ -3,4 +3,4 @@ export { archOf, exportOnnx, ExportOptionError, mdpropVersion, type ExportOption
 export { emitEmbeddingModel, emitModule, UnsupportedModuleError, type EmitContext } from './modules.js';
 export { foldBatchNorms } from './fold-bn.js';
 export { GraphBuilder } from './graph.js';
-export { OPSETS, irVersionFor, isSupportedOpset } from './opset.js';
+export { OPSETS, irVersionFor, isSupportedOpset, opsetProblem } from './opset.js';

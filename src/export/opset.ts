@@ -11,6 +11,11 @@ export function isSupportedOpset(opset: number): boolean {
   return Number.isInteger(opset) && opset >= OPSETS.min && opset <= OPSETS.max;
 }
 
+/** Why mdprop cannot write `opset`, or null when it can. */
+export function opsetProblem(opset: number): string | null {
+  return isSupportedOpset(opset) ? null : `${opset} is not an opset mdprop writes; expected an integer in ${OPSETS.min}..${OPSETS.max}`;
+}
+
 export function irVersionFor(opset: number): number {
   const ir = IR_VERSION[opset];
   if (ir === undefined) throw new RangeError(`opset ${opset} is outside ${OPSETS.min}..${OPSETS.max}`);

@@ -31,6 +31,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./embed.js')).registerEmbed,
   },
   {
+    name: 'export',
+    usage: '[options]',
+    summary: 'write a model as an ONNX file: pixels in [0, 1] in, L2-normalised embeddings out, its settings in metadata_props',
+    load: async () => (await import('./export.js')).registerExport,
+  },
+  {
     name: 'eval',
     usage: '[options]',
     summary: 'retrieval under test-time adversarial attacks (attacked queries against the clean gallery)',
