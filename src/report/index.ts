@@ -31,7 +31,6 @@ export { differenceCell, escapeHtml, formatInterval, pngDataUri, renderReportPag
 export type { Block, Cell, CellMark, HtmlFragment, ReportPage, Section, SettingValue } from './html.js';
 export { GALLERY_CSS, imageDataUri, imageToPng, renderGallery } from './gallery.js';
 export type { GalleryNeighbour, GalleryOptions, GalleryRow, PixelImage, ThumbnailOptions } from './gallery.js';
-export * from './experiment/index.js';
 export { writeRunViews, type ViewsOptions } from './views.js';
 
 export { buildRunReport, writeRunReport, WRITTEN_BY } from './run-report.js';
