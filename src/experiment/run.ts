@@ -3,7 +3,7 @@
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
 import type { AttackName } from '../adversarial/index.js';
-import { evaluate } from '../evaluate/index.js';
+import { evaluate, writeRunViews } from '../evaluate/index.js';
 import {
   EXPERIMENT_FILES,
   experimentRunPath,
@@ -21,7 +21,7 @@ import { resolveTrainConfig, resumeTraining, train, type TrainOptions } from '..
 import { join } from 'node:path';
 import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
 import { PRESETS, type PresetName } from './presets.js';
-import { writeExperimentReport, writeRunReport, writeRunViews } from '../report/index.js';
+import { writeExperimentReport, writeRunReport } from '../report/index.js';
 
 export interface ExperimentOptions {
   preset?: PresetName;

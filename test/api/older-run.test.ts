@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compareRuns, evaluate, loadModel, loadRun, RunDirectory, writeReport, type EvalFile } from '../../src/index.js';
 import { readJsonFile } from '../../src/formats/index.js';
-import { writeRunViews } from '../../src/report/index.js';
+import { writeRunViews } from '../../src/evaluate/index.js';
 import { manifestSchema, trainerStateSchema } from '../../src/train/checkpoint-files.js';
 import { tempDir } from '../train/helpers.js';
 
