@@ -2,10 +2,10 @@
 // --fold-bn and for an auxiliary branch; onnxruntime-node's embeddings of real image files against
 // `mdprop embed` (branch 0) and the library (branch 2); weights from elsewhere; bad flags.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { embedFolder } from '../../src/evaluate/index.js';
 import { loadModelFile, readOnnxFile } from '../../src/formats/index.js';
 import { createModel } from '../../src/nn/index.js';
@@ -34,6 +34,9 @@ before(async () => {
 function exportArgs(out: string, ...extra: string[]): string[] {
   return ['export', '--run', run, '--out', out, ...extra];
 }
+
+// Nothing is left behind in the temporary folder.
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('mdprop export', () => {
   it("writes the run's model: onnxruntime's embeddings equal `mdprop embed`'s, with and without --fold-bn", async () => {

@@ -2,10 +2,10 @@
 // numbers of ONNX's schema), the graph's input and output, every supported opset giving the same
 // embeddings, the normalisation epsilon, batch-norm folding worked by hand, and the errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { ExportOptionError, exportOnnx, foldBatchNorms, GraphBuilder, OPSETS, UnsupportedModuleError } from '../../src/export/index.js';
@@ -89,6 +89,9 @@ function mdpropEmbed(model: EmbeddingModel, pixels: Float32Array, shape: number[
 function randomPixels(n: number): Float32Array {
   return tidy(() => rand([n, 3, 32, 32]).toFloat32Array());
 }
+
+// Nothing is left behind in the temporary folder.
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the ONNX file', () => {
   it('records the settings in metadata_props (read by field number) and names its input and output', async () => {

@@ -3,10 +3,10 @@
 // equal those of mdprop's embedFolder (what `mdprop embed` runs) to 1e-5. Random weights, batch
 // norms with statistics far from a fresh layer's; the big ResNets at 64x64 to keep this quick.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { embedFolder } from '../../src/evaluate/index.js';
 import { exportOnnx } from '../../src/export/index.js';
 import { loadModelFile, readOnnxFile, writeModelFile } from '../../src/formats/index.js';
@@ -82,6 +82,9 @@ async function checkParity(c: Case, weights: string, branch: number): Promise<{ 
     loaded.model.dispose();
   }
 }
+
+// The files are large (ResNet-50's are about 100 MB each): nothing is left behind.
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('exported ONNX files against mdprop embed', () => {
   for (const c of CASES) {
