@@ -2,6 +2,8 @@
 export * from './pgd.js';
 export {
   parseBudget,
+  toBudget,
+  checkBudgetNorm,
   budgetInInputUnits,
   normalizedPixelRange,
   disposeRange,
@@ -29,20 +31,21 @@ export {
 } from './attacks.js';
 export { rankingObjective, rankPercentiles, unitDistance, type RankingAttack, type RankingPartners } from './ranking.js';
 export { otherClassTargets, randomRows, rowsFromTop, topPoolSize } from './targets.js';
-export { GalleryClusters, retrievalMetrics, type RetrievalMetrics, type QuerySetEmbeddings } from './robust-metrics.js';
+export { GalleryClusters, galleryMetrics, type QuerySetEmbeddings } from './robust-metrics.js';
 export {
-  evaluateRun,
-  evaluateRuns,
+  measureAttacks,
+  measureCondition,
+  measureClean,
+  measureRobustness,
   JOINT_INPUT_VALUES,
-  evaluateRobustness,
   pgdOptionsFor,
-  type AttackRun,
+  type AttackCondition,
+  type ConditionResult,
   type PgdSettings,
   type ImageBatch,
   type QuerySource,
-  type RunResult,
   type RobustnessOptions,
-} from './evaluate.js';
+} from './robustness.js';
 export {
   ERS_COMPONENTS,
   empiricalRobustnessScore,

@@ -76,8 +76,19 @@ export class RunDirectory {
    * only config.json (and metrics) is a start that was killed before its first checkpoint.
    */
   static hasProgress(path: string): boolean {
-    const checkpointOf = (dir: string) => join(path, dir, CHECKPOINT_FILES.manifest);
-    return [checkpointOf(RUN_FILES.checkpoint), checkpointOf(RUN_FILES.previousCheckpoint), join(path, RUN_FILES.model), join(path, RUN_FILES.summary)].some((p) => existsSync(p));
+    const run = new RunDirectory(path);
+    return run.newestCheckpoint() !== null || run.has('model') || run.has('summary');
+  }
+
+  /**
+   * The folder holding the run's newest complete checkpoint (one with its manifest, written last):
+   * checkpoint/, or checkpoint.prev/ when a crash came between the two renames; null when none.
+   */
+  newestCheckpoint(): string | null {
+    for (const name of ['checkpoint', 'previousCheckpoint'] as const) {
+      if (existsSync(join(this.file(name), CHECKPOINT_FILES.manifest))) return this.file(name);
+    }
+    return null;
   }
 
   /** A run directory to read; throws naming the folder when it holds no run. */

@@ -4,6 +4,7 @@
 // file (which may also use the flag's kebab-case name), and the kebab-case command-line flag.
 import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES } from '../dml/index.js';
+import { COMPUTE_TEXT } from '../evaluate/index.js';
 import { AUX_BN_INITS, CONFIG_FIELDS, CONFIG_LIMITS, OPTIMIZER_NAMES, SAMPLINGS, SCHEDULE_NAMES, TRAIN_PRESETS, type ConfigField } from '../formats/index.js';
 import { METHOD_NAMES } from '../methods/index.js';
 import { ARCHS, MEMORY_FORMATS, PRECISIONS } from '../nn/index.js';
@@ -62,16 +63,16 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   modelSelection: { arg: 'rule', expected: 'final or best-test', help: "which weights become model.safetensors: 'final' (the last epoch, default) or 'best-test' (best test Recall@1: optimistic, as the authors' code)" },
   evalBatchSize: { arg: 'n', expected: upTo('evalBatchSize'), help: 'images per forward pass when evaluating (default: 256 / 64)' },
   seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
-  threads: { arg: 'n', expected: upTo('threads'), help: 'CPU threads of libtorch (default: the number of cores)' },
-  device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
+  threads: { arg: 'n', expected: upTo('threads'), help: COMPUTE_TEXT.threads },
+  device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: COMPUTE_TEXT.device },
   worldSize: { arg: 'n', expected: upTo('worldSize'), help: 'processes that train the run together; set by --nproc/--nnodes or the launch environment, recorded in config.json' },
   syncBn: {
     arg: 'yes|no',
     expected: 'yes or no',
     help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
   },
-  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); weights, losses and optimizer state stay float32' },
-  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: "memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)" },
+  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: `${COMPUTE_TEXT.precision}; fp16 trains with dynamic loss scaling; weights, losses and optimizer state stay float32` },
+  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: COMPUTE_TEXT.memoryFormat },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };
 

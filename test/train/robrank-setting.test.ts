@@ -8,7 +8,8 @@ import { planEvaluation } from '../../src/evaluate/index.js';
 import { configSchema, loadModelFile } from '../../src/formats/index.js';
 import { createModel } from '../../src/nn/index.js';
 import { readFileSync } from 'node:fs';
-import { ConfigError, flagOf, methodOf, openTrainingData, resolveConfig, train, writeRunModel } from '../../src/train/index.js';
+import { writeRunModelFile as writeRunModel } from '../../src/formats/index.js';
+import { ConfigError, flagOf, methodOf, openTrainingData, resolveConfig, train } from '../../src/train/index.js';
 import { tempDir } from './helpers.js';
 
 const preset = join(process.cwd(), 'configs/robrank-fashion.json');
@@ -69,7 +70,7 @@ describe('configs/robrank-fashion.json', () => {
     assert.equal(loaded.arch, 'c2f2');
     const plan = planEvaluation(loaded, { dataset: 'fashion-mnist-all' });
     try {
-      assert.deepEqual([plan.transform.mean, plan.transform.std], [[0], [1]]);
+      assert.deepEqual([plan.compute.transform.mean, plan.compute.transform.std], [[0], [1]]);
     } finally {
       loaded.model.dispose();
     }
