@@ -44,6 +44,25 @@ export function toBudget(value: number | string): Budget {
   return { text: String(value), value, unit: 'normalized' };
 }
 
+/** Whether text is a budget as parseBudget reads it ("0.01", "4/255"). */
+export function isBudgetText(text: string): boolean {
+  try {
+    parseBudget(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A budget (a number, or text such as "4/255") in normalized-input units: one number, or one per
+ * channel for a pixel budget of several channels.
+ */
+export function budgetAmount(value: number | string, std: readonly number[]): number | number[] {
+  const amount = budgetInInputUnits(toBudget(value), std);
+  return typeof amount !== 'number' && amount.length === 1 ? amount[0]! : amount;
+}
+
 /** An L2 attack takes budgets in normalized units only; throws RangeError naming the first pixel budget. */
 export function checkBudgetNorm(norm: 'linf' | 'l2', budgets: readonly Budget[]): void {
   const pixel = budgets.find((b) => b.unit === 'pixel');

@@ -10,7 +10,8 @@
 import { Random } from '../data/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
-import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName, type SuiteOptions } from './attacks.js';
+import type { SuiteOptions } from './attack.js';
+import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName } from './attacks.js';
 import { budgetInInputUnits, scaleAmount, smallestAmount, type Budget } from './budget.js';
 import type { CleanGallery } from './gallery.js';
 import { featurePgdJoint, withRandomStart, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';

@@ -89,7 +89,7 @@ export interface BenchReport {
 function partsSettings(s: BenchSettings): PartsSettings {
   return {
     method: s.method, eps: 0.01, attackIters: 1, mtaxTargets: 5, attackStep: null, seed: s.seed,
-    arch: s.arch, embedDim: s.embedDim, channels: s.channels, pretrained: null, auxBnInit: 'copy',
+    normalization: 'mean-std', arch: s.arch, embedDim: s.embedDim, channels: s.channels, pretrained: null, auxBnInit: 'copy',
     loss: 'multisimilarity', optimizer: 'adam', lr: 1e-5, lrHead: null, lrMainBn: null, lrAuxBn: null, weightDecay: 4e-4, schedule: 'constant', epochs: 1,
     precision: s.precision ?? 'fp32',
   };

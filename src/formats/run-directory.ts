@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { configSchema, type TrainConfig } from './config-file.js';
 import { FormatError } from './errors.js';
 import { evalFileSchema, type EvalFile } from './eval-file.js';
+import { experimentSchema, type ExperimentFile } from './experiment-file.js';
 import { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
 import { metricsLineSchema, type MetricsLine } from './metrics-log.js';
 import { summarySchema, type RunSummary } from './summary-file.js';
@@ -44,6 +45,32 @@ export const EXPERIMENT_FILES = {
 /** Where an experiment keeps the run of one method and seed, relative to its directory. */
 export function experimentRunPath(method: string, seed: number): string {
   return `${method}/seed-${seed}`;
+}
+
+/** An experiment directory: experiment.json, report.html and its runs OUT/<method>/seed-<s>/. */
+export class ExperimentDirectory {
+  constructor(readonly path: string) {}
+
+  file(name: keyof typeof EXPERIMENT_FILES): string {
+    return join(this.path, EXPERIMENT_FILES[name]);
+  }
+
+  has(name: keyof typeof EXPERIMENT_FILES): boolean {
+    return existsSync(this.file(name));
+  }
+
+  /** A run of the experiment, by its path relative to the experiment (as experiment.json lists it). */
+  run(relative: string): RunDirectory {
+    return new RunDirectory(join(this.path, relative));
+  }
+
+  readExperiment(): ExperimentFile {
+    return readJsonFile(this.file('experiment'), experimentSchema);
+  }
+
+  writeExperiment(file: ExperimentFile): void {
+    writeJsonFile(this.file('experiment'), parseWithSchema(this.file('experiment'), experimentSchema, file));
+  }
 }
 
 /** The files inside a checkpoint folder. */

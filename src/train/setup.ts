@@ -17,7 +17,8 @@ import {
 } from '../data/index.js';
 import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
 import { computeWith, OptionError, resolveCompute, type ComputeSetting } from '../evaluate/index.js';
-import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
+import { budgetAmount } from '../adversarial/index.js';
+import { modelParameterGroups, presetMethod, type MethodSpec } from '../methods/index.js';
 import { convertToMultiBatchNorm, createModel, resetAuxRunningStats, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
 import { Adam, AdamW, cosineAnnealing, DynamicLossScale, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
 import { manualSeed, type Tensor } from '../torch/index.js';
@@ -94,20 +95,21 @@ export function trainSampler(config: Pick<TrainConfig, 'sampling' | 'batchSize' 
   return config.sampling === 'with-replacement' ? new ClassRandomSampler(labels, options) : new ClassBalancedSampler(labels, options);
 }
 
-/** The run's method: a preset with the run's attack settings, or the method written as data. */
-export function methodOf(config: Pick<TrainConfig, 'method' | 'eps' | 'attackIters' | 'mtaxTargets' | 'attackStep'>): MethodSpec {
-  const spec = typeof config.method === 'string' ? presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets, step: config.attackStep }) : config.method;
-  try {
-    return validateMethod(spec);
-  } catch (err) {
-    throw new ConfigError(`${setting('method')}: ${(err as Error).message}`);
-  }
+/**
+ * The run's method: a preset with the run's attack settings (budgets turned into normalised-input
+ * units, per channel for a pixel fraction), or the method written as data (checked with the settings).
+ */
+export function methodOf(config: Pick<TrainConfig, 'method' | 'eps' | 'attackIters' | 'mtaxTargets' | 'attackStep' | 'normalization' | 'channels'>): MethodSpec {
+  if (typeof config.method !== 'string') return config.method;
+  const { std } = inputScaling(config.normalization, config.channels);
+  const step = config.attackStep === null ? null : budgetAmount(config.attackStep, std);
+  return presetMethod(config.method, { eps: budgetAmount(config.eps, std), iters: config.attackIters, mtaxTargets: config.mtaxTargets, step });
 }
 
 /** What buildParts takes from the run's settings. */
 export type PartsSettings = Pick<
   TrainConfig,
-  | 'method' | 'eps' | 'attackIters' | 'mtaxTargets' | 'attackStep' | 'seed' | 'arch' | 'embedDim' | 'channels' | 'pretrained' | 'auxBnInit' | 'loss'
+  | 'method' | 'eps' | 'attackIters' | 'mtaxTargets' | 'attackStep' | 'normalization' | 'seed' | 'arch' | 'embedDim' | 'channels' | 'pretrained' | 'auxBnInit' | 'loss'
   | 'optimizer' | 'lr' | 'lrHead' | 'lrMainBn' | 'lrAuxBn' | 'weightDecay' | 'schedule' | 'epochs' | 'precision'
 >;
 

@@ -26,9 +26,9 @@ describe('configs/robrank-fashion.json', () => {
     assert.deepEqual([c.normalization, c.augment, c.limitTrain, c.limitTest], ['none', false, null, null]);
     const defense = methodOf(c).defense;
     assert.equal(defense?.kind, 'est');
-    assert.ok(Math.abs(defense!.eps - 77 / 255) < 1e-12);
+    assert.ok(Math.abs((defense!.eps as number) - 77 / 255) < 1e-12);
     assert.equal(defense!.iters, 32);
-    assert.ok(Math.abs(defense!.step! - 3 / 255) < 1e-12);
+    assert.ok(Math.abs((defense!.step as number) - 3 / 255) < 1e-12);
   });
 
   it('trains on the whole 28x28 images as pixels in [0, 1]: mean 0, std 1, no crop, no flip', async () => {

@@ -47,7 +47,8 @@ export function registerTrain(program: Command, io: CliStreams = processStreams)
     'after',
     `
 Run directory: config.json, metrics.jsonl (a line per epoch and per evaluation), model.safetensors
-(the best weights by Recall@1, clean branch only, torchvision names), checkpoint/, summary.json.
+(the final epoch's weights, or with --model-selection best-test those of the best test Recall@1;
+clean branch only, torchvision names), checkpoint/, summary.json.
 Exit codes: 0 done, 1 error or NaN/infinite loss (the last checkpoint is kept), 2 bad flag or
 setting, 130 interrupted by Ctrl-C (resume with --resume DIR).`,
   );
