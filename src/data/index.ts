@@ -8,12 +8,13 @@ export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
 export { SubsetSplit } from './split.js';
 export { findImageFiles, imageFolderSplit } from './image-folder.js';
+export { isDirectoryNow, isFileNow } from './files.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
-export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
-export { ClassBalancedSampler, type ClassBalancedOptions } from './class-balanced-sampler.js';
-export { ClassRandomSampler, type ClassRandomOptions } from './class-random-sampler.js';
-export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './random-sampler.js';
-export { restoreSampler } from './sampler-state.js';
+export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './samplers/sampler.js';
+export { ClassBalancedSampler, type ClassBalancedOptions } from './samplers/class-balanced-sampler.js';
+export { ClassRandomSampler, type ClassRandomOptions } from './samplers/class-random-sampler.js';
+export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './samplers/random-sampler.js';
+export { restoreSampler } from './samplers/sampler-state.js';
 export {
   trainTransform,
   testTransform,

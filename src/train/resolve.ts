@@ -1,10 +1,10 @@
 // Resolving a run's configuration: dataset defaults <- a --config JSON file <- command-line flags,
 // each value checked as it comes in so an error names the flag or the file and field at fault,
 // then the checks that involve several settings. Nothing else happens before this succeeds.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { DATASETS } from '../data/index.js';
+import { DATASETS, isDirectoryNow, isFileNow } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
 import { isMethodName, type MethodSpec } from '../methods/index.js';
 import { precisionProblem } from '../nn/index.js';
@@ -86,7 +86,7 @@ function flagValue(field: ConfigField, raw: string): unknown {
 
 /** A method written as data, from a JSON file named by the method setting. */
 function readMethodFile(path: string): unknown {
-  if (!isFile(path)) return path; // not a preset name and not a file: the schema reports it
+  if (!isFileNow(path)) return path; // not a preset name and not a file: the schema reports it
   try {
     return readJsonFile(path, methodSpecSchema);
   } catch (err) {
@@ -199,8 +199,8 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
   const needsRoot = DATASETS[c.dataset].needsRoot;
   if (!needsRoot && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
   if (needsRoot && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
-  if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
-  if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
+  if (c.dataRoot !== null && !isDirectoryNow(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
+  if (c.pretrained !== null && !isFileNow(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
   checkInitialWeights(c, origin);
   checkMachine(c, (field) => origin.name(field));
 }
@@ -271,22 +271,6 @@ export function resolveResumeConfig(runDir: string, flags: FlagValues = {}, give
   const resumed = configSchema.parse(config);
   checkMachine(resumed, (field) => (field in changes ? setting(field) : `${setting(field)} (saved in the run)`));
   return resumed;
-}
-
-export function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** Each rank takes whole classes' groups of every batch: batchSize / samplesPerClass must split evenly over the ranks. */
