@@ -5,10 +5,19 @@
 /** Characters of one name an error message quotes. */
 export const QUOTE_CHARS = 200;
 
-/** `text` as a JSON string literal, cut to `max` characters with the length of the rest named. */
+/** `text` as a JSON string literal of at most `max` characters between its quotes (escapes counted), with the length of the rest named. */
 export function quote(text: string, max = QUOTE_CHARS): string {
-  if (text.length <= max) return JSON.stringify(text);
-  return `${JSON.stringify(text.slice(0, max))}... (${text.length - max} more characters)`;
+  const whole = text.length <= max ? JSON.stringify(text) : null;
+  if (whole !== null && whole.length <= max + 2) return whole;
+  // The longest start of the text whose escaped form fits (each character escapes to at most 6).
+  let lo = Math.floor(max / 6);
+  let hi = Math.min(text.length, max);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (JSON.stringify(text.slice(0, mid)).length <= max + 2) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${JSON.stringify(text.slice(0, lo))}... (${text.length - lo} more characters)`;
 }
 
 /** A name as it is when it is short, printable ASCII with no quote or comma in it; quoted and cut otherwise. */

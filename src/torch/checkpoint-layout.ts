@@ -1,8 +1,8 @@
 // What a checkpoint's pickle says about each tensor (its storage, offset, sizes and strides),
-// checked against the storages' lengths before a byte of them is read. The tensors mdprop builds
-// from a checkpoint never hold more elements than the storages they come from: a stride of 0, a
-// view that reaches past its storage, views that overlap or repeat a storage many times over, each
-// of which would make a few bytes of file into gigabytes of memory, are refused.
+// checked against the storages' lengths before a byte of them is read. A stride of 0, a view that
+// reaches past its storage or holds more elements than it, and many views of the same data, each
+// of which would make a few bytes of file into gigabytes of memory, are refused: the tensors mdprop
+// builds from a checkpoint hold at most twice the bytes of the storages they come from.
 import { quote } from './bounded-text.js';
 import { ITEM_BYTES, type DType } from './dtype.js';
 
@@ -57,17 +57,19 @@ function checkOne(name: string, ref: TensorRef, storageBytes: number): number {
   return numel;
 }
 
+/** The tensors of a state dict may hold at most this many times the bytes of the storages they use. */
+export const MAX_VIEW_MULTIPLE = 2;
+
 /**
  * Checks every tensor against its storage's length (`storageBytes(key)`), and the tensors
- * together against the storages: the distinct layouts may hold at most as many bytes as the
- * storages they use (views may share a storage, not multiply it), and names that repeat another
- * name's exact layout (tied weights) at most as many again.
+ * together against the storages: tied weights and a transposed view beside its original are
+ * fine, but all the tensors together may hold at most MAX_VIEW_MULTIPLE times the bytes of the
+ * storages they use, so neither the tensors in memory nor a file written from them grows past
+ * twice the data that was read.
  */
 export function checkLayouts(tensors: readonly (readonly [string, TensorRef])[], storageBytes: (key: string) => number): void {
-  const distinct = new Set<string>();
   const storages = new Set<string>();
-  let viewBytes = 0;
-  let aliasBytes = 0;
+  let tensorBytes = 0;
   let totalStorage = 0;
   for (const [name, ref] of tensors) {
     const bytesOfStorage = storageBytes(ref.storage.key);
@@ -76,14 +78,9 @@ export function checkLayouts(tensors: readonly (readonly [string, TensorRef])[],
       storages.add(ref.storage.key);
       totalStorage += bytesOfStorage;
     }
-    const bytes = numel * ITEM_BYTES[ref.storage.dtype!];
-    const layout = `${ref.storage.key}\u0000${ref.storage.dtype}\u0000${ref.offset}\u0000${ref.size.join(',')}\u0000${ref.stride.join(',')}`;
-    if (distinct.has(layout)) aliasBytes += bytes;
-    else {
-      distinct.add(layout);
-      viewBytes += bytes;
-    }
+    tensorBytes += numel * ITEM_BYTES[ref.storage.dtype!];
   }
-  if (viewBytes > totalStorage) throw new LayoutError(`the tensors' layouts cover ${viewBytes} bytes, more than the ${totalStorage} bytes of the storages they use (overlapping views); mdprop reads no such file`);
-  if (aliasBytes > totalStorage) throw new LayoutError(`names that repeat another tensor's layout add ${aliasBytes} bytes, more than the ${totalStorage} bytes of the storages; mdprop reads no such file`);
+  if (tensorBytes > MAX_VIEW_MULTIPLE * totalStorage) {
+    throw new LayoutError(`the tensors hold ${tensorBytes} bytes, more than ${MAX_VIEW_MULTIPLE} times the ${totalStorage} bytes of the storages they are views of (many views of the same data); mdprop reads no such file`);
+  }
 }

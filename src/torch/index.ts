@@ -9,7 +9,7 @@ export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cu
 export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors.js';
 export { readPytorchCheckpoint, isPytorchCheckpoint, CheckpointError, CHECKPOINT_LIMITS, STATE_DICT_KEYS, type PytorchCheckpoint } from './pytorch-checkpoint.js';
 export { PICKLE_LIMITS, type PickleLimits } from './pickle.js';
-export { MAX_TENSOR_DIMS } from './checkpoint-layout.js';
+export { MAX_TENSOR_DIMS, MAX_VIEW_MULTIPLE } from './checkpoint-layout.js';
 export { readSafetensorsHeader, MAX_HEADER_BYTES, SafetensorsError, type HeaderEntry, type SafetensorsHeader } from './safetensors-header.js';
 export { firstNonFinite, describeNonFinite, type NonFinite } from './finite.js';
 export { quote, quoteBytes, plainName, boundedMessage, QUOTE_CHARS } from './bounded-text.js';
