@@ -7,6 +7,7 @@ import { DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName,
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
 import { precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { resolveDevice } from '../torch/index.js';
+import { checkPassMemory } from './memory-check.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
 
 export interface EvalPlan {
@@ -139,6 +140,11 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
     const testResize = o.testResize ?? run?.testResize ?? meta?.test_resize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224));
     if (imageSize > testResize) throw new OptionError('imageSize', `${imageSize} must not exceed testResize (${testResize})`);
     if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('weights', `the model takes ${loaded.inChannels} input channels; evaluation supports 1 or 3`);
+    const batchSize = o.batchSize ?? EVALUATE_DEFAULTS.batchSize;
+    const model = { arch: loaded.arch, embedDim: loaded.embedDim, inChannels: loaded.inChannels, imageSize, branches: loaded.branches };
+    // The attacked batches need input gradients (several attack runs may share one pass); clean embedding takes batches of at least 128.
+    checkPassMemory({ ...model, batch: batchSize * (o.conditionsPerPass ?? 1), kind: 'input-gradient' }, device, ['imageSize', '--image-size']);
+    checkPassMemory({ ...model, batch: Math.max(batchSize, 128), kind: 'inference' }, device, ['imageSize', '--image-size']);
     const precision = o.precision ?? 'fp32';
     const precisionIssue = precisionProblem(precision, device);
     if (precisionIssue) throw new OptionError('precision', precisionIssue);
@@ -156,7 +162,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       limit: o.limit,
       limitTest: (o.limitTest === undefined ? run?.limitTest : o.limitTest) ?? undefined,
       ks,
-      batchSize: o.batchSize ?? EVALUATE_DEFAULTS.batchSize,
+      batchSize,
       seed: o.seed ?? run?.seed ?? 0,
       device,
       norm,

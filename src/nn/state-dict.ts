@@ -43,7 +43,7 @@ const shown = 20; // a wholly wrong file would otherwise print hundreds of names
 
 /** The first names, each as it is or quoted and cut (src/torch/bounded-text.ts), and how many more. */
 function listNames(names: readonly string[], show: (name: string) => string = plainName): string {
-  const head = names.slice(0, shown).map(show).join(', ');
+  const head = names.slice(0, shown).map((name) => show(name)).join(', ');
   return names.length > shown ? `${head}, ... (${names.length - shown} more)` : head;
 }
 

@@ -17,3 +17,4 @@ export { op, OpRef, opCallCount } from './dispatch.js';
 export { run, runMany } from './tensor.js';
 export * from './foreach.js';
 export * as F from './functional.js';
+export { availableMemory, type AvailableMemory } from './machine-memory.js';

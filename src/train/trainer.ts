@@ -13,6 +13,7 @@ import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
 import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
+import { checkStepMemory } from './resolve.js';
 import { lockRun, type RunLock } from './run-lock.js';
 import { stepSeed } from './seeding.js';
 import { buildParts, disposeParts, methodOf, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
@@ -90,6 +91,7 @@ export class Trainer {
    * config.json and an initial checkpoint, holding the run's lock from before the first write.
    */
   static async start(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
+    checkStepMemory(config);
     // Only rank 0 writes the run; the other ranks of a data-parallel run neither check nor lock it.
     if (!parallel.writes) return Trainer.fresh(config, hooks, parallel, () => FOLLOWER_LOCK);
     checkFree(config.out);
@@ -153,6 +155,7 @@ export class Trainer {
    * its beginning when it was stopped before the first checkpoint.
    */
   static async resume(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
+    checkStepMemory(config);
     const lock = parallel.writes ? lockRun(config.out, (line) => hooks.log?.(line)) : FOLLOWER_LOCK;
     try {
       if (findCheckpoint(config.out) === null) {
