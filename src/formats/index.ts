@@ -36,7 +36,7 @@ export {
 } from './model-file.js';
 export { loadModelFile, type LoadedModel, type ModelRequest } from './model-load.js';
 export { convertWeights, type ConvertResult } from './weights-convert.js';
-export { CHECKPOINT_FILES, EXPERIMENT_FILES, experimentRunPath, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
+export { CHECKPOINT_FILES, EXPERIMENT_FILES, experimentRunDir, experimentRunPath, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
 export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';
 export {
