@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadModelFile, MODEL_LIMITS, writeModelFile } from '../../src/formats/index.js';
 import { createModel, forwardPeakBytes } from '../../src/nn/index.js';
-import { availableMemory, readSafetensors, writeSafetensors } from '../../src/torch/index.js';
+import { availableMemory, readSafetensors, tensor, writeSafetensors } from '../../src/torch/index.js';
 import { runMdprop } from '../helpers/cli.js';
 import { writeNoisePng } from '../cli/embed-helpers.js';
 import { tempDir } from '../train/helpers.js';
@@ -52,6 +52,23 @@ describe('untrusted metadata and memory estimates', () => {
     const r = await runMdprop(['train', '--dataset', 'mnist', '--arch', 'resnet18', '--image-size', '1024', '--test-resize', '1024', '--batch-size', '1024', '--out', join(dir, 'run')]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /a training step of resnet18 on 2048 images \(the batch of 1024 with its mdprop examples\) of 1024x1024 needs about [\d.]+ GiB; this machine has .* available .*; lower --batch-size \(1024\) or --image-size \(1024\)/);
+  });
+
+  it('weights holding NaN or infinities are refused by embed and by train --pretrained, naming the tensor', async () => {
+    const { tensors, metadata } = readSafetensors(model);
+    const name = 'layer2.0.bn1.running_var';
+    const n = tensors.get(name)!.numel;
+    tensors.get(name)!.dispose();
+    tensors.set(name, tensor(Float32Array.from({ length: n }, (_, i) => (i % 2 ? Number.NaN : Number.NEGATIVE_INFINITY))));
+    const poisoned = join(dir, 'nan.safetensors');
+    writeSafetensors(poisoned, tensors, metadata);
+    for (const t of tensors.values()) t.dispose();
+    const embed = await runMdprop(['embed', '--weights', poisoned, '--images', images, '--out', join(dir, 'nan-e.safetensors')]);
+    assert.equal(embed.code, 2, embed.stderr);
+    assert.match(embed.stderr, new RegExp(`nan\\.safetensors: "layer2\\.0\\.bn1\\.running_var": holds ${n} NaN or infinite values \\(of ${n}\\); weights must be finite numbers`));
+    const train = await runMdprop(['train', '--dataset', 'mnist', '--arch', 'resnet-small', '--channels', '3', '--pretrained', poisoned, '--epochs', '1', '--batch-size', '8', '--limit-train', '16', '--out', join(dir, 'nan-run')]);
+    assert.equal(train.code, 2, train.stderr);
+    assert.match(train.stderr, /--pretrained .*nan\.safetensors: tensor layer2\.0\.bn1\.running_var holds \d+ NaN or infinite values/);
   });
 
   it('the estimate of a c2f2 pass equals the hand count of its activations and parameters', () => {
