@@ -58,13 +58,13 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
   // Attacks need input gradients only: the weights stay out of autograd while evaluating.
   const thaw = freezeParameters(model);
   try {
-    return await evaluateOn(plan, onProgress);
+    return await measurePlan(plan, onProgress);
   } finally {
     thaw();
   }
 }
 
-async function evaluateOn(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
+async function measurePlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
   const { model } = plan.loaded;
   const { device, transform } = plan.compute;
   const embed = (x: Tensor) => model.forward(x);
