@@ -59,5 +59,6 @@ if (process.argv[2] === '--child') {
     const estimated = Math.round(forwardPeakBytes({ ...c, embedDim: 128 }) / 2 ** 20);
     return { ...c, estimated_mib: estimated, measured_mib: measured, ratio: Math.round((estimated / measured) * 100) / 100 };
   });
-  console.log(JSON.stringify({ what: 'forward-pass peak memory: estimate vs measured VmHWM growth', rows }, null, 1));
+  const note = 'training is measured as one forward and backward with parameter gradients; the estimate also counts the two moments an Adam step keeps';
+  console.log(JSON.stringify({ what: 'forward-pass peak memory: estimate vs measured VmHWM growth', note, rows }, null, 1));
 }
