@@ -50,12 +50,15 @@ export async function openImage(source: ImageSource): Promise<OpenedImage> {
       render: (plan) => Promise.resolve(renderInMemory(raw, plan)),
     };
   }
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(source.path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ImageDecodeError(source.name, code === 'ENOENT' ? 'file not found' : reasonOf(err));
+  let bytes: Uint8Array;
+  if (source.kind === 'bytes') bytes = source.bytes;
+  else {
+    try {
+      bytes = await fs.readFile(source.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ImageDecodeError(source.name, code === 'ENOENT' ? 'file not found' : reasonOf(err));
+    }
   }
   let size: Size;
   try {
@@ -79,7 +82,7 @@ export async function decodeFully(source: ImageSource): Promise<Size> {
   }
   let size: Size;
   try {
-    const meta = await sharp(source.path).metadata();
+    const meta = await sharp(source.kind === 'bytes' ? source.bytes : source.path).metadata();
     size = { width: meta.width ?? 0, height: meta.height ?? 0 };
   } catch (err) {
     const missing = reasonOf(err).startsWith('Input file is missing');
@@ -87,7 +90,7 @@ export async function decodeFully(source: ImageSource): Promise<Size> {
   }
   checkPixels(source.name, size.width, size.height); // from the header, before any pixel is decoded
   try {
-    const { info } = await sharp(source.path, { limitInputPixels: MAX_IMAGE_PIXELS }).raw().toBuffer({ resolveWithObject: true });
+    const { info } = await sharp(source.kind === 'bytes' ? source.bytes : source.path, { limitInputPixels: MAX_IMAGE_PIXELS }).raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height };
   } catch (err) {
     const missing = reasonOf(err).startsWith('Input file is missing');

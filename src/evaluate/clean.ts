@@ -6,7 +6,7 @@ import { evaluateRetrieval } from '../dml/index.js';
 import type { MetricValues } from '../formats/index.js';
 import { setBnRouting, type EmbeddingModel } from '../nn/index.js';
 import { tensor, tidy } from '../torch/index.js';
-import { embedSplit } from './embed-split.js';
+import { embedSplit } from '../retrieval/index.js';
 
 export interface CleanEvaluationSettings {
   transform: TestTransform;

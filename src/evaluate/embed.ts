@@ -1,10 +1,10 @@
 // Embedding images with a trained model: a tensor batch, or a folder / list of image files read
 // with the evaluation transform that fits the model (its recorded image size and channels).
-import { imageFolderSplit, inputScaling, testTransform, type DataSplit } from '../data/index.js';
+import { imageFolderSplit, type DataSplit, type TestTransform } from '../data/index.js';
 import type { LoadedModel } from '../formats/index.js';
 import { precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { noGrad, resolveDevice, type Tensor } from '../torch/index.js';
-import { embedSplit } from './embed-split.js';
+import { embedSplit, InputOptionError, modelTransform } from '../retrieval/index.js';
 import { OptionError } from './options.js';
 
 /** L2-normalised embeddings [n, D] of a normalised image batch [n, C, H, W], without gradients. */
@@ -42,11 +42,13 @@ function positive(option: string, value: number | undefined, fallback: number): 
 
 /** Embeds every image below `folder` (recursive, code-point order of relative paths). */
 export async function embedFolder(loaded: LoadedModel, folder: string, options: EmbedImagesOptions = {}): Promise<Embeddings> {
-  const meta = loaded.metadata;
-  const crop = positive('crop', options.crop, meta?.image_size ?? 224);
-  // Without a recorded resize, ImageNet's convention: 256 before a 224 crop.
-  const resize = positive('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop));
-  if (crop > resize) throw new OptionError('crop', `${crop} must not exceed resize (${resize})`);
+  let transform: TestTransform;
+  try {
+    transform = modelTransform(loaded, options);
+  } catch (err) {
+    if (err instanceof InputOptionError) throw new OptionError(err.option, err.detail);
+    throw err;
+  }
   const batchSize = positive('batchSize', options.batchSize, 32);
   let device: string;
   try {
@@ -54,14 +56,11 @@ export async function embedFolder(loaded: LoadedModel, folder: string, options: 
   } catch (err) {
     throw new OptionError('device', (err as Error).message);
   }
-  if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
   const split: DataSplit & { paths: readonly string[] } = await imageFolderSplit(folder);
   const precisionIssue = precisionProblem(options.precision ?? 'fp32', device);
   if (precisionIssue) throw new OptionError('precision', precisionIssue);
   loaded.model.eval().to(device);
   setComputeMode(loaded.model, { precision: options.precision ?? 'fp32', memoryFormat: options.memoryFormat ?? 'contiguous' });
-  const channels = loaded.inChannels as 1 | 3;
-  const transform = testTransform({ resize, crop, channels, ...inputScaling(meta?.normalization ?? 'mean-std', channels) });
   const { rows, dim } = await embedSplit((x) => loaded.model.forward(x), split, { transform, batchSize, device, onProgress: options.onProgress });
   return { rows, dim, paths: split.paths };
 }

@@ -15,7 +15,7 @@ import { limitEvaluation, openDataset } from '../data/index.js';
 import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
 import { freezeParameters, setComputeMode } from '../nn/index.js';
 import { setNumThreads, tensor, type Tensor } from '../torch/index.js';
-import { embedSplit } from './embed-split.js';
+import { embedSplit } from '../retrieval/index.js';
 import { TOP_FRACTION, type EvaluateOptionValues } from './options.js';
 import { planEvaluation, type EvalPlan } from './plan.js';
 import { buildReport } from './report.js';

@@ -1,6 +1,6 @@
 // Evaluating trained models: clean retrieval on a dataset's protocol, robustness under attack
 // (eval.json), and embedding images.
-export { embedSplit, type EmbedFn, type EmbedSplitOptions } from './embed-split.js';
+export { embedSplit, type EmbedFn, type EmbedSplitOptions } from '../retrieval/index.js';
 export { evaluateModel, type CleanEvaluationSettings } from './clean.js';
 export { buildReport, contractOutput, ersEntries, formatReport, orderedMetrics } from './report.js';
 export { checkEvaluateOptions, EVALUATE_DEFAULTS, evaluateOptionsSchema, OptionError, TOP_FRACTION, type EvaluateOptionValues } from './options.js';

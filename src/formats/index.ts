@@ -52,3 +52,23 @@ export {
   type SeedStat,
 } from './experiment-file.js';
 export { neighbourSchema, viewsSchema, type Neighbour, type ViewsFile } from './views-file.js';
+export {
+  chunkFileName,
+  hasIndexManifest,
+  INDEX_FILES,
+  INDEX_FORMAT,
+  indexItemSchema,
+  indexManifestSchema,
+  readIndexChunk,
+  readIndexItems,
+  readIndexManifest,
+  writeIndexChunk,
+  writeIndexItems,
+  writeIndexManifest,
+  type IndexAnn,
+  type IndexChunk,
+  type IndexItem,
+  type IndexManifest,
+  type IndexModel,
+  type IndexSource,
+} from './index-manifest.js';

@@ -26,7 +26,7 @@ async function thumbnail(source: ImageSource, size: number): Promise<PixelImage>
           width: source.width * Math.max(1, Math.floor(size / Math.max(source.width, source.height))),
           kernel: 'nearest',
         })
-      : sharp(source.path).flatten({ background: '#ffffff' }).toColourspace('srgb').resize(size, size, { fit: 'inside' });
+      : sharp(source.kind === 'bytes' ? source.bytes : source.path).flatten({ background: '#ffffff' }).toColourspace('srgb').resize(size, size, { fit: 'inside' });
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 1 && info.channels !== 3) throw new Error(`${source.name}: ${info.channels} channels, expected 1 or 3`);
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
