@@ -46,6 +46,8 @@ export const SERVE_DEFAULTS = {
   requestTimeoutMs: 30_000,
 } as const;
 
+const IMAGE_INPUT = "send an image body (image/png, image/jpeg, ...) or multipart/form-data with the field 'image'";
+
 /** An HTTP error with its status, answered as JSON naming the problem. */
 class HttpError extends Error {
   constructor(
@@ -69,6 +71,8 @@ export interface RetrievalService {
   metrics: ServiceMetrics;
   /** Resolves once nothing waits for the model. */
   drain(): Promise<void>;
+  /** Stops accepting, finishes the requests in flight (their connections then close), then resolves. */
+  close(): Promise<void>;
 }
 
 /** The fastify app of the service (not listening yet). */
@@ -94,7 +98,11 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
   await app.register(multipart, { limits: { fileSize: o.maxBodyBytes, files: 1, fields: 8, parts: 16, fieldSize: 1024 } });
   app.addContentTypeParser(/^image\/[a-z0-9.+-]+$/i, { parseAs: 'buffer', bodyLimit: o.maxBodyBytes }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      void reply.status(415).send({ error: `content type '${req.headers['content-type'] ?? 'none'}' is not accepted: ${IMAGE_INPUT}`, statusCode: 415 });
+      return;
+    }
     const status = err instanceof HttpError ? err.statusCode : typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
     const message = status === 500 ? `internal error: ${err.message}` : err.message;
     void reply.status(status).send({ error: message, statusCode: status });
@@ -104,6 +112,12 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
   app.addHook('onRequest', async (req) => {
     if (o.token === undefined || req.url === '/healthz') return;
     if (!tokenMatches(o.token, presentedToken(req))) throw new HttpError(401, 'missing or wrong token: send the header "Authorization: Bearer <token>"');
+  });
+  // While closing, answers end their connection, so a keep-alive client cannot hold the close open.
+  let closing = false;
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -118,7 +132,7 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
       return file.toBuffer();
     }
     if (!Buffer.isBuffer(req.body)) {
-      throw new HttpError(415, `content type '${req.headers['content-type'] ?? 'none'}' is not accepted: send an image body (image/png, image/jpeg, ...) or multipart/form-data with the field 'image'`);
+      throw new HttpError(415, `content type '${req.headers['content-type'] ?? 'none'}' is not accepted: ${IMAGE_INPUT}`);
     }
     return req.body;
   };
@@ -169,7 +183,16 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
       .header('content-security-policy', "default-src 'none'; img-src 'self' blob: data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'")
       .send(searchPage({ items: index.size, title: 'mdprop search' })),
   );
-  return { app, metrics, drain: () => batcher.drain() };
+  return {
+    app,
+    metrics,
+    drain: () => batcher.drain(),
+    async close() {
+      closing = true;
+      await app.close();
+      await batcher.drain();
+    },
+  };
 }
 
 function parseK(value: string | string[] | undefined): number {
@@ -219,9 +242,6 @@ export async function startServer(index: GalleryIndex, options: ServeOptions = {
     url: `http://${shownHost}:${port}`,
     port,
     service,
-    async close() {
-      await service.app.close();
-      await service.drain();
-    },
+    close: () => service.close(),
   };
 }
