@@ -88,7 +88,7 @@ export function searchPage(info: { items: number; title: string }): string {
       label.textContent = (rank + 1) + ". " + (n.label === null ? "(no label)" : n.label);
       var score = document.createElement("span");
       score.className = "score";
-      score.textContent = "score " + n.score.toFixed(3);
+      score.textContent = "score " + n.score.toFixed(4);
       cap.appendChild(label);
       cap.appendChild(score);
       fig.appendChild(img);
