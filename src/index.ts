@@ -10,6 +10,11 @@ export { evaluateRetrieval as retrievalMetrics, type RetrievalEvaluationOptions,
 export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind } from './report/index.js';
 export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './experiment/index.js';
 
+// Search: a gallery index built from a model, searched by image or embedding, served over HTTP.
+export { buildIndex, addToIndex, openIndex, GalleryIndex, IndexError, IndexInterrupted, QueryImageError, type BuildIndexOptions, type AddImagesOptions, type GalleryInput, type Neighbour, type Queries, type SearchOptions, type OpenIndexOptions, type IndexInfo } from './retrieval/index.js';
+export { startServer, createService, type ServeOptions, type RunningServer, type RetrievalService } from './serve/index.js';
+export { type IndexManifest, type IndexItem } from './formats/index.js';
+
 // Methods as data: a preset's name or a list of distributions.
 export { presetMethod, validateMethod, METHOD_NAMES, type MethodName, type MethodSpec, type DistributionSpec, type DistributionKind } from './methods/index.js';
 
@@ -49,3 +54,5 @@ export * as training from './train/index.js';
 export * as parallel from './parallel/index.js';
 export * as report from './report/index.js';
 export * as experiment from './experiment/index.js';
+export * as retrieval from './retrieval/index.js';
+export * as serve from './serve/index.js';
