@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { openIndex } from '../../retrieval/index.js';
 import { SERVE_DEFAULTS, startServer } from '../../serve/index.js';
+import { setNumThreads } from '../../torch/index.js';
 import type { CliStreams } from '../io.js';
 import { integerFlag } from '../parse.js';
 
@@ -18,6 +19,7 @@ interface ServeFlags {
   maxPixels: string;
   timeoutMs: string;
   token?: string;
+  threads?: string;
 }
 
 export function registerServe(program: Command, io: CliStreams): void {
@@ -33,6 +35,7 @@ export function registerServe(program: Command, io: CliStreams): void {
     .option('--max-body-mb <n>', 'largest request body in MiB', String(SERVE_DEFAULTS.maxBodyBytes / 1024 / 1024))
     .option('--max-pixels <n>', 'largest query image in pixels (refused from its header)', String(SERVE_DEFAULTS.maxPixels))
     .option('--timeout-ms <n>', 'longest a request may take to arrive, and to wait for the model', String(SERVE_DEFAULTS.requestTimeoutMs))
+    .option('--threads <n>', 'CPU threads of libtorch (default: the number of cores)')
     .option('--token <token>', 'require "Authorization: Bearer <token>" on every route but /healthz')
     .action(async (flags: ServeFlags) => {
       const options = {
@@ -46,6 +49,7 @@ export function registerServe(program: Command, io: CliStreams): void {
         requestTimeoutMs: integerFlag('--timeout-ms', flags.timeoutMs),
         token: flags.token,
       };
+      if (flags.threads !== undefined) setNumThreads(integerFlag('--threads', flags.threads));
       const index = openIndex(flags.index, { maxPixels: options.maxPixels });
       const server = await startServer(index, options);
       io.stderr.write(`serving ${index.size} items of ${flags.index} at ${server.url}/ (POST /v1/search, /v1/embed; GET /healthz, /metrics)\n`);
