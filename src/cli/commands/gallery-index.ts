@@ -23,6 +23,25 @@ function galleryInput(flags: SourceFlags): GalleryInput {
   return { dataset: flags.dataset, split: flags.split ?? 'test', ...(flags.dataRoot === undefined ? {} : { dataRoot: flags.dataRoot }) };
 }
 
+/**
+ * Progress of the items still to embed: a continued build starts its bar (and its rate) at the
+ * items left, after a line saying how many were already done.
+ */
+function embedProgress(io: CliStreams): { update: (done: number, total: number) => void; stop: () => void } {
+  const bar = progressTo('embed', 'img');
+  let offset: number | null = null;
+  return {
+    update(done, total) {
+      if (offset === null) {
+        offset = done;
+        if (done > 0) io.stderr.write(`continuing: ${done} of ${total} items were embedded before\n`);
+      }
+      if (total > offset) bar.update(done - offset, total - offset);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
 /** Runs `work` with Ctrl-C turned into a stop between chunks; exit 130 when it stopped that way. */
 async function interruptible(io: CliStreams, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const controller = new AbortController();
@@ -62,7 +81,7 @@ export function registerIndex(program: Command, io: CliStreams): void {
       if (flags.ann !== 'exact' && flags.ann !== 'hnsw') throw new UsageError(`--ann: expected exact or hnsw, got '${flags.ann}'`);
       const input = galleryInput(flags);
       const batchSize = integerFlag('--batch-size', flags.batchSize);
-      const bar = progressTo('embed', 'img');
+      const bar = embedProgress(io);
       await interruptible(io, async (signal) => {
         try {
           const manifest = await buildIndex(input, {
@@ -97,7 +116,7 @@ export function registerIndex(program: Command, io: CliStreams): void {
     .action(async (dir: string, flags: SourceFlags & { model?: string; batchSize: string }) => {
       const input = galleryInput(flags);
       const batchSize = integerFlag('--batch-size', flags.batchSize);
-      const bar = progressTo('embed', 'img');
+      const bar = embedProgress(io);
       await interruptible(io, async (signal) => {
         try {
           const manifest = await addToIndex(dir, input, { model: flags.model, batchSize, signal, onProgress: (done, total) => bar.update(done, total) });
