@@ -1,6 +1,7 @@
 // Dynamic batching: requests that arrive close together are embedded in one forward pass. The
 // first request of a batch waits at most `maxWaitMs` for others; a batch runs as soon as it has
-// `maxBatch` requests. One batch runs at a time (libtorch already uses every thread), and the
+// `maxBatch` requests, or as soon as no other request is on its way (announced with arrive():
+// being decoded), so a lone request does not wait at all. One batch runs at a time (libtorch already uses every thread), and the
 // requests waiting are bounded: beyond `maxQueue` a request is refused at once (QueueFull, a 503),
 // so overload shows as fast refusals rather than growing memory and latency.
 
@@ -31,6 +32,7 @@ export class DynamicBatcher<I, O> {
   private readonly waiting: Waiting<I, O>[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private arriving = 0;
 
   constructor(
     /** Outputs in input order. */
@@ -42,6 +44,21 @@ export class DynamicBatcher<I, O> {
   /** Requests waiting for a batch (not counting the one running). */
   get depth(): number {
     return this.waiting.length;
+  }
+
+  /**
+   * Announces a request that will be submitted soon (its image is being decoded); batches wait
+   * for it, within `maxWaitMs`. Call the returned function once, when it is submitted or given up.
+   */
+  arrive(): () => void {
+    this.arriving++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.arriving--;
+      this.schedule();
+    };
   }
 
   /** Queues `input`; rejects with QueueFull when the queue is full, QueueTimeout after `timeoutMs` of waiting. */
@@ -75,7 +92,7 @@ export class DynamicBatcher<I, O> {
     const oldest = this.waiting[0];
     if (!oldest) return;
     const waited = Date.now() - oldest.since;
-    if (this.waiting.length >= this.options.maxBatch || waited >= this.options.maxWaitMs) {
+    if (this.waiting.length >= this.options.maxBatch || this.arriving === 0 || waited >= this.options.maxWaitMs) {
       this.flush();
       return;
     }
@@ -95,6 +112,8 @@ export class DynamicBatcher<I, O> {
     for (const entry of batch) if (entry.timer) clearTimeout(entry.timer);
     this.onBatch?.(batch.length);
     this.running = (async () => {
+      // Yield first: a run that throws at once must not finish before `running` is assigned.
+      await Promise.resolve();
       try {
         const outputs = await this.run(batch.map((e) => e.input));
         batch.forEach((e, i) => e.resolve(outputs[i]!));

@@ -139,15 +139,20 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
 
   const run = async (req: FastifyRequest, k: number): Promise<JobResult> => {
     const bytes = await imageBytes(req);
+    // While it is decoded, a batch about to run waits for it (within --max-wait-ms).
+    const arrived = batcher.arrive();
     let input: Float32Array;
     try {
       input = await index.decode(bytes);
     } catch (err) {
+      arrived();
       if (err instanceof QueryImageError) throw new HttpError(err.status, err.message);
       throw err;
     }
+    const answer = batcher.submit({ input, k }, o.requestTimeoutMs);
+    arrived();
     try {
-      return await batcher.submit({ input, k }, o.requestTimeoutMs);
+      return await answer;
     } catch (err) {
       if (err instanceof QueueFull || err instanceof QueueTimeout) throw new HttpError(503, err.message);
       throw err;
