@@ -1,10 +1,11 @@
 // The retrieval service on loopback under load; prints one JSON object on stdout.
 //   node dist/bench/serve-load.js [--fm-model RUN_OR_FILE] [--seconds 10] [--max-requests 600]
 //                                 [--concurrency 1,8,32] [--threads 2] [--only fm|resnet18] [--omp-wait-policy PASSIVE]
+//                                 [--max-wait-ms 50]
 // Two models: the Fashion-MNIST one (a run's model, 28x28 grey; default: an untrained resnet-small
 // of the same shape) and ResNet-18 at 224 (untrained weights: the speed does not depend on them).
 // Each gets a gallery of 300 images and a service (`mdprop serve`, a child process with
-// --threads libtorch threads) with batching on (--max-batch 32 --max-wait-ms 5) and off
+// --threads libtorch threads) with batching on (--max-batch 32 --max-wait-ms 50) and off
 // (--max-batch 1). A load generator in this process (node:http, keep-alive, one connection per
 // client) keeps `concurrency` searches in flight for --seconds (at most --max-requests) after a
 // warm-up, and reports requests per second, p50/p99 latency, failures and the mean batch size
@@ -31,6 +32,7 @@ const concurrencies = flag('concurrency', '1,8,32').split(',').map(Number);
 const threads = Number(flag('threads', '2'));
 const only = flag('only', '');
 const ompWaitPolicy = flag('omp-wait-policy', 'PASSIVE');
+const batchWaitMs = Number(flag('max-wait-ms', '50'));
 const fmModel = process.argv.includes('--fm-model') ? resolveModelFile(flag('fm-model', '')) : null;
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const work = mkdtempSync(join(os.tmpdir(), 'mdprop-bench-serve-'));
@@ -148,7 +150,7 @@ type LoadResult = Awaited<ReturnType<typeof load>> & { model: string; mode: stri
 const results: LoadResult[] = [];
 try {
   for (const setup of setups) {
-    for (const [mode, maxBatch, maxWait] of [['batching', 32, 5], ['no batching', 1, 0]] as const) {
+    for (const [mode, maxBatch, maxWait] of [['batching', 32, batchWaitMs], ['no batching', 1, 0]] as const) {
       const { child, port } = await startServe(setup.index, maxBatch, maxWait);
       try {
         for (const c of concurrencies) {

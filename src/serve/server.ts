@@ -39,7 +39,7 @@ export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   maxBatch: 16,
-  maxWaitMs: 5,
+  maxWaitMs: 50,
   maxQueue: 256,
   maxBodyBytes: 10 * 1024 * 1024,
   maxPixels: 25_000_000,
@@ -81,14 +81,15 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
   const embedder = await index.embedder(); // load the model before the first request
   const batcher = new DynamicBatcher<Job, JobResult>(
     (jobs) => {
+      // One forward pass for the batch, then one search for all its search requests (at the largest k).
+      const d = index.dim;
       const embeddings = embedder.embedInputs(jobs.map((j) => j.input));
-      const kMax = Math.max(0, ...jobs.map((j) => j.k));
-      const searched = jobs.filter((j) => j.k > 0);
-      const rows = new Float32Array(searched.length * index.dim);
-      searched.forEach((j, i) => rows.set(embeddings.subarray(jobs.indexOf(j) * index.dim, (jobs.indexOf(j) + 1) * index.dim), i * index.dim));
-      const found = kMax > 0 ? index.neighbours(rows, kMax) : [];
-      let next = 0;
-      return jobs.map((j, i) => ({ embedding: embeddings.slice(i * index.dim, (i + 1) * index.dim), neighbours: j.k > 0 ? found[next++]!.slice(0, j.k) : [] }));
+      const rowOf = (i: number) => embeddings.subarray(i * d, (i + 1) * d);
+      const searched = jobs.flatMap((j, i) => (j.k > 0 ? [i] : []));
+      const rows = new Float32Array(searched.length * d);
+      searched.forEach((i, n) => rows.set(rowOf(i), n * d));
+      const found = searched.length > 0 ? index.neighbours(rows, Math.max(...searched.map((i) => jobs[i]!.k))) : [];
+      return jobs.map((j, i) => ({ embedding: rowOf(i).slice(), neighbours: j.k > 0 ? found[searched.indexOf(i)]!.slice(0, j.k) : [] }));
     },
     { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue },
     (size) => metrics.batchSize.observe(size),
