@@ -1,8 +1,10 @@
 // The plain data types shared by datasets, samplers, transforms and the loader. Nothing here
 // refers to tensors: the trainer turns a Batch into tensors itself.
 
-export const DATASET_NAMES = ['cub200', 'cars196', 'sop', 'inshop', 'fashion-mnist', 'fashion-mnist-all', 'mnist', 'folder'] as const;
-export type DatasetName = (typeof DATASET_NAMES)[number];
+import type { DatasetName } from './datasets/descriptors.js';
+
+/** The names of the dataset table (datasets/descriptors.ts). */
+export type { DatasetName };
 
 /** train/test for most datasets; In-Shop evaluates a query set against a gallery. */
 export type SplitName = 'train' | 'test' | 'query' | 'gallery';

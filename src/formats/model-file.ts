@@ -10,7 +10,8 @@
 // is model-load.ts.
 import { z } from 'zod';
 import { ARCHS, type Arch, type EmbeddingModel } from '../nn/index.js';
-import { tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { onDevice, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { methodName, type TrainConfig } from './config-file.js';
 
 export const MODEL_FORMAT = 'mdprop.model/1';
 
@@ -85,10 +86,26 @@ export function writeModelFile(path: string, model: EmbeddingModel, record: Mode
   tidy(() => {
     const main = new Map<string, Tensor>();
     const aux = new Map<string, Tensor>();
-    for (const [name, t] of model.stateDict()) (isAuxKey(name) ? aux : main).set(name, t.device === 'cpu' ? t : t.to('cpu'));
+    for (const [name, t] of model.stateDict()) (isAuxKey(name) ? aux : main).set(name, onDevice(t, 'cpu'));
     // The aux file first: a crash between the two writes leaves epochs that differ, which the reader detects.
     if (aux.size > 0) writeSafetensors(auxFileOf(path), aux, { format: MODEL_FORMAT, epoch: metadata.epoch! });
     writeSafetensors(path, main, metadata);
   });
 }
 
+
+/** Writes a run's model file: branch 0 with the run's settings in its metadata, its other branches beside it. */
+export function writeRunModelFile(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
+  writeModelFile(path, model, {
+    arch: config.arch,
+    embedDim: config.embedDim,
+    inChannels: config.channels,
+    imageSize: config.imageSize,
+    testResize: config.testResize,
+    normalization: config.normalization,
+    method: methodName(config.method),
+    dataset: config.dataset,
+    epoch,
+    metrics: metrics['recall@1'] === undefined ? {} : { 'recall@1': metrics['recall@1'] },
+  });
+}

@@ -28,14 +28,20 @@ function side(option: string, value: number | undefined, fallback: number): numb
   return n;
 }
 
-/** The test transform of a loaded model, with the caller's resize and crop where given. */
-export function modelTransform(loaded: LoadedModel, options: ModelInputOptions = {}): TestTransform {
+/** Resize and crop of a loaded model's images: the caller's where given, else what its file records. */
+export function modelInputSize(loaded: LoadedModel, options: ModelInputOptions = {}): { resize: number; crop: number } {
   const meta = loaded.metadata;
   const crop = side('crop', options.crop, meta?.image_size ?? 224);
   // Without a recorded resize, ImageNet's convention: 256 before a 224 crop.
   const resize = side('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop));
   if (crop > resize) throw new InputOptionError('crop', `${crop} must not exceed resize (${resize})`);
   if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new InputOptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
+  return { resize, crop };
+}
+
+/** The test transform of a loaded model, with the caller's resize and crop where given. */
+export function modelTransform(loaded: LoadedModel, options: ModelInputOptions = {}): TestTransform {
+  const { resize, crop } = modelInputSize(loaded, options);
   const channels = loaded.inChannels as 1 | 3;
-  return testTransform({ resize, crop, channels, ...inputScaling(meta?.normalization ?? 'mean-std', channels) });
+  return testTransform({ resize, crop, channels, ...inputScaling(loaded.metadata?.normalization ?? 'mean-std', channels) });
 }
