@@ -54,5 +54,6 @@ export * as training from './train/index.js';
 export * as parallel from './parallel/index.js';
 export * as report from './report/index.js';
 export * as experiment from './experiment/index.js';
+export * as benchmark from './benchmark/index.js';
 export * as retrieval from './retrieval/index.js';
 export * as serve from './serve/index.js';

@@ -1,9 +1,9 @@
 // The data layer's public API: datasets and their splits, samplers, transforms, the loader.
 // It depends on no tensor code; batches are plain typed arrays.
-export type { Batch, Dataset, DatasetName, DataSplit, ImageSource, SplitName } from './types.js';
+export type { Batch, Dataset, DataSplit, ImageSource, SplitName } from './types.js';
 export { DataError, ImageDecodeError } from './errors.js';
 export { openDataset, isDatasetName } from './datasets/registry.js';
-export { DATASET_NAMES, DATASETS, IMAGENET, SMALL_GREY, type DatasetDescriptor, type ImageProtocol, type OpenDatasetOptions } from './datasets/descriptors.js';
+export { DATASET_NAMES, DATASETS, IMAGENET, SMALL_GREY, type DatasetDescriptor, type DatasetName, type ImageProtocol, type OpenDatasetOptions } from './datasets/descriptors.js';
 export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
 export { SubsetSplit } from './split.js';

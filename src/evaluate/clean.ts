@@ -5,7 +5,7 @@ import type { Dataset, DataSplit, TestTransform } from '../data/index.js';
 import { retrievalMetrics, type MetricValues } from '../dml/index.js';
 import { setBnRouting, type EmbeddingModel } from '../nn/index.js';
 import { tensor, tidy } from '../torch/index.js';
-import { embedSplit } from '../retrieval/index.js';
+import { embedSplit } from './embed-split.js';
 
 export interface CleanEvaluationSettings {
   transform: TestTransform;

@@ -5,7 +5,7 @@ import type { LoadedModel } from '../formats/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
 import { noGrad, type Tensor } from '../torch/index.js';
 import { computeWith, resolveCompute, type ComputeRequest } from './compute.js';
-import { embedSplit, InputOptionError, modelInputSize } from '../retrieval/index.js';
+import { embedSplit } from './embed-split.js';
 import { OptionError } from './options.js';
 
 /** L2-normalised embeddings [n, D] of a normalised image batch [n, C, H, W], without gradients. */
@@ -36,15 +36,24 @@ function positive(option: string, value: number | undefined, fallback: number): 
   return n;
 }
 
+/**
+ * Resize and crop of a model's images: the caller's where given, else what its file records. The
+ * one rule embedding, gallery indexes and search queries share; throws OptionError naming `crop`,
+ * `resize` or `model`.
+ */
+export function modelInputSize(loaded: LoadedModel, options: { resize?: number; crop?: number } = {}): { resize: number; crop: number } {
+  const meta = loaded.metadata;
+  const crop = positive('crop', options.crop, meta?.image_size ?? 224);
+  // Without a recorded resize, ImageNet's convention: 256 before a 224 crop.
+  const resize = positive('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop));
+  if (crop > resize) throw new OptionError('crop', `${crop} must not exceed resize (${resize})`);
+  if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
+  return { resize, crop };
+}
+
 /** Embeds every image below `folder` (recursive, code-point order of relative paths). */
 export async function embedFolder(loaded: LoadedModel, folder: string, options: EmbedImagesOptions = {}): Promise<Embeddings> {
-  let size: { resize: number; crop: number };
-  try {
-    size = modelInputSize(loaded, options); // the rule gallery indexes and search queries share
-  } catch (err) {
-    if (err instanceof InputOptionError) throw new OptionError(err.option, err.detail);
-    throw err;
-  }
+  const size = modelInputSize(loaded, options);
   const batchSize = positive('batchSize', options.batchSize, 32);
   const channels = loaded.inChannels as 1 | 3;
   const compute = resolveCompute(options, { imageSize: size.crop, testResize: size.resize, channels, normalization: loaded.metadata?.normalization ?? 'mean-std' });

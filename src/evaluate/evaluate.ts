@@ -16,7 +16,7 @@ import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } fro
 import { freezeParameters } from '../nn/index.js';
 import { onDevice, tensor, tidy, type Tensor } from '../torch/index.js';
 import { computeWith } from './compute.js';
-import { embedSplit } from '../retrieval/index.js';
+import { embedSplit } from './embed-split.js';
 import { TOP_FRACTION, type EvaluateOptionValues } from './options.js';
 import { planEvaluation, type EvalPlan } from './plan.js';
 import { evalFileOf } from './results.js';
@@ -58,13 +58,13 @@ async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']
   // Attacks need input gradients only: the weights stay out of autograd while evaluating.
   const thaw = freezeParameters(model);
   try {
-    return await evaluateOn(plan, onProgress);
+    return await measurePlan(plan, onProgress);
   } finally {
     thaw();
   }
 }
 
-async function evaluateOn(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
+async function measurePlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
   const { model } = plan.loaded;
   const { device, transform } = plan.compute;
   const embed = (x: Tensor) => model.forward(x);

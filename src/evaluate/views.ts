@@ -11,7 +11,7 @@ import * as T from '../torch/index.js';
 import { noGrad, onDevice, tidy, type Tensor } from '../torch/index.js';
 import { computeWith } from './compute.js';
 import { embeddingMap } from './embedding-map.js';
-import { embedSplit } from '../retrieval/index.js';
+import { embedSplit } from './embed-split.js';
 import { EVALUATE_DEFAULTS, TOP_FRACTION, type EvaluateOptionValues } from './options.js';
 import { planEvaluation } from './plan.js';
 

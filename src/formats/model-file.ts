@@ -11,7 +11,6 @@
 import { z } from 'zod';
 import { ARCHS, type Arch, type EmbeddingModel } from '../nn/index.js';
 import { onDevice, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
-import { methodName, type TrainConfig } from './config-file.js';
 
 export const MODEL_FORMAT = 'mdprop.model/1';
 
@@ -94,18 +93,3 @@ export function writeModelFile(path: string, model: EmbeddingModel, record: Mode
 }
 
 
-/** Writes a run's model file: branch 0 with the run's settings in its metadata, its other branches beside it. */
-export function writeRunModelFile(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
-  writeModelFile(path, model, {
-    arch: config.arch,
-    embedDim: config.embedDim,
-    inChannels: config.channels,
-    imageSize: config.imageSize,
-    testResize: config.testResize,
-    normalization: config.normalization,
-    method: methodName(config.method),
-    dataset: config.dataset,
-    epoch,
-    metrics: metrics['recall@1'] === undefined ? {} : { 'recall@1': metrics['recall@1'] },
-  });
-}

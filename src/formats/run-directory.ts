@@ -12,12 +12,14 @@
 // its length at the checkpoint so no line is written twice.
 import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { configSchema, type TrainConfig } from './config-file.js';
+import { configSchema, methodName, type TrainConfig } from './config-file.js';
 import { FormatError } from './errors.js';
 import { evalFileSchema, type EvalFile } from './eval-file.js';
 import { experimentSchema, type ExperimentFile } from './experiment-file.js';
 import { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
 import { metricsLineSchema, type MetricsLine } from './metrics-log.js';
+import { writeModelFile } from './model-file.js';
+import type { EmbeddingModel } from '../nn/index.js';
 import { summarySchema, type RunSummary } from './summary-file.js';
 import { viewsSchema, type ViewsFile } from './views-file.js';
 
@@ -192,4 +194,20 @@ export class RunDirectory {
         return parseWithSchema(`${path}:${i + 1}`, metricsLineSchema, value);
       });
   }
+}
+
+/** Writes a run's model file: branch 0 with the run's settings in its metadata, its other branches beside it. */
+export function writeRunModelFile(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
+  writeModelFile(path, model, {
+    arch: config.arch,
+    embedDim: config.embedDim,
+    inChannels: config.channels,
+    imageSize: config.imageSize,
+    testResize: config.testResize,
+    normalization: config.normalization,
+    method: methodName(config.method),
+    dataset: config.dataset,
+    epoch,
+    metrics: metrics['recall@1'] === undefined ? {} : { 'recall@1': metrics['recall@1'] },
+  });
 }

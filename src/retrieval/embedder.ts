@@ -4,7 +4,7 @@ import type { DataSplit, TestTransform } from '../data/index.js';
 import { loadModelFile, type LoadedModel } from '../formats/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, resolveDevice, tidy } from '../torch/index.js';
-import { embedSplit } from './embed-split.js';
+import { embedSplit } from '../evaluate/index.js';
 import { IndexError } from './errors.js';
 import { hashFile } from './model-ref.js';
 import { modelTransform, type ModelInputOptions } from './model-input.js';

@@ -1,7 +1,6 @@
 // Gallery indexes and search: building (resumable), extending, opening and searching an index
 // of a gallery's embeddings; exact search on libtorch, approximate search on an HNSW graph.
-export { embedSplit, type EmbedFn, type EmbedSplitOptions } from './embed-split.js';
-export { InputOptionError, modelInputSize, modelTransform, type ModelInputOptions } from './model-input.js';
+export { modelTransform, type ModelInputOptions } from './model-input.js';
 export { Embedder } from './embedder.js';
 export { IndexError, QueryImageError } from './errors.js';
 export { hashFile, resolveModelFile } from './model-ref.js';

@@ -37,7 +37,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   loss: { arg: 'name', expected: `one of ${names(LOSS_NAMES)}`, help: `metric-learning loss: ${names(LOSS_NAMES)} (default multisimilarity)` },
   optimizer: { arg: 'name', expected: `one of ${names(OPTIMIZER_NAMES)}`, help: `optimizer: ${names(OPTIMIZER_NAMES)} (default adam, as the authors)` },
   epochs: { arg: 'n', expected: upTo('epochs'), help: 'epochs to train (default: 4 for fashion-mnist/mnist, 125 otherwise)' },
-  batchSize: { arg: 'n', expected: upTo('batchSize', 2), help: 'clean images per batch (default 64; sop 112)' },
+  batchSize: { arg: 'n', expected: upTo('batchSize', 2), help: "clean images per batch (default: the dataset's paper batch, 64; sop and inshop 112)" },
   samplesPerClass: { arg: 'm', expected: upTo('samplesPerClass'), help: 'images per class in a batch; must divide --batch-size (default 2)' },
   lr: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the backbone, the base of the others (default: 1e-3 for fashion-mnist/mnist, 1e-5 otherwise)' },
   lrHead: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the embedding head fc (default: --lr)' },
