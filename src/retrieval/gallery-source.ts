@@ -1,10 +1,9 @@
 // The images of an index source as a split: a folder (labels from top-level subfolders) or a
 // dataset split (labels from its classes). Gives each item its record (path or index, label,
 // content hash) and its image's bytes for display.
-import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import sharp from 'sharp';
-import { imageFolderSplit, isDatasetName, openDataset, type DataSplit, type ImageSource } from '../data/index.js';
+import { checkImageBytes, imageFolderSplit, imagePipeline, isDatasetName, openDataset, readImageFile, type DataSplit, type ImageSource } from '../data/index.js';
 import type { IndexItem, IndexSource } from '../formats/index.js';
 import { IndexError } from './errors.js';
 import { hashBytes } from './model-ref.js';
@@ -66,20 +65,20 @@ async function contentHash(image: ImageSource): Promise<string> {
     const head = Buffer.from(`${image.width}x${image.height}x${image.channels}:`);
     return hashBytes(Buffer.concat([head, image.data]));
   }
-  return hashBytes(image.kind === 'bytes' ? image.bytes : await fs.readFile(image.path));
+  return hashBytes(image.kind === 'bytes' ? image.bytes : (await readImageFile(image.path, image.name)).bytes);
 }
 
-const MEDIA_TYPES: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tiff: 'image/tiff', avif: 'image/avif', heif: 'image/avif' };
+const MEDIA_TYPES: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', avif: 'image/avif' };
 
 async function encodedImage(image: ImageSource): Promise<{ bytes: Buffer; contentType: string }> {
   if (image.kind === 'pixels') {
     const bytes = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 3 } }).png().toBuffer();
     return { bytes, contentType: 'image/png' };
   }
-  const bytes = image.kind === 'bytes' ? Buffer.from(image.bytes) : await fs.readFile(image.path);
-  const format = (await sharp(bytes).metadata()).format ?? '';
-  const contentType = MEDIA_TYPES[format];
-  // A gallery file in a format browsers cannot show is sent as PNG.
-  if (contentType === undefined || format === 'tiff') return { bytes: await sharp(bytes).png().toBuffer(), contentType: 'image/png' };
-  return { bytes, contentType };
+  // Read and checked as every image file is (size cap, format by its first bytes, pixel limit).
+  const checked = image.kind === 'bytes' ? await checkImageBytes(image.bytes, image.name) : await readImageFile(image.path, image.name);
+  const contentType = MEDIA_TYPES[checked.format];
+  // A gallery file in a format browsers do not show (TIFF) is sent as PNG.
+  if (contentType === undefined) return { bytes: await imagePipeline(checked.bytes).png().toBuffer(), contentType: 'image/png' };
+  return { bytes: checked.bytes, contentType };
 }
