@@ -1,4 +1,4 @@
-// `mdprop serve` as a child process: SIGTERM while a request waits for its batch lets that request
+// `mdprop serve` as a child process: SIGTERM while a request is being received lets that request
 // finish, refuses new connections, and the process exits 0.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
