@@ -10,6 +10,11 @@ export { retrievalMetrics, type RetrievalMetricsOptions } from './dml/index.js';
 export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind, type ReportOptions } from './report/index.js';
 export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './experiment/index.js';
 
+// Search: a gallery index built from a model, searched by image or embedding, served over HTTP.
+export { buildIndex, addToIndex, openIndex, GalleryIndex, IndexError, IndexInterrupted, QueryImageError, type BuildIndexOptions, type AddImagesOptions, type GalleryInput, type Neighbour, type Queries, type SearchOptions, type OpenIndexOptions, type IndexInfo } from './retrieval/index.js';
+export { startServer, createService, type ServeOptions, type RunningServer, type RetrievalService } from './serve/index.js';
+export { type IndexManifest, type IndexItem } from './formats/index.js';
+
 // A model for other runtimes: ONNX export, and reading what an exported file records.
 export { exportOnnx, ExportOptionError, OPSETS, type ExportOptions, type ExportResult } from './export/index.js';
 export { readOnnxFile, type OnnxFile, type OnnxMetadata } from './formats/index.js';
@@ -61,4 +66,6 @@ export * as parallel from './parallel/index.js';
 export * as report from './report/index.js';
 export * as experiment from './experiment/index.js';
 export * as benchmark from './benchmark/index.js';
+export * as retrieval from './retrieval/index.js';
+export * as serve from './serve/index.js';
 export * as onnx from './export/index.js';

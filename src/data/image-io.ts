@@ -87,7 +87,13 @@ async function readCapped(path: string, name: string): Promise<Buffer> {
  * it) and its pixel count from the header. Every failure is an ImageDecodeError naming `name`.
  */
 export async function readImageFile(path: string, name: string): Promise<CheckedImage> {
-  const bytes = await readCapped(path, name);
+  return checkImageBytes(await readCapped(path, name), name);
+}
+
+/** The checks of readImageFile for bytes already in memory (an upload): format and pixel count from the header. */
+export async function checkImageBytes(data: Uint8Array, name: string): Promise<CheckedImage> {
+  if (data.length > MAX_IMAGE_FILE_BYTES) throw new ImageDecodeError(name, `${data.length} bytes is more than the ${MAX_IMAGE_FILE_BYTES} an image file may have`);
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const format = sniffImageFormat(bytes);
   if (format === null) throw new ImageDecodeError(name, `not a ${IMAGE_FORMATS.join(', ')} image (by its first bytes); other formats, SVG among them, are not read`);
   let size: Size;
@@ -137,7 +143,7 @@ export async function openImage(source: ImageSource): Promise<OpenedImage> {
       render: (plan) => Promise.resolve(renderInMemory(raw, plan)),
     };
   }
-  const image = await readImageFile(source.path, source.name);
+  const image = source.kind === 'bytes' ? await checkImageBytes(source.bytes, source.name) : await readImageFile(source.path, source.name);
   return { name: source.name, width: image.width, height: image.height, render: (plan) => renderWithSharp(source.name, imagePipeline(image.bytes), plan) };
 }
 
@@ -149,7 +155,8 @@ export async function decodeFully(source: ImageSource): Promise<Size> {
     }
     return source;
   }
-  const image = await readImageFile(source.path, source.name); // size checked from the header, before any pixel is decoded
+  // Size checked from the header, before any pixel is decoded.
+  const image = source.kind === 'bytes' ? await checkImageBytes(source.bytes, source.name) : await readImageFile(source.path, source.name);
   try {
     const { info } = await imagePipeline(image.bytes).raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height };

@@ -7,6 +7,8 @@ export type SplitName = 'train' | 'test' | 'query' | 'gallery';
 /** Where the pixels of one image come from. `name` is what messages and reports show. */
 export type ImageSource =
   | { readonly kind: 'file'; readonly path: string; readonly name: string }
+  /** An encoded image already in memory (an upload): decoded like a file's bytes. */
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array; readonly name: string }
   | {
       readonly kind: 'pixels';
       /** HWC, 8 bits per channel. */

@@ -37,16 +37,26 @@ function positive(option: string, value: number | undefined, fallback: number, m
   return n;
 }
 
-/** Embeds every image below `folder` (recursive, code-point order of relative paths). */
-export async function embedFolder(loaded: LoadedModel, folder: string, options: EmbedImagesOptions = {}): Promise<Embeddings> {
+/**
+ * Resize and crop of a model's images: the caller's where given, else what its file records. The
+ * one rule embedding, gallery indexes and search queries share; throws OptionError naming `crop`,
+ * `resize` or `model`.
+ */
+export function modelInputSize(loaded: LoadedModel, options: { resize?: number; crop?: number } = {}): { resize: number; crop: number } {
   const meta = loaded.metadata;
   const crop = positive('crop', options.crop, meta?.image_size ?? 224, MODEL_LIMITS.imageSize);
   // Without a recorded resize, ImageNet's convention: 256 before a 224 crop.
   const resize = positive('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop), MODEL_LIMITS.testResize);
   if (crop > resize) throw new OptionError('crop', `${crop} must not exceed resize (${resize})`);
-  const batchSize = positive('batchSize', options.batchSize, 32);
   if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
-  const compute = resolveCompute(options, { imageSize: crop, testResize: resize, channels: loaded.inChannels, normalization: meta?.normalization ?? 'mean-std' });
+  return { resize, crop };
+}
+
+/** Embeds every image below `folder` (recursive, code-point order of relative paths). */
+export async function embedFolder(loaded: LoadedModel, folder: string, options: EmbedImagesOptions = {}): Promise<Embeddings> {
+  const { resize, crop } = modelInputSize(loaded, options);
+  const batchSize = positive('batchSize', options.batchSize, 32);
+  const compute = resolveCompute(options, { imageSize: crop, testResize: resize, channels: loaded.inChannels as 1 | 3, normalization: loaded.metadata?.normalization ?? 'mean-std' });
   checkPassMemory({ arch: loaded.arch, embedDim: loaded.embedDim, inChannels: loaded.inChannels, imageSize: crop, batch: batchSize, kind: 'inference', branches: loaded.branches }, compute.device, ['crop', '--crop']);
   const split: DataSplit & { paths: readonly string[] } = await imageFolderSplit(folder);
   loaded.model.eval();

@@ -9,4 +9,4 @@ export { planEvaluation, type EvalPlan } from './plan.js';
 export { evaluate, type EvalProgress, type EvaluateOptions } from './evaluate.js';
 export { writeRunViews, type ViewsOptions } from './views.js';
 export { embeddingMap, subsampleIndices, type EmbeddingMapInput, type EmbeddingMapOptions, type MapPoint } from './embedding-map.js';
-export { embedFolder, embedTensor, type EmbedImagesOptions, type Embeddings } from './embed.js';
+export { embedFolder, embedTensor, modelInputSize, type EmbedImagesOptions, type Embeddings } from './embed.js';

@@ -65,5 +65,25 @@ export {
   type SeedStat,
 } from './experiment-file.js';
 export { neighbourSchema, viewsSchema, type Neighbour, type ViewsFile } from './views-file.js';
+export {
+  chunkFileName,
+  hasIndexManifest,
+  INDEX_FILES,
+  INDEX_FORMAT,
+  indexItemSchema,
+  indexManifestSchema,
+  readIndexChunk,
+  readIndexItems,
+  readIndexManifest,
+  writeIndexChunk,
+  writeIndexItems,
+  writeIndexManifest,
+  type IndexAnn,
+  type IndexChunk,
+  type IndexItem,
+  type IndexManifest,
+  type IndexModel,
+  type IndexSource,
+} from './index-manifest.js';
 export { ONNX_FORMAT, ONNX_IO, onnxMetadataProps, onnxMetadataSchema, readOnnxFile, writeOnnxFile, type OnnxFile, type OnnxMetadata, type OnnxModelRecord } from './onnx-file.js';
 export { decodeOnnxModel, encodeOnnxModel, ONNX_DTYPE, type OnnxAttribute, type OnnxGraph, type OnnxInitializer, type OnnxModel, type OnnxNode, type OnnxSummary, type OnnxValueInfo } from './onnx-proto.js';

@@ -6,6 +6,7 @@ import { comparisonSchema } from './comparison-file.js';
 import { configSchema } from './config-file.js';
 import { evalFileSchema, evalOutputSchema } from './eval-file.js';
 import { experimentSchema } from './experiment-file.js';
+import { indexItemSchema, indexManifestSchema } from './index-manifest.js';
 import { metricsLineSchema } from './metrics-log.js';
 import { metricValuesSchema, summarySchema } from './summary-file.js';
 
@@ -19,6 +20,8 @@ export const PUBLISHED_SCHEMAS: Readonly<Record<string, readonly [string, z.ZodT
   'metrics-output': ['what `mdprop metrics --json` prints', metricValuesSchema],
   'metrics-line': ['one line of metrics.jsonl', metricsLineSchema],
   experiment: ['experiment.json, and what `mdprop experiment --json` prints', experimentSchema],
+  'index-manifest': ['manifest.json in a gallery index directory (mdprop index build)', indexManifestSchema],
+  'index-item': ['one line of items.jsonl in a gallery index directory', indexItemSchema],
 };
 
 /** The JSON Schema document of one published format. */

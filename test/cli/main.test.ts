@@ -29,7 +29,7 @@ describe('mdprop commands', () => {
   it('the registry gives each command its own name, summary and help term', async () => {
     assert.deepEqual(
       COMMANDS.map((c) => c.name),
-      ['data', 'embed', 'export', 'eval', 'metrics', 'train', 'bench', 'compare', 'experiment', 'report', 'weights'],
+      ['data', 'embed', 'export', 'eval', 'metrics', 'train', 'bench', 'compare', 'experiment', 'report', 'index', 'search', 'serve', 'weights'],
     );
     const help = new Help();
     for (const entry of COMMANDS) {

@@ -79,6 +79,24 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./report.js')).registerReport,
   },
   {
+    name: 'index',
+    usage: '',
+    summary: 'build, extend and inspect a gallery index for search',
+    load: async () => (await import('./gallery-index.js')).registerIndex,
+  },
+  {
+    name: 'search',
+    usage: '[options]',
+    summary: 'the k nearest gallery items of query images (cosine score, best first)',
+    load: async () => (await import('./search.js')).registerSearch,
+  },
+  {
+    name: 'serve',
+    usage: '[options]',
+    summary: 'an HTTP retrieval service over an index, with a web page',
+    load: async () => (await import('./serve.js')).registerServe,
+  },
+  {
     name: 'weights',
     usage: '',
     summary: 'convert weight files',
