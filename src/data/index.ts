@@ -3,7 +3,9 @@
 export { DATASET_NAMES } from './types.js';
 export type { Batch, Dataset, DatasetName, DataSplit, ImageSource, SplitName } from './types.js';
 export { DataError, ImageDecodeError } from './errors.js';
-export { openDataset, isDatasetName, isEmbedded, type OpenDatasetOptions } from './datasets/registry.js';
+export { openDataset, isDatasetName, isEmbedded, acceptsRoot, type OpenDatasetOptions } from './datasets/registry.js';
+export { FASHION_MNIST_DEFAULT_ROOT, FASHION_MNIST_FILES } from './datasets/fashion-mnist.js';
+export { parseIdx, readIdxFile, type IdxArray } from './idx.js';
 export { DATASETS, type DatasetDescriptor } from './datasets/descriptors.js';
 export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
@@ -37,5 +39,5 @@ export {
   type DecodeOptions,
 } from './transforms.js';
 export { DataLoader, evaluationLoader, type LoaderOptions } from './loader.js';
-export { checkDataset, imageCount, unreadableImages, type CheckReport, type CheckOptions, type SplitCount, type UnreadableImage } from './check.js';
+export { checkDataset, fingerprint, imageCount, unreadableImages, type CheckReport, type CheckOptions, type FileFingerprint, type SplitCount, type UnreadableImage } from './check.js';
 export { readMat5, matNumber, matString, MatFormatError, type MatValue } from './mat5.js';

@@ -3,7 +3,7 @@
 // defaults; every check runs before any image is read.
 import { dirname, join } from 'node:path';
 import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
-import { DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
+import { acceptsRoot, DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
 import { precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { resolveDevice } from '../torch/index.js';
@@ -131,7 +131,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
     if (datasetName === undefined) throw new OptionError('dataset', 'required when neither the run nor the weights name one');
     if (!isDatasetName(datasetName)) throw new OptionError('dataset', `unknown dataset '${datasetName}' (from ${loaded.path})`);
     const embedded = DATASETS[datasetName].embedded;
-    if (embedded && o.dataRoot !== undefined) throw new OptionError('dataRoot', `${datasetName} is embedded and takes no root`);
+    if (!acceptsRoot(datasetName) && o.dataRoot !== undefined) throw new OptionError('dataRoot', `${datasetName} is embedded and takes no root`);
     const dataRoot = o.dataRoot ?? (datasetName === run?.dataset ? (run.dataRoot ?? undefined) : undefined);
     if (!embedded && dataRoot === undefined) throw new OptionError('dataRoot', `required for ${datasetName}`);
     const ks = [...new Set([1, ...(o.ks ?? DATASETS[datasetName].recallKs)])].sort((a, b) => a - b);

@@ -24,7 +24,7 @@ const upTo = (field: keyof typeof CONFIG_LIMITS, min = 1): string => `an integer
 /** Help and error text of every field; the flag is `--` + the kebab-case name. */
 export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   dataset: { arg: 'name', expected: `one of ${names(DATASET_NAMES)}`, help: `dataset: ${names(DATASET_NAMES)}` },
-  dataRoot: { arg: 'dir', expected: 'a folder path', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
+  dataRoot: { arg: 'dir', expected: 'a folder path', help: "folder the dataset was downloaded to (not for mnist; fashion-mnist and fashion-mnist-all: a folder holding the four official files, default /usr/share/datasets/fashion-mnist where Debian's dataset-fashion-mnist puts them)" },
   method: { arg: 'name|file', expected: `one of ${names(METHOD_NAMES)}, or a method written as data`, help: `training method: ${names(METHOD_NAMES)} (default mdprop), or a JSON file of a method written as data (see README)` },
   arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
   embedDim: { arg: 'D', expected: upTo('embedDim'), help: 'embedding dimension (default 128)' },

