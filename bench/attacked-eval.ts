@@ -6,7 +6,7 @@
 //   node dist/bench/attacked-eval.js [--queries 60] [--rounds 2] [--threads 2]
 import { parseArgs } from 'node:util';
 import { evaluate } from '../src/evaluate/index.js';
-import { PRESETS } from '../src/report/experiment/presets.js';
+import { PRESETS } from '../src/experiment/presets.js';
 import { createModel } from '../src/nn/index.js';
 import { manualSeed, setNumThreads } from '../src/torch/index.js';
 

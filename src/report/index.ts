@@ -1,5 +1,6 @@
-// The report layer: comparison of runs, statistics over seeds and queries, charts rendered to SVG,
-// 2-D embedding maps, retrieval galleries and the self-contained HTML page that holds them.
+// The report layer reads the files runs and experiments leave and draws them: comparison of runs,
+// statistics over seeds and queries, charts rendered to SVG, embedding maps and retrieval galleries
+// (from views.json), and the self-contained HTML page that holds them. It trains and evaluates nothing.
 export { compareRuns, formatComparison, loadRun } from './compare.js';
 export type { RunResults } from './compare.js';
 
@@ -24,15 +25,11 @@ export type {
 export { summarizeSpread } from './spread.js';
 export type { Spread, SpreadSummary } from './spread.js';
 
-export { embeddingMap, subsampleIndices } from './embedding-map.js';
-export type { EmbeddingMapInput, EmbeddingMapOptions, MapPoint } from './embedding-map.js';
 
 export { differenceCell, escapeHtml, formatInterval, pngDataUri, renderReportPage, trustedHtml } from './html.js';
 export type { Block, Cell, CellMark, HtmlFragment, ReportPage, Section, SettingValue } from './html.js';
 export { GALLERY_CSS, imageDataUri, imageToPng, renderGallery } from './gallery.js';
 export type { GalleryNeighbour, GalleryOptions, GalleryRow, PixelImage, ThumbnailOptions } from './gallery.js';
-export * from './experiment/index.js';
-export { writeRunViews, type ViewsOptions } from './views.js';
 
 export { buildRunReport, writeRunReport, WRITTEN_BY } from './run-report.js';
 export { buildExperimentReport, writeExperimentReport } from './experiment-report.js';

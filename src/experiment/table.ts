@@ -1,6 +1,6 @@
 // The terminal table of an experiment: each method's mean ± std over seeds, and each method's
 // paired difference to the baseline with its 95% interval; '*' marks an interval that excludes 0.
-import type { Difference, ExperimentFile, SeedStat } from '../../formats/index.js';
+import type { Difference, ExperimentFile, SeedStat } from '../formats/index.js';
 
 const pct = (v: number) => (100 * v).toFixed(1);
 const spread = (s: SeedStat) => `${pct(s.mean)} ± ${s.std === null ? '-' : pct(s.std)}`;

@@ -2,8 +2,8 @@
 // ordinary run directory each, <out>/<method>/seed-<s>/), each evaluated on the same seeded
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
-import type { AttackName } from '../../adversarial/index.js';
-import { evaluate } from '../../evaluate/index.js';
+import type { AttackName } from '../adversarial/index.js';
+import { evaluate, writeRunViews } from '../evaluate/index.js';
 import {
   EXPERIMENT_FILES,
   experimentRunPath,
@@ -15,15 +15,13 @@ import {
   type EvalFile,
   type ExperimentFile,
   type TrainConfig,
-} from '../../formats/index.js';
-import type { MethodName, MethodSpec } from '../../methods/index.js';
-import { resolveTrainConfig, resumeTraining, train, type TrainOptions } from '../../train/index.js';
+} from '../formats/index.js';
+import type { MethodName, MethodSpec } from '../methods/index.js';
+import { resolveTrainConfig, resumeTraining, train, type TrainOptions } from '../train/index.js';
 import { join } from 'node:path';
 import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
 import { PRESETS, type PresetName } from './presets.js';
-import { writeExperimentReport } from '../experiment-report.js';
-import { writeRunReport } from '../run-report.js';
-import { writeRunViews } from '../views.js';
+import { writeExperimentReport, writeRunReport } from '../report/index.js';
 
 export interface ExperimentOptions {
   preset?: PresetName;

@@ -4,9 +4,9 @@
 // because 1e-5 barely lowers the training loss of a network trained from scratch), the model of
 // the final epoch, and attack budgets spanning weak to strong (eps 0.03, 0.1, 0.3 in normalised
 // units, 10 PGD iterations). Nothing here was tuned on the test split.
-import type { AttackName } from '../../adversarial/index.js';
-import type { MethodName } from '../../methods/index.js';
-import type { TrainOptions } from '../../train/index.js';
+import type { AttackName } from '../adversarial/index.js';
+import type { MethodName } from '../methods/index.js';
+import type { TrainOptions } from '../train/index.js';
 
 export interface ExperimentPreset {
   readonly description: string;

@@ -13,11 +13,11 @@ import {
   type AttackName,
 } from '../adversarial/index.js';
 import { evaluationLoader, inputScaling, limitEvaluation, openDataset, Random, SubsetSplit, testTransform, type DataSplit } from '../data/index.js';
-import { embedSplit } from '../evaluate/index.js';
 import { loadModelFile, RunDirectory, writeJsonFile, type Neighbour, type ViewsFile } from '../formats/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
 import { embeddingMap } from './embedding-map.js';
+import { embedSplit } from './embed-split.js';
 
 export interface ViewsOptions {
   /** Points on the map (a stratified seeded subsample); default 1500. */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../../src/data/random.js';
-import { embeddingMap, subsampleIndices, type MapPoint } from '../../src/report/embedding-map.js';
+import { embeddingMap, subsampleIndices, type MapPoint } from '../../src/evaluate/embedding-map.js';
 
 /** k Gaussian blobs in `dim` dims, centres `gap` apart along separate axes, unit noise. */
 function blobs(perClass: number, classes: number, dim: number, gap: number, seed: number) {

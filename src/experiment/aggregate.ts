@@ -3,8 +3,8 @@
 // differences over seeds with a Student-t 95% interval, and per seed a bootstrap interval over
 // the queries (Recall@1, whose per-query hits eval.json keeps). Every number is measured on the
 // same seeded queries for every method, so differences are paired by seed and by query.
-import type { AttackEntry, Difference, EvalFile, ExperimentMethod, RobustStat, SeedStat } from '../../formats/index.js';
-import { bootstrapDifference, excludesZero, mean, pairedDifference, sampleStd } from '../stats.js';
+import type { AttackEntry, Difference, EvalFile, ExperimentMethod, RobustStat, SeedStat } from '../formats/index.js';
+import { bootstrapDifference, excludesZero, mean, pairedDifference, sampleStd } from '../report/index.js';
 
 export interface SeedResult {
   seed: number;
