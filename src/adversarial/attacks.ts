@@ -118,13 +118,22 @@ export function prepareAttack(name: AttackName, batch: QueryBatch, gallery: Clea
   if (isTargetedAttack(name)) return targeted(name === 'stax' ? 1 : options.mtaxTargets, batch, gallery, options.seed);
   if (isRankingAttack(name)) return ranking(name, batch, gallery, options);
   if (name === 'tma' || name === 'ltm' || name === 'gtm' || name === 'gtt') return misranking(name, batch, gallery, options);
+  if (name === 'es') return { goal: { kind: 'untargeted', clean: batch.clean, ...RR_ES_OFFSETS }, measure: () => ({}) };
   return { goal: { kind: 'untargeted', clean: offsetReference(batch.clean) }, measure: () => ({}) };
 }
 
 /**
- * The untargeted objective ||f(x) - e|| has a zero gradient at the clean input itself, so a step
- * without a random start (FGSM) would not move. As RobRank does for ES, the reference embedding is
- * offset by a tiny seeded noise, which gives the first step a direction and changes nothing else.
+ * ES as RobRank's code runs it: its attack has no random start, and ||f(x) - e|| has no gradient
+ * at x itself, so the reference is e + 1e-7 in every coordinate in the first iteration and e after
+ * (advrank.py); its distance, torch's pairwise_distance, adds 1e-6 to every difference.
+ */
+const RR_ES_OFFSETS = { firstOffset: 1e-7, differenceOffset: 1e-6 };
+
+/**
+ * mdprop's own untargeted attack (and FGSM): the objective ||f(x) - e|| has a zero gradient at the
+ * clean input, so a step without a random start would not move. The reference embedding is offset
+ * by a tiny seeded noise in every iteration, which gives the first step a direction and moves the
+ * objective by about 1e-4 against shifts of order 0.1-1.
  */
 function offsetReference(clean: Tensor): Tensor {
   return noGrad(() => clean.add(T.uniform([...clean.shape], -1e-4, 1e-4, { device: clean.device })));

@@ -13,7 +13,7 @@ import { noGrad, tidy, type Tensor } from '../torch/index.js';
 import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName, type SuiteOptions } from './attacks.js';
 import { budgetInInputUnits, scaleAmount, smallestAmount, type Budget } from './budget.js';
 import type { CleanGallery } from './gallery.js';
-import { drawStartNoise, featurePgdJoint, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
+import { drawStartNoise, featurePgdJointTrace, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
 import { retrievalMetrics, type GalleryClusters, type RetrievalMetrics } from './robust-metrics.js';
 
 export interface AttackRun {
@@ -219,7 +219,8 @@ function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly Attac
     const noise = drawStartNoise(images, pgd);
     return { prepared, pgd: typeof noise === 'number' ? { ...pgd, randomStart: 0 } : { ...pgd, startNoise: noise } };
   });
-  const finish = (i: number, adversarial: Tensor, attacked: Tensor) => {
+  // ES:D is the shift of the iterate before the last step, whose forward RobRank measures (`lastForward`).
+  const finish = (i: number, adversarial: Tensor, attacked: Tensor, lastForward: Tensor | null = null) => {
     const tally = tallies[i]!;
     const outcome = conditions[i]!.prepared.measure(attacked);
     batch.positions.forEach((p, k) => {
@@ -228,7 +229,8 @@ function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly Attac
       if (outcome.cosine) tally.cosine[p] = outcome.cosine[k]!;
       if (outcome.retained) tally.retained[p] = outcome.retained[k]!;
     });
-    tally.shiftSum += noGrad(() => attacked.sub(clean).norm(2, 1).sum().item());
+    const shifted = runs[i]!.attack === 'es' ? (lastForward ?? attacked) : attacked;
+    tally.shiftSum += noGrad(() => shifted.sub(clean).norm(2, 1).sum().item());
     tally.maxPerturbation = Math.max(tally.maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
     tally.add(batch, attacked, queries, gallery);
   };
@@ -241,10 +243,10 @@ function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly Attac
     for (let start = 0; start < same.length; start += perPass) {
       const group = same.slice(start, start + perPass);
       tidy(() => {
-        const adversarial = featurePgdJoint(options.embed, group.map((i) => ({ images, goal: conditions[i]!.prepared.goal, options: conditions[i]!.pgd! })));
+        const { adversarial, lastForward } = featurePgdJointTrace(options.embed, group.map((i) => ({ images, goal: conditions[i]!.prepared.goal, options: conditions[i]!.pgd! })));
         const all = noGrad(() => options.embed(adversarial.length === 1 ? adversarial[0]! : T.cat(adversarial)));
         const parts = adversarial.length === 1 ? [all] : all.split(group.map(() => images.shape[0]!), 0);
-        group.forEach((i, k) => finish(i, adversarial[k]!, parts[k]!));
+        group.forEach((i, k) => finish(i, adversarial[k]!, parts[k]!, lastForward[k]));
       });
     }
   }
