@@ -2,7 +2,7 @@
 // ordinary run directory each, <out>/<method>/seed-<s>/), each evaluated on the same seeded
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
-import type { AttackName } from '../adversarial/index.js';
+import { PROFILES, type AttackName, type ProfileName } from '../adversarial/index.js';
 import { evaluate, writeRunViews } from '../evaluate/index.js';
 import {
   EXPERIMENT_FILES,
@@ -30,6 +30,12 @@ export interface ExperimentOptions {
   seeds?: readonly number[];
   /** Training settings every run shares (dataset required unless the preset gives it). */
   train?: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>>;
+  /**
+   * RobRank's protocol for every run's evaluation (its nine attacks at its budget; `attacks` may
+   * narrow them; eps and iters come from the profile): experiment.json then carries each method's
+   * ERS and its components over the seeds, and the ERS difference to the baseline.
+   */
+  profile?: ProfileName;
   attacks?: readonly AttackName[];
   eps?: readonly (number | string)[];
   iters?: number;
@@ -51,6 +57,7 @@ export interface ExperimentProgress {
 
 interface Plan {
   preset: PresetName | null;
+  profile: ProfileName | null;
   methods: (MethodName | MethodSpec)[];
   seeds: number[];
   train: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>> & { dataset: TrainOptions['dataset'] };
@@ -68,23 +75,42 @@ function planOf(o: ExperimentOptions): Plan {
   const seeds = [...(o.seeds ?? preset?.seeds ?? [0, 1, 2])];
   if (methods.length === 0 || seeds.length === 0) throw new Error('experiment: give at least one method and one seed');
   if (new Set(methods.map(methodName)).size !== methods.length) throw new Error('experiment: every method needs its own name');
+  const limit = o.limit === undefined ? (preset?.limit ?? null) : o.limit;
+  const common = { preset: o.preset ?? null, methods, seeds, train: { ...train, dataset: train.dataset }, limit };
+  if (o.profile !== undefined) {
+    const profile = PROFILES[o.profile];
+    if (profile === undefined) throw new Error(`experiment: unknown profile '${String(o.profile)}'`);
+    if (o.eps !== undefined || o.iters !== undefined) throw new Error(`experiment: the profile ${profile.name} fixes eps and iters (RobRank's protocol); leave them out or drop the profile`);
+    return { ...common, profile: profile.name, attacks: [...(o.attacks ?? profile.attacks)], eps: [profile.eps], iters: profile.iters };
+  }
   return {
-    preset: o.preset ?? null,
-    methods,
-    seeds,
-    train: { ...train, dataset: train.dataset },
+    ...common,
+    profile: null,
     attacks: [...(o.attacks ?? preset?.attacks ?? ['stax', 'mtax', 'untargeted'])],
     eps: [...(o.eps ?? preset?.eps ?? [0.03, 0.1, 0.3])],
     iters: o.iters ?? preset?.iters ?? 10,
-    limit: o.limit === undefined ? (preset?.limit ?? null) : o.limit,
   };
+}
+
+/** The evaluation each run gets. */
+function evaluationOptions(plan: Plan): Parameters<typeof evaluate>[1] {
+  const limit = plan.limit === null ? {} : { limit: plan.limit };
+  if (plan.profile !== null) return { profile: plan.profile, attacks: plan.attacks, ...limit };
+  return { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...limit };
+}
+
+/** The attack the views' retrieval gallery shows: a profile's embedding shift, else the first attack, at the middle budget. */
+function viewsAttack(plan: Plan): { attack: AttackName; eps: number | string; iters: number } {
+  if (plan.profile !== null) return { attack: plan.attacks.includes('es') ? 'es' : plan.attacks[0]!, eps: plan.eps[0]!, iters: plan.iters };
+  return { attack: plan.attacks[0]!, eps: plan.eps[Math.floor(plan.eps.length / 2)]!, iters: plan.iters };
 }
 
 /** Whether an eval.json measured what this experiment asks for. */
 function evaluatedAlike(e: EvalFile, plan: Plan): boolean {
   const wanted = plan.attacks.flatMap((a) => plan.eps.map((eps) => `${a}|${String(eps)}`));
   const have = new Set(e.details.map((d) => `${d.attack}|${d.eps_text}`));
-  return e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.attack === 'fgsm' || d.iters === plan.iters);
+  const sameProfile = (e.settings.profile ?? null) === plan.profile;
+  return sameProfile && e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.attack === 'fgsm' || d.iters === plan.iters);
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentFile> {
@@ -117,11 +143,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       step(`${name} seed ${seed}: evaluating`, true);
       let evaluation = run.has('eval') ? run.readEval() : null;
       if (evaluation === null || !evaluatedAlike(evaluation, plan)) {
-        evaluation = await evaluate(dir, { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...(plan.limit === null ? {} : { limit: plan.limit }) });
+        evaluation = await evaluate(dir, evaluationOptions(plan));
         changed = true;
       }
       if (options.views !== false && !run.has('views')) {
-        await writeRunViews(dir, { attack: plan.attacks[0], eps: plan.eps[Math.floor(plan.eps.length / 2)], iters: plan.iters });
+        await writeRunViews(dir, viewsAttack(plan));
         changed = true;
       }
       if (changed) await writeRunReport(dir);
@@ -136,11 +162,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     format: 'mdprop.experiment/1',
     preset: plan.preset,
     dataset: plan.train.dataset,
-    methods: summarizeMethods(results),
-    differences: differencesToBaseline(results),
+    methods: summarizeMethods(results, { robust: plan.profile === null }),
+    differences: differencesToBaseline(results, { robust: plan.profile === null }),
     seeds: plan.seeds,
     train: shared,
-    evaluation: { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
+    evaluation: { profile: plan.profile, attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
     model_selection: configs[0]!.modelSelection,
     wall_seconds: Math.round((performance.now() - started) / 100) / 10,
     finished_at: new Date().toISOString(),

@@ -29,6 +29,13 @@ export function formatExperiment(file: ExperimentFile): string {
       ...others.map((m) => differenceText(find(m.name, 'recall@1', r.attack, r.eps))),
     ]);
   });
+  if (baseline.ers) {
+    const profile = file.evaluation.profile ? ` (${file.evaluation.profile})` : '';
+    rows.push([`ERS${profile}`, ...file.methods.map((m) => (m.ers ? spread(m.ers) : '-')), ...others.map((m) => differenceText(find(m.name, 'ers')))]);
+    for (const c of Object.keys(baseline.ers_components ?? {}) as (keyof NonNullable<typeof baseline.ers_components>)[]) {
+      rows.push([`  ${c}`, ...file.methods.map((m) => (m.ers_components?.[c] ? spread(m.ers_components[c]) : '-')), ...others.map(() => '')]);
+    }
+  }
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
   const seeds = `${file.seeds.length} seed${file.seeds.length === 1 ? '' : 's'} (${file.seeds.join(', ')})`;

@@ -2,7 +2,7 @@
 // (`mdprop experiment`), with per-seed values, means and spreads, and each method's paired
 // differences to the first method (the baseline) with confidence intervals.
 import { z } from 'zod';
-import { ATTACK_NAMES } from '../adversarial/index.js';
+import { ATTACK_NAMES, ERS_COMPONENTS, PROFILE_NAMES } from '../adversarial/index.js';
 
 /** One metric over the seeds, in seed order. */
 export const seedStatSchema = z.strictObject({
@@ -26,6 +26,10 @@ export const experimentMethodSchema = z.strictObject({
   /** Clean metrics of the evaluated model: recall@K, map@r, nmi, ... */
   clean: z.record(z.string(), seedStatSchema),
   robust: z.array(robustStatSchema),
+  /** RobRank's ERS over the seeds (1 robust; its tables show x 100), when the runs were evaluated with a profile. */
+  ers: seedStatSchema.optional(),
+  /** Each rescaled ERS component over the seeds (only those every run measured). */
+  ers_components: z.partialRecord(z.enum(ERS_COMPONENTS), seedStatSchema).optional(),
 });
 
 export const intervalSchema = z.tuple([z.number(), z.number()]);
@@ -33,7 +37,7 @@ export const intervalSchema = z.tuple([z.number(), z.number()]);
 export const differenceSchema = z.strictObject({
   method: z.string(),
   baseline: z.string(),
-  /** 'recall@1', 'map@r', ...; attacked entries name their attack, eps and iters. */
+  /** 'recall@1', 'map@r', ..., or 'ers' (RobRank's score); attacked entries name their attack, eps and iters. */
   metric: z.string(),
   attack: z.enum(ATTACK_NAMES).optional(),
   eps: z.number().optional(),
@@ -61,6 +65,8 @@ export const experimentSchema = z.strictObject({
   train: z.record(z.string(), z.unknown()),
   /** The attacked evaluation every run got. */
   evaluation: z.strictObject({
+    /** RobRank's protocol every run was evaluated with (absent or null: mdprop's own attacks). */
+    profile: z.enum(PROFILE_NAMES).nullable().optional(),
     attacks: z.array(z.enum(ATTACK_NAMES)),
     eps: z.array(z.union([z.number(), z.string()])),
     iters: z.number().int().positive(),

@@ -31,6 +31,7 @@ function settingsSection(exp: ExperimentFile): Section {
     baseline: exp.methods[0]?.name ?? null,
     seeds: exp.seeds.join(', '),
     'model selection': SELECTION_TEXT[exp.model_selection],
+    ...(e.profile ? { profile: `${e.profile} (RobRank's protocol)` } : {}),
     attacks: e.attacks.join(', '),
     eps: e.eps.join(', '),
     'attack iterations': e.iters,
@@ -53,8 +54,9 @@ async function resultsSection(exp: ExperimentFile): Promise<Section> {
   blocks.push(resultsTable(exp));
   const rows = differenceRows(exp);
   if (rows.length > 0) {
-    const title = `Recall@1 minus ${exp.methods[0]!.name}'s (points), 95% interval over seeds`;
-    blocks.push({ kind: 'chart', svg: await renderSvg(differenceChart(rows, { title, xTitle: 'difference in Recall@1 (points)' })) });
+    const what = exp.methods.some((m) => m.ers) ? 'Recall@1 and ERS' : 'Recall@1';
+    const title = `${what} minus ${exp.methods[0]!.name}'s (points), 95% interval over seeds`;
+    blocks.push({ kind: 'chart', svg: await renderSvg(differenceChart(rows, { title, xTitle: `difference in ${what} (points)` })) });
   }
   return { title: 'Results', blocks };
 }
