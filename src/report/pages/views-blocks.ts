@@ -2,10 +2,10 @@
 // rows of thumbnails (each query twice: its clean neighbours, then its neighbours under attack).
 import type { ImageSettings, ViewImages } from './view-images.js';
 import { openViewImages } from './view-images.js';
-import type { ScatterPanel } from './charts.js';
+import type { ScatterPanel } from '../charts/charts.js';
 import { renderGallery, type GalleryRow } from './gallery.js';
 import type { Block } from './html.js';
-import type { Neighbour, ViewsFile } from '../formats/index.js';
+import type { Neighbour, ViewsFile } from '../../formats/index.js';
 
 export interface GalleryViewOptions {
   /** Queries shown (12 by default) and neighbours per query (8 by default). */

@@ -3,7 +3,7 @@
 // be mailed or archived as one file. All text is escaped; markup enters only as branded fragments.
 import { escapeHtml, pngDataUri, type HtmlFragment } from './markup.js';
 import { GALLERY_CSS } from './gallery.js';
-import type { SvgMarkup } from './render.js';
+import type { SvgMarkup } from '../charts/render.js';
 import { cellHtml, type Cell } from './table.js';
 
 export type { Cell, CellMark } from './table.js';

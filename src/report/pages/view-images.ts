@@ -2,8 +2,8 @@
 // run opened it (its root, its limitTest), so an index means the same image it meant in training.
 // Embedded 28x28 images are enlarged with nearest-neighbour; image files are shrunk to fit.
 import sharp from 'sharp';
-import { limitEvaluation, openDataset, type DataSplit, type ImageSource } from '../data/index.js';
-import type { TrainConfig, ViewsFile } from '../formats/index.js';
+import { limitEvaluation, openDataset, type DataSplit, type ImageSource } from '../../data/index.js';
+import type { TrainConfig, ViewsFile } from '../../formats/index.js';
 import type { PixelImage } from './gallery.js';
 
 /** Thumbnails for one views.json: query and gallery images by index, and the class names. */

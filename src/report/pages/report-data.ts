@@ -2,8 +2,8 @@
 // in reading order and how to print them, settings as a flat table, training curves from
 // metrics.jsonl, and which epoch's model a summary describes.
 import { z } from 'zod';
-import { readJsonFile, type MetricsLine, type RunDirectory } from '../formats/index.js';
-import type { RobustnessResult, SeedSeries } from './charts.js';
+import { readJsonFile, type MetricsLine, type RunDirectory } from '../../formats/index.js';
+import type { RobustnessResult, SeedSeries } from '../charts/charts.js';
 import type { SettingValue } from './html.js';
 
 const LABELS: Record<string, string> = {

@@ -3,7 +3,7 @@
 // renderSvg turns any of them into SVG. Aggregation happens here, in TypeScript, so the numbers
 // drawn are the numbers tested.
 import type { TopLevelSpec } from './render.js';
-import { distinctInOrder, groupInOrder, spreadLabel, summarizeSpread, type Spread } from './spread.js';
+import { distinctInOrder, groupInOrder, spreadLabel, summarizeSpread, type Spread } from '../statistics/spread.js';
 
 export { differenceChart, scatterChart } from './charts-points.js';
 export type { DifferenceRow, DifferenceChartOptions, ScatterPanel, ScatterChartOptions, ScatterPoint } from './charts-points.js';

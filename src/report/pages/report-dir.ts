@@ -2,7 +2,7 @@
 // config.json (an experiment's own folder is not a run, and its runs are its sub-folders).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXPERIMENT_FILES, RunDirectory } from '../formats/index.js';
+import { EXPERIMENT_FILES, RunDirectory } from '../../formats/index.js';
 import { writeExperimentReport } from './experiment-report.js';
 import { writeRunReport } from './run-report.js';
 

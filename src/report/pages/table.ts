@@ -1,7 +1,7 @@
 // Table cells of a report: plain text or numbers, or text with a mark (e.g. a difference whose
 // confidence interval excludes zero), and the formatting of estimates with their intervals.
 import { escapeHtml } from './markup.js';
-import { excludesZero } from './stats.js';
+import { excludesZero } from '../statistics/stats.js';
 
 /** better/worse: a difference whose interval excludes zero, coloured by its direction. */
 export type CellMark = 'better' | 'worse' | 'bold' | 'muted';

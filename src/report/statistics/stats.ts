@@ -1,7 +1,7 @@
 // Statistics for experiment reports: summaries over seeds with Student-t confidence intervals,
 // paired method-minus-baseline differences per seed, and a seeded paired percentile bootstrap
 // for differences of per-query statistics (e.g. Recall@1 hits of two models on the same queries).
-import { Random } from '../data/random.js';
+import { Random } from '../../data/random.js';
 import { studentTQuantile } from './student-t.js';
 
 export { studentTCdf, studentTQuantile } from './student-t.js';

@@ -1,11 +1,11 @@
 // An experiment's numbers as the page shows them: the results table (mean ± std per method, the
 // paired difference to the baseline with its 95% interval), the rows of the difference chart,
 // and a plain-language summary that says only what the intervals support.
-import type { Difference, ExperimentFile, SeedStat } from '../formats/index.js';
-import type { DifferenceRow } from './charts.js';
+import type { Difference, ExperimentFile, SeedStat } from '../../formats/index.js';
+import type { DifferenceRow } from '../charts/charts.js';
 import { differenceCell, formatInterval, type Block, type Cell } from './html.js';
 import { formatMetric, higherIsBetter, isRateMetric, metricLabel, orderMetrics } from './report-data.js';
-import { excludesZero } from './stats.js';
+import { excludesZero } from '../statistics/stats.js';
 
 /** One row of the table: a clean metric, or Recall@1 under one attack at one budget. */
 interface ResultRow {

@@ -3,12 +3,12 @@
 // difference chart, training and robustness curves over seeds, an embedding map and a retrieval
 // gallery per method, and a short summary of what the intervals show.
 import { join } from 'node:path';
-import { EXPERIMENT_FILES, experimentSchema, readJsonFile, RunDirectory, type ExperimentFile, type ViewsFile } from '../formats/index.js';
-import { writeFileAtomic } from '../torch/index.js';
-import { differenceChart, lineBandChart, robustnessChart, scatterChart, type ScatterPanel, type SeedSeries } from './charts.js';
+import { EXPERIMENT_FILES, experimentSchema, readJsonFile, RunDirectory, type ExperimentFile, type ViewsFile } from '../../formats/index.js';
+import { writeFileAtomic } from '../../torch/index.js';
+import { differenceChart, lineBandChart, robustnessChart, scatterChart, type ScatterPanel, type SeedSeries } from '../charts/charts.js';
 import { differenceRows, resultsTable, summaryParagraphs } from './experiment-results.js';
 import { renderReportPage, type Block, type Section } from './html.js';
-import { renderSvg } from './render.js';
+import { renderSvg } from '../charts/render.js';
 import { flatSettings, robustnessPoints, SELECTION_TEXT, trainingCurves } from './report-data.js';
 import type { ViewImages } from './view-images.js';
 import { galleryOrNote, mapPanel, tryViewImages } from './views-blocks.js';

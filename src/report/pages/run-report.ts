@@ -3,11 +3,11 @@
 // embedding map and retrieval gallery (views.json). A part whose file is missing is left out
 // with one line naming the command that writes it.
 import { join } from 'node:path';
-import { methodName, RUN_FILES, RunDirectory, type EvalFile, type RunSummary } from '../formats/index.js';
-import { writeFileAtomic } from '../torch/index.js';
-import { lineBandChart, robustnessChart, scatterChart } from './charts.js';
+import { methodName, RUN_FILES, RunDirectory, type EvalFile, type RunSummary } from '../../formats/index.js';
+import { writeFileAtomic } from '../../torch/index.js';
+import { lineBandChart, robustnessChart, scatterChart } from '../charts/charts.js';
 import { renderReportPage, type Block, type Cell, type Section } from './html.js';
-import { renderSvg } from './render.js';
+import { renderSvg } from '../charts/render.js';
 import { flatSettings, formatMetric, metricLabel, orderMetrics, robustnessPoints, SELECTION_TEXT, summarySelection, trainingCurves } from './report-data.js';
 import { galleryOrNote, mapPanel, tryViewImages } from './views-blocks.js';
 

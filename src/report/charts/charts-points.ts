@@ -1,7 +1,7 @@
 // Point-based chart specs: embedding maps coloured by class (one panel per method) and paired
 // differences with their confidence intervals against a zero line.
 import type { TopLevelSpec } from './render.js';
-import { distinctInOrder } from './spread.js';
+import { distinctInOrder } from '../statistics/spread.js';
 
 export interface ScatterPoint {
   x: number;
