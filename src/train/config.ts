@@ -70,6 +70,11 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
     expected: 'yes or no',
     help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
   },
+  bnReplicas: {
+    arg: 'R',
+    expected: upTo('bnReplicas'),
+    help: "the MDProp authors' nn.DataParallel over R GPUs, in one process: the batch is cut into R chunks as DataParallel scatters it (64 over 3: 22/22/20), each chunk makes its attacks with targets from itself and normalises each of its segments with its own statistics, the running statistics kept are the first chunk's (default 1; --preset paper: 3)",
+  },
   precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); weights, losses and optimizer state stay float32' },
   memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: "memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)" },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },

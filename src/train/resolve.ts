@@ -33,7 +33,7 @@ export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 const NUMERIC = new Set<ConfigField>([
   'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
   'attackIters', 'attackStep', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
-  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads', 'worldSize',
+  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads', 'worldSize', 'bnReplicas',
 ]);
 
 /** Settings a resumed run may change: they do not alter what has been trained so far. */

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
 import { evaluateModel } from '../evaluate/index.js';
 import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
-import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
+import { freshDefenseMemory, methodStep, NonFiniteLossError, replicaChunks, type StepResult, type StepSync } from '../methods/index.js';
 import { setBatchStatsSync } from '../nn/index.js';
 import { SINGLE_PROCESS, ShardedSampler, type Parallelism } from '../parallel/index.js';
 import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
@@ -231,7 +231,8 @@ export class Trainer {
     this.log(
       `training ${methodName(config.method)} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
         `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
-        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes${config.syncBn ? ', batch norms synchronised' : ''}` : ''} -> ${this.run.path}`,
+        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes${config.syncBn ? ', batch norms synchronised' : ''}` : ''}` +
+          `${config.bnReplicas > 1 ? `, ${config.bnReplicas} replicas (chunks of ${replicaChunks(config.batchSize, config.bnReplicas).map(([a, b]) => b - a).join('/')})` : ''} -> ${this.run.path}`,
     );
     const global = restoreSampler(data.train.labels, this.state.sampler);
     const rows = this.parallel.shard(config.batchSize);
@@ -307,7 +308,16 @@ export class Trainer {
         const images = tensor(batch.images, [...batch.shape]);
         const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
         return methodStep(
-          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory, ...(this.#sync ? { sync: this.#sync } : {}), ...(lossScale ? { lossScale } : {}) },
+          {
+            model,
+            method,
+            criterion: finiteGuard(criterion),
+            optimizer,
+            memory: this.#defenseMemory,
+            ...(this.#sync ? { sync: this.#sync } : {}),
+            ...(lossScale ? { lossScale } : {}),
+            ...(this.config.bnReplicas > 1 ? { bnReplicas: this.config.bnReplicas } : {}),
+          },
           device === 'cpu' ? images : images.to(device),
           device === 'cpu' ? labels : labels.to(device),
         );
@@ -443,6 +453,17 @@ export function checkShards(config: TrainConfig): void {
   // A defense's loss is computed on one process's rows; gathering it across ranks is not built.
   if (config.worldSize > 1 && methodOf(config).defense !== undefined) {
     throw new ConfigError(`${setting('method')} ${methodName(config.method)} is a defense, which trains in one process; data-parallel training covers baseline, advprop-d, mdprop and methods of distributions`);
+  }
+  if (config.bnReplicas > 1) {
+    const why =
+      config.worldSize > 1 || config.syncBn
+        ? `splits one process's batch as the MDProp authors' nn.DataParallel does; it cannot be combined with data-parallel training (${config.worldSize} processes${config.syncBn ? `, ${setting('syncBn')}` : ''})`
+        : methodOf(config).defense !== undefined
+          ? `is the MDProp authors' replicas, for methods of distributions; ${methodName(config.method)} is a defense`
+          : config.bnReplicas > config.batchSize
+            ? `is more than the ${config.batchSize} images of a batch (${setting('batchSize')})`
+            : null;
+    if (why !== null) throw new ConfigError(`${setting('bnReplicas')} ${config.bnReplicas} ${why}`);
   }
 }
 

@@ -7,7 +7,7 @@ import { ATTACK_NAMES, isProfileName, PROFILE_NAMES, type AttackName } from '../
 import { EXPERIMENT_FILES } from '../../formats/index.js';
 import { isMethodName, METHOD_NAMES, type MethodName, type MethodSpec } from '../../methods/index.js';
 import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../experiment/index.js';
-import { ConfigError, FLAG_FIELDS, FIELD_TEXT, flagOf, flagTerm, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
+import { ConfigError, FLAG_FIELDS, FIELD_TEXT, flagOf, flagTerm, parseFlags, readConfigFile, type ConfigField, type FlagValues } from '../../train/index.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { integerFlag, integerListFlag, listFlag } from '../parse.js';
@@ -16,7 +16,7 @@ import { progressTo } from '../progress.js';
 /** Train flags every run shares; method, seed, out and preset are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
 const SHARED_FIELDS = FLAG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps' && f !== 'preset');
 
-type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'profile' | 'attacks' | 'iters' | 'limit' | 'trainEps', string>> & { json?: boolean; views?: boolean };
+type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'profile' | 'attacks' | 'iters' | 'limit' | 'trainEps' | 'config', string>> & { json?: boolean; views?: boolean };
 
 /** A training setting's flag here: the training budget is --train-eps, since --eps is the evaluation's. */
 const experimentFlag = (field: string): string => (field === 'eps' ? '--train-eps' : flagOf(field));
@@ -46,6 +46,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
     .option('--iters <n>', 'PGD iterations of the evaluation')
     .option('--limit <N|all>', 'attacked queries per run (a seeded subset; the gallery stays whole)')
     .option('--out <dir>', 'experiment directory (default runs/<preset or experiment>)')
+    .option('--config <file>', "JSON file of training settings every run shares, as mdprop train --config reads it (e.g. configs/robrank-fashion.json); flags win; method, seed and out are the experiment's own")
     .option('--no-views', 'skip the embedding maps and retrieval galleries')
     .option('--json', 'print experiment.json instead of the table');
   for (const field of SHARED_FIELDS) command.option(flagTerm(field), FIELD_TEXT[field].help);
@@ -67,7 +68,10 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
     if (flags.trainEps !== undefined) values.eps = flags.trainEps;
     let train;
     try {
-      train = parseFlags(values);
+      const file = flags.config === undefined ? {} : readConfigFile(flags.config);
+      const own = (['method', 'seed', 'out', 'preset'] as const).find((f) => file[f] !== undefined);
+      if (own !== undefined) throw new UsageError(`--config ${flags.config}: "${own}" is set by the experiment (${own === 'method' ? '--methods' : own === 'seed' ? '--seeds' : `--${own}`}), not by the file`);
+      train = { ...file, ...parseFlags(values) };
     } catch (err) {
       if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
       throw err;
