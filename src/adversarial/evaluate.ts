@@ -72,6 +72,18 @@ export interface RunResult {
   maxPerturbation: number;
   /** Per query (in query order): 1 when its nearest gallery image (own copy excluded) has its class. */
   hits: Uint8Array;
+  /**
+   * With `detect`: per auxiliary branch (in detect.branches order), per query, the distance
+   * between the query's embedding through the model's branch and through that branch.
+   */
+  branchGaps?: Float64Array[];
+}
+
+/** What the detector needs: the auxiliary branches to compare with, and a forward through one of them. */
+export interface DetectionOptions {
+  branches: readonly number[];
+  /** Embeddings of `images` through BN branch `branch` (eval mode, no gradients needed). */
+  embedBranch: (images: Tensor, branch: number) => Tensor;
 }
 
 export interface RobustnessOptions {
@@ -90,6 +102,8 @@ export interface RobustnessOptions {
   conditionsPerPass?: number;
   /** After each batch: the run (null = clean), queries done in it and in total. */
   onProgress?: (run: AttackRun | null, done: number, total: number) => void;
+  /** Also measure every query's branch gaps, clean and attacked (see detection.ts). */
+  detect?: DetectionOptions;
 }
 
 /** The PGD options of one run. */
@@ -123,20 +137,32 @@ class Tally {
   readonly cosine: Float64Array;
   readonly retained: Float64Array;
   readonly hits: Uint8Array;
+  readonly gaps: Float64Array[];
   shiftSum = 0;
   maxPerturbation = 0;
   done = 0;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    readonly detect?: DetectionOptions,
+  ) {
     this.success = new Float64Array(size);
     this.rank = new Float64Array(size);
     this.cosine = new Float64Array(size);
     this.retained = new Float64Array(size);
     this.hits = new Uint8Array(size);
+    this.gaps = (detect?.branches ?? []).map(() => new Float64Array(size));
   }
 
-  /** Records one batch's (attacked) embeddings: nearest gallery hits and the rows themselves. */
-  add(batch: ImageBatch, embeddings: Tensor, queries: QuerySource, gallery: CleanGallery): void {
+  /** Records one batch's (attacked) embeddings: nearest gallery hits and the rows themselves; with detection, the branch gaps of `inputs`. */
+  add(batch: ImageBatch, embeddings: Tensor, queries: QuerySource, gallery: CleanGallery, inputs?: Tensor): void {
+    if (this.detect && inputs) {
+      const detect = this.detect;
+      detect.branches.forEach((branch, j) => {
+        const gap = noGrad(() => embeddings.sub(detect.embedBranch(inputs, branch)).norm(2, 1).to('cpu').contiguous().toFloat32Array());
+        batch.positions.forEach((p, i) => (this.gaps[j]![p] = gap[i]!));
+      });
+    }
     const labels = Int32Array.from(batch.positions, (p) => queries.labels[p]!);
     const own = Int32Array.from(batch.positions, (p) => queries.ownRows[p]!);
     gallery.nearest(embeddings, own).forEach((row, i) => (this.hits[batch.positions[i]!] = gallery.labels[row] === labels[i] ? 1 : 0));
@@ -156,6 +182,7 @@ class Tally {
       return retrievalMetrics({ embeddings, labels: queries.labels, ownRows: queries.ownRows }, gallery, options.clusters, options.ks);
     });
     const result: RunResult = { run, metrics, embeddingShift: this.shiftSum / queries.size, maxPerturbation: this.maxPerturbation, hits: this.hits };
+    if (this.detect) result.branchGaps = this.gaps;
     if (run && isTargetedAttack(run.attack)) result.successRate = mean(this.success);
     if (run && isRankingAttack(run.attack)) result.rank = mean(this.rank);
     if (run && ATTACKS[run.attack].measures === 'cosine') result.cosine = mean(this.cosine);
@@ -167,11 +194,11 @@ class Tally {
 /** Embeds the clean queries (run null) or attacks them, and measures the result. */
 export async function evaluateRun(run: AttackRun | null, options: RobustnessOptions): Promise<RunResult> {
   if (run) return (await evaluateRuns([run], options))[0]!;
-  const tally = new Tally(options.queries.size);
+  const tally = new Tally(options.queries.size, options.detect);
   for await (const batch of options.queries.batches()) {
     tidy(() => {
       const images = T.tensor(batch.images, [...batch.shape], { device: options.device });
-      tally.add(batch, noGrad(() => options.embed(images)), options.queries, options.gallery);
+      tally.add(batch, noGrad(() => options.embed(images)), options.queries, options.gallery, images);
     });
     options.onProgress?.(null, tally.done, options.queries.size);
   }
@@ -192,7 +219,7 @@ export async function evaluateRuns(runs: readonly AttackRun[], options: Robustne
   const firstOf = runs.map((run) => runs.findIndex((r) => runKey(r) === runKey(run)));
   const distinct = runs.filter((_, i) => firstOf[i] === i);
   const pgds = distinct.map((run) => pgdOptionsFor(run, options.pgd));
-  const tallies = distinct.map(() => new Tally(queries.size));
+  const tallies = distinct.map(() => new Tally(queries.size, options.detect));
   let batchIndex = 0;
   for await (const batch of queries.batches()) {
     tidy(() => attackBatch(batch, batchIndex, distinct, pgds, tallies, options));
@@ -232,7 +259,7 @@ function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly Attac
     const shifted = runs[i]!.attack === 'es' ? (lastForward ?? attacked) : attacked;
     tally.shiftSum += noGrad(() => shifted.sub(clean).norm(2, 1).sum().item());
     tally.maxPerturbation = Math.max(tally.maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
-    tally.add(batch, attacked, queries, gallery);
+    tally.add(batch, attacked, queries, gallery, adversarial);
   };
   const perPass = options.conditionsPerPass ?? (options.device.startsWith('cuda') ? Math.max(1, Math.floor(JOINT_INPUT_VALUES / images.numel)) : 1);
   const attacked = runs.map((_, i) => i).filter((i) => conditions[i]!.pgd !== null);

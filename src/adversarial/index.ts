@@ -42,7 +42,9 @@ export {
   type QuerySource,
   type RunResult,
   type RobustnessOptions,
+  type DetectionOptions,
 } from './evaluate.js';
+export { auroc, rocCurve, type RocCurve } from './detection.js';
 export {
   ERS_COMPONENTS,
   empiricalRobustnessScore,

@@ -47,6 +47,12 @@ export const evaluateOptionsSchema = z.strictObject({
   rankPartners: count(1, 1000).optional(),
   /** BN branch to evaluate (0 = clean). */
   branch: count(0, 63).optional(),
+  /**
+   * Also score every clean and attacked query by the distance between its embeddings through the
+   * clean branch and through each auxiliary branch, and report how well that separates attacked
+   * from clean queries (AUROC per attack, budget and branch). Needs a model with BN branches.
+   */
+  detect: z.boolean().optional(),
   /** A seeded subset of this many queries (the gallery stays the whole test set). */
   limit: count(1).optional(),
   /** The test set: at most this many images per split, as training evaluated (default: the run's limitTest); null: all. */

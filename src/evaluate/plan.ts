@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
 import { acceptsRoot, DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
-import { precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
+import { multiBatchNorms, precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { resolveDevice } from '../torch/index.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
 
@@ -39,6 +39,19 @@ export interface EvalPlan {
   precision: Precision;
   memoryFormat: MemoryFormatName;
   out: string | null;
+  /** With detect: the auxiliary branches whose gap to the clean branch scores each query; null: no detector. */
+  detectBranches: number[] | null;
+}
+
+/** The auxiliary branches a detector compares with the clean one; an error where the model has none. */
+function detectorBranches(loaded: LoadedModel): number[] {
+  const normed = multiBatchNorms(loaded.model).length;
+  if (loaded.branches < 2 || normed === 0) {
+    const why = normed === 0 && loaded.branches > 1 ? `${loaded.arch} has no batch norm` : `${loaded.path} holds ${loaded.branches} BN branch${loaded.branches === 1 ? '' : 'es'}`;
+    throw new OptionError('detect', `the detector compares a query's embeddings through the clean and the auxiliary BN branches; ${why} (MDProp or AdvProp-D on a network with batch norm has them)`);
+  }
+  if (loaded.branch !== 0) throw new OptionError('detect', `the detector compares the clean branch with the others: evaluate branch 0, not ${loaded.branch}`);
+  return Array.from({ length: loaded.branches - 1 }, (_, k) => k + 1);
 }
 
 function budgetOf(option: string, value: number | string): Budget {
@@ -97,7 +110,7 @@ function readRun(runDir: string): TrainConfig {
 
 function loadFor(path: string, o: EvaluateOptionValues, run: TrainConfig | null, branch: number): LoadedModel {
   try {
-    return loadModelFile(path, { arch: o.arch ?? run?.arch, embedDim: o.embedDim ?? run?.embedDim, inChannels: run?.channels, branch });
+    return loadModelFile(path, { arch: o.arch ?? run?.arch, embedDim: o.embedDim ?? run?.embedDim, inChannels: run?.channels, branch, ...(o.detect ? { allBranches: true } : {}) });
   } catch (err) {
     if (err instanceof FormatError) throw new OptionError(o.weights ? 'weights' : 'run', err.message);
     throw err;
@@ -169,6 +182,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       precision,
       memoryFormat: o.memoryFormat ?? 'contiguous',
       out: o.out === undefined ? defaultOut : o.out,
+      detectBranches: o.detect ? detectorBranches(loaded) : null,
     };
   } catch (err) {
     if (ownsModel) loaded.model.dispose();

@@ -3,6 +3,8 @@
 import {
   attackIters,
   ATTACKS,
+  auroc,
+  rocCurve,
   empiricalRobustnessScore,
   ERS_COMPONENTS,
   type AttackRun,
@@ -11,7 +13,7 @@ import {
   type RetrievalMetrics,
   type RunResult,
 } from '../adversarial/index.js';
-import type { AttackDetail, AttackEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry, MetricValues } from '../formats/index.js';
+import type { AttackDetail, AttackEntry, DetectionEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry, MetricValues } from '../formats/index.js';
 
 type AttackResult = RunResult & { run: AttackRun };
 
@@ -97,8 +99,33 @@ export function ersEntries(results: readonly AttackResult[]): ErsEntry[] {
 
 const hitList = (hits: Uint8Array): (0 | 1)[] => Array.from(hits, (h) => (h ? 1 : 0));
 
-export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: readonly number[], settings: EvalSettings, queryIds?: ArrayLike<number>): EvalFile {
+const meanOf = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+/** The detector's result per attacked run and auxiliary branch (`branches` as the gaps were measured). */
+export function detectionEntries(clean: RunResult, attacked: readonly AttackResult[], branches: readonly number[]): DetectionEntry[] {
+  if (!clean.branchGaps) return [];
+  return attacked.flatMap((r) =>
+    branches.map((branch, j): DetectionEntry => {
+      const positives = r.branchGaps![j]!;
+      const negatives = clean.branchGaps![j]!;
+      return {
+        attack: r.run.attack,
+        eps: r.run.budget.value,
+        eps_text: r.run.budget.text,
+        iters: attackIters(r.run.attack, r.run.iters),
+        branch,
+        auroc: auroc(positives, negatives),
+        roc: rocCurve(positives, negatives),
+        mean_gap_attacked: meanOf(positives),
+        mean_gap_clean: meanOf(negatives),
+      };
+    }),
+  );
+}
+
+export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: readonly number[], settings: EvalSettings, queryIds?: ArrayLike<number>, detectBranches?: readonly number[]): EvalFile {
   const attacked = runs.filter((r): r is AttackResult => r.run !== null);
+  const detection = detectBranches ? detectionEntries(clean, attacked, detectBranches) : [];
   return {
     clean: orderedMetrics(clean.metrics, ks),
     attacks: attacked.map(entryOf),
@@ -106,6 +133,7 @@ export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: re
     ...(queryIds ? { query_ids: Array.from(queryIds) } : {}),
     details: attacked.map((r) => detailOf(r, ks)),
     ers: ersEntries(attacked),
+    ...(detectBranches ? { detection } : {}),
     settings,
   };
 }
@@ -149,6 +177,12 @@ export function formatReport(report: EvalFile): string {
         return c ? [`${name} ${(100 * c.rescaled).toFixed(1)}`] : [];
       });
       lines.push(`  rescaled: ${parts.join('  ')}`);
+    }
+  }
+  if (report.detection?.length) {
+    lines.push('detector (gap between the clean and an auxiliary branch; AUROC 0.5 = chance):');
+    for (const d of report.detection) {
+      lines.push(`  ${d.attack.padEnd(10)} ${d.eps_text.padEnd(9)} branch ${d.branch}  AUROC ${d.auroc.toFixed(3)}  mean gap ${d.mean_gap_attacked.toFixed(4)} attacked, ${d.mean_gap_clean.toFixed(4)} clean`);
     }
   }
   return `${lines.join('\n')}\n`;

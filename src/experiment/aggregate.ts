@@ -5,8 +5,8 @@
 // same seeded queries for every method, so differences are paired by seed and by query.
 // Runs evaluated with one of RobRank's profiles add their ERS and its ten components.
 import { ERS_COMPONENTS, type ErsComponent } from '../adversarial/index.js';
-import type { AttackEntry, Difference, ErsEntry, EvalFile, ExperimentMethod, RobustStat, SeedStat } from '../formats/index.js';
-import { bootstrapDifference, excludesZero, mean, pairedDifference, sampleStd } from '../report/index.js';
+import type { AttackEntry, DetectionStat, Difference, ErsEntry, EvalFile, ExperimentMethod, RobustStat, SeedStat } from '../formats/index.js';
+import { bootstrapDifference, excludesZero, mean, meanInterval, pairedDifference, sampleStd } from '../report/index.js';
 
 export interface SeedResult {
   seed: number;
@@ -65,6 +65,22 @@ function ersStats(m: MethodResults, all: readonly MethodResults[]): Pick<Experim
   };
 }
 
+const detectionKey = (d: { attack: string; eps_text: string; iters: number; branch: number }) => `${d.attack}|${d.eps_text}|${d.iters}|${d.branch}`;
+
+/** The detector's AUROC over the seeds, per attack, budget and branch every run of the method scored; {} when a run has none. */
+function detectionStats(m: MethodResults): Pick<ExperimentMethod, 'detection'> {
+  const runs = m.seeds.map((s) => s.evaluation.detection);
+  if (runs.length === 0 || runs.some((d) => d === undefined || d.length === 0)) return {};
+  const shared = runs[0]!.filter((d) => runs.every((r) => r!.some((x) => detectionKey(x) === detectionKey(d))));
+  return {
+    detection: shared.map((d): DetectionStat => {
+      const values = runs.map((r) => r!.find((x) => detectionKey(x) === detectionKey(d))!.auroc);
+      const interval = values.length > 1 ? meanInterval(values) : null;
+      return { attack: d.attack, eps: d.eps, eps_text: d.eps_text, iters: d.iters, branch: d.branch, auroc: stat(values), ci95: interval ? [interval.lo, interval.hi] : null };
+    }),
+  };
+}
+
 /** `robust: false` leaves out Recall@1 under each attack (a profile's attacks are read through the ERS instead). */
 export function summarizeMethods(methods: readonly MethodResults[], options: { robust?: boolean } = {}): ExperimentMethod[] {
   const { metrics, conditions } = shared(methods);
@@ -77,6 +93,7 @@ export function summarizeMethods(methods: readonly MethodResults[], options: { r
       (c): RobustStat => ({ attack: c.attack, eps: c.eps, iters: c.iters, 'recall@1': stat(m.seeds.map((s) => attacked(s.evaluation, c).entry['recall@1'])) }),
     ),
     ...ersStats(m, methods),
+    ...detectionStats(m),
   }));
 }
 

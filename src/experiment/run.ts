@@ -17,7 +17,8 @@ import {
   type TrainConfig,
 } from '../formats/index.js';
 import type { MethodName, MethodSpec } from '../methods/index.js';
-import { resolveTrainConfig, resumeTraining, train, type TrainOptions } from '../train/index.js';
+import { archHasBatchNorm } from '../nn/index.js';
+import { methodOf, resolveTrainConfig, resumeTraining, train, type TrainOptions } from '../train/index.js';
 import { join } from 'node:path';
 import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
 import { PRESETS, type PresetName } from './presets.js';
@@ -41,6 +42,11 @@ export interface ExperimentOptions {
   iters?: number;
   /** Attacked queries per run; null: the whole test set. */
   limit?: number | null;
+  /**
+   * Also score each run whose model has auxiliary BN branches with the detector (`evaluate`'s
+   * detect): experiment.json then gives those methods' AUROC per attack, budget and branch over seeds.
+   */
+  detect?: boolean;
   out: string;
   /** Compute views.json (embedding map, gallery) for each run's report; default true. */
   views?: boolean;
@@ -65,6 +71,7 @@ interface Plan {
   eps: (number | string)[];
   iters: number;
   limit: number | null;
+  detect: boolean;
 }
 
 function planOf(o: ExperimentOptions): Plan {
@@ -76,7 +83,7 @@ function planOf(o: ExperimentOptions): Plan {
   if (methods.length === 0 || seeds.length === 0) throw new Error('experiment: give at least one method and one seed');
   if (new Set(methods.map(methodName)).size !== methods.length) throw new Error('experiment: every method needs its own name');
   const limit = o.limit === undefined ? (preset?.limit ?? null) : o.limit;
-  const common = { preset: o.preset ?? null, methods, seeds, train: { ...train, dataset: train.dataset }, limit };
+  const common = { preset: o.preset ?? null, methods, seeds, train: { ...train, dataset: train.dataset }, limit, detect: o.detect === true };
   if (o.profile !== undefined) {
     const profile = PROFILES[o.profile];
     if (profile === undefined) throw new Error(`experiment: unknown profile '${String(o.profile)}'`);
@@ -92,11 +99,17 @@ function planOf(o: ExperimentOptions): Plan {
   };
 }
 
-/** The evaluation each run gets. */
-function evaluationOptions(plan: Plan): Parameters<typeof evaluate>[1] {
+/** The evaluation each run gets; `detect` where the run's model has auxiliary BN branches to compare. */
+function evaluationOptions(plan: Plan, detect: boolean): Parameters<typeof evaluate>[1] {
   const limit = plan.limit === null ? {} : { limit: plan.limit };
-  if (plan.profile !== null) return { profile: plan.profile, attacks: plan.attacks, ...limit };
-  return { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...limit };
+  const detector = detect ? { detect: true } : {};
+  if (plan.profile !== null) return { profile: plan.profile, attacks: plan.attacks, ...limit, ...detector };
+  return { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...limit, ...detector };
+}
+
+/** Whether a run's model has auxiliary BN branches: its method has several and its network batch norms. */
+function hasAuxBranches(config: TrainConfig): boolean {
+  return methodOf(config).branches > 1 && archHasBatchNorm(config.arch);
 }
 
 /** The attack the views' retrieval gallery shows: a profile's embedding shift, else the first attack, at the middle budget. */
@@ -105,8 +118,9 @@ function viewsAttack(plan: Plan): { attack: AttackName; eps: number | string; it
   return { attack: plan.attacks[0]!, eps: plan.eps[Math.floor(plan.eps.length / 2)]!, iters: plan.iters };
 }
 
-/** Whether an eval.json measured what this experiment asks for. */
-function evaluatedAlike(e: EvalFile, plan: Plan): boolean {
+/** Whether an eval.json measured what this experiment asks for (with the detector where `detect`). */
+function evaluatedAlike(e: EvalFile, plan: Plan, detect: boolean): boolean {
+  if (detect && !e.detection?.length) return false;
   const wanted = plan.attacks.flatMap((a) => plan.eps.map((eps) => `${a}|${String(eps)}`));
   const have = new Set(e.details.map((d) => `${d.attack}|${d.eps_text}`));
   const sameProfile = (e.settings.profile ?? null) === plan.profile;
@@ -142,8 +156,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       }
       step(`${name} seed ${seed}: evaluating`, true);
       let evaluation = run.has('eval') ? run.readEval() : null;
-      if (evaluation === null || !evaluatedAlike(evaluation, plan)) {
-        evaluation = await evaluate(dir, evaluationOptions(plan));
+      const detect = plan.detect && hasAuxBranches(run.readConfig());
+      if (evaluation === null || !evaluatedAlike(evaluation, plan, detect)) {
+        evaluation = await evaluate(dir, evaluationOptions(plan, detect));
         changed = true;
       }
       if (options.views !== false && !run.has('views')) {
@@ -166,7 +181,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     differences: differencesToBaseline(results, { robust: plan.profile === null }),
     seeds: plan.seeds,
     train: shared,
-    evaluation: { profile: plan.profile, attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
+    evaluation: { profile: plan.profile, ...(plan.detect ? { detect: true } : {}), attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
     model_selection: configs[0]!.modelSelection,
     wall_seconds: Math.round((performance.now() - started) / 100) / 10,
     finished_at: new Date().toISOString(),

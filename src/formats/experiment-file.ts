@@ -19,6 +19,19 @@ export const robustStatSchema = z.strictObject({
   'recall@1': seedStatSchema,
 });
 
+/** The detector (`--detect`) over the seeds for one attack, budget and auxiliary branch. */
+export const detectionStatSchema = z.strictObject({
+  attack: z.enum(ATTACK_NAMES),
+  eps: z.number().nonnegative(),
+  eps_text: z.string(),
+  iters: z.number().int().nonnegative(),
+  branch: z.number().int().positive(),
+  /** AUROC per seed, with mean and sample std (0.5 is chance). */
+  auroc: seedStatSchema,
+  /** Student-t 95% interval of the mean AUROC over the seeds; null with one seed. */
+  ci95: z.tuple([z.number(), z.number()]).nullable(),
+});
+
 export const experimentMethodSchema = z.strictObject({
   name: z.string(),
   /** Run directories relative to the experiment directory, in seed order. */
@@ -30,6 +43,8 @@ export const experimentMethodSchema = z.strictObject({
   ers: seedStatSchema.optional(),
   /** Each rescaled ERS component over the seeds (only those every run measured). */
   ers_components: z.partialRecord(z.enum(ERS_COMPONENTS), seedStatSchema).optional(),
+  /** With --detect, for a method whose model has auxiliary BN branches: the detector's AUROC over the seeds. */
+  detection: z.array(detectionStatSchema).optional(),
 });
 
 export const intervalSchema = z.tuple([z.number(), z.number()]);
@@ -67,6 +82,8 @@ export const experimentSchema = z.strictObject({
   evaluation: z.strictObject({
     /** RobRank's protocol every run was evaluated with (absent or null: mdprop's own attacks). */
     profile: z.enum(PROFILE_NAMES).nullable().optional(),
+    /** Whether runs with auxiliary BN branches were also scored by the detector. */
+    detect: z.boolean().optional(),
     attacks: z.array(z.enum(ATTACK_NAMES)),
     eps: z.array(z.union([z.number(), z.string()])),
     iters: z.number().int().positive(),
@@ -81,6 +98,7 @@ export const experimentSchema = z.strictObject({
 });
 
 export type SeedStat = z.infer<typeof seedStatSchema>;
+export type DetectionStat = z.infer<typeof detectionStatSchema>;
 export type RobustStat = z.infer<typeof robustStatSchema>;
 export type ExperimentMethod = z.infer<typeof experimentMethodSchema>;
 export type Difference = z.infer<typeof differenceSchema>;

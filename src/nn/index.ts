@@ -23,7 +23,7 @@ export { C2F2, C2f2Backbone } from './c2f2.js';
 export { EmbeddingModel, type EmbeddingOutput } from './embedding.js';
 export { isBatchCounter, modelNames, planLoad, type EntryShape, type LoadPlan } from './load-rules.js';
 export { modelStateShapes, type StateEntrySpec, type StateShapes } from './state-shapes.js';
-export { ARCHS, createModel, isArch, type Arch, type ModelConfig } from './registry.js';
+export { ARCHS, archHasBatchNorm, createModel, isArch, type Arch, type ModelConfig } from './registry.js';
 export {
   MultiBatchNorm2d,
   bnBranchCount,

@@ -15,6 +15,11 @@ export interface ModelConfig {
   inChannels?: number;
 }
 
+/** Whether the network has batch norms (every architecture but c2f2), so that a method's BN branches exist. */
+export function archHasBatchNorm(arch: Arch): boolean {
+  return arch !== 'c2f2';
+}
+
 export function isArch(name: string): name is Arch {
   return (ARCHS as string[]).includes(name);
 }

@@ -18,6 +18,7 @@ import { progressTo } from '../progress.js';
 type EvalFlags = Record<'attacks' | 'eps' | 'iters' | 'randomStart' | 'norm' | 'mtaxTargets' | 'rankPartners' | 'branch' | 'batchSize' | 'device', string> &
   Partial<Record<'profile' | 'run' | 'weights' | 'arch' | 'embedDim' | 'dataset' | 'dataRoot' | 'stepSize' | 'limit' | 'limitTest' | 'k' | 'imageSize' | 'testResize' | 'seed' | 'threads' | 'out' | 'precision' | 'memoryFormat', string>> & {
     json?: boolean;
+    detect?: boolean;
   };
 
 export function registerEval(program: Command, io: CliStreams = processStreams): void {
@@ -29,7 +30,7 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--arch <name>', `architecture: ${ARCHS.join(', ')} (default: from the run or the weights)`)
     .option('--embed-dim <D>', 'embedding dimension (default: from the run or the weights)')
     .option('--dataset <name>', `dataset: ${DATASET_NAMES.join(', ')} (default: the run's)`)
-    .option('--data-root <dir>', 'folder the dataset was downloaded to (not for fashion-mnist, mnist)')
+    .option('--data-root <dir>', 'folder the dataset was downloaded to (not for mnist; fashion-mnist: the four official files, default where Debian puts them)')
     .option('--profile <name>', `RobRank's protocol, fixing attacks and budgets: ${PROFILE_NAMES.map((n) => `${n} (${PROFILES[n].summary})`).join('; ')}`)
     .option('--attacks <list>', `comma-separated: ${ATTACK_NAMES.join(', ')}; or all`, EVALUATE_DEFAULTS.attacks.join(','))
     .option('--eps <list>', 'budgets: numbers in normalized-input units (0.01) or pixel fractions (4/255)', EVALUATE_DEFAULTS.eps.join(','))
@@ -52,6 +53,7 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--precision <p>', `precision of convolutions and matrix products, attacks included: ${PRECISIONS.join(', ')} (default fp32; fp16: CUDA only)`)
     .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default contiguous)`)
     .option('--out <file>', `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)`)
+    .option('--detect', "also score every clean and attacked query by the distance between its embeddings through the clean and each auxiliary BN branch, and report how well it separates attacked from clean queries (AUROC in eval.json's detection[]); needs a model with BN branches")
     .option('--json', 'print the contract JSON instead of a table')
     .action(async (flags: EvalFlags, command: Command) => {
       const options = optionsOf(flags);
@@ -131,6 +133,7 @@ function optionsOf(f: EvalFlags): EvaluateOptions {
     threads: int('--threads', f.threads),
     ...computeModeFlags(f, f.device),
     out: f.out,
+    ...(f.detect ? { detect: true } : {}),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EvaluateOptions;
 }

@@ -16,7 +16,7 @@ import { progressTo } from '../progress.js';
 /** Train flags every run shares; method, seed, out and preset are the experiment's own, and --eps is the evaluation's (--train-eps trains). */
 const SHARED_FIELDS = FLAG_FIELDS.filter((f) => f !== 'method' && f !== 'seed' && f !== 'out' && f !== 'eps' && f !== 'preset');
 
-type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'profile' | 'attacks' | 'iters' | 'limit' | 'trainEps' | 'config', string>> & { json?: boolean; views?: boolean };
+type ExperimentFlags = FlagValues & Partial<Record<'preset' | 'methods' | 'seeds' | 'profile' | 'attacks' | 'iters' | 'limit' | 'trainEps' | 'config', string>> & { json?: boolean; views?: boolean; detect?: boolean };
 
 /** A training setting's flag here: the training budget is --train-eps, since --eps is the evaluation's. */
 const experimentFlag = (field: string): string => (field === 'eps' ? '--train-eps' : flagOf(field));
@@ -48,6 +48,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
     .option('--out <dir>', 'experiment directory (default runs/<preset or experiment>)')
     .option('--config <file>', "JSON file of training settings every run shares, as mdprop train --config reads it (e.g. configs/robrank-fashion.json); flags win; method, seed and out are the experiment's own")
     .option('--no-views', 'skip the embedding maps and retrieval galleries')
+    .option('--detect', "also score each run whose model has auxiliary BN branches with the detector (see mdprop eval --detect) and report its AUROC's mean and 95% interval over the seeds")
     .option('--json', 'print experiment.json instead of the table');
   for (const field of SHARED_FIELDS) command.option(flagTerm(field), FIELD_TEXT[field].help);
   command.option('--train-eps <e>', FIELD_TEXT.eps.help);
@@ -82,6 +83,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
         ...(preset === undefined ? {} : { preset: preset as PresetName }),
         ...(methods === undefined ? {} : { methods }),
         ...(profile === undefined ? {} : { profile }),
+        ...(flags.detect ? { detect: true } : {}),
         ...(flags.seeds === undefined ? {} : { seeds: integerListFlag('--seeds', flags.seeds, 0) }),
         ...(attacks === undefined ? {} : { attacks: attacks as AttackName[] }),
         ...(flags.eps === undefined ? {} : { eps: listFlag('--eps', flags.eps) }),
