@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ImageDecodeError, reasonOf } from './errors.js';
 import { decodeFully } from './image-io.js';
-import type { Dataset, DatasetName, DataSplit, SplitName } from './types.js';
+import type { Dataset, DataSplit, SplitName } from './types.js';
 
 export interface SplitCount {
   readonly classes: number;
@@ -29,7 +29,7 @@ export interface FileFingerprint {
 }
 
 export interface CheckReport {
-  readonly dataset: DatasetName;
+  readonly dataset: string;
   readonly splits: Readonly<Partial<Record<SplitName, SplitCount>>>;
   /** The data files read (Dataset.files), in order; empty for image folders, whose images are the files. */
   readonly files: readonly FileFingerprint[];

@@ -2,24 +2,12 @@
 // ordinary run directory each, <out>/<method>/seed-<s>/), each evaluated on the same seeded
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
-import { PROFILES, type AttackName, type ProfileName } from '../adversarial/index.js';
+import { attackIters, PROFILES, type AttackName, type ProfileName } from '../adversarial/index.js';
 import { evaluate, writeRunViews } from '../evaluate/index.js';
-import {
-  EXPERIMENT_FILES,
-  experimentRunPath,
-  experimentSchema,
-  methodName,
-  parseWithSchema,
-  RunDirectory,
-  writeJsonFile,
-  type EvalFile,
-  type ExperimentFile,
-  type TrainConfig,
-} from '../formats/index.js';
+import { ExperimentDirectory, experimentRunPath, methodName, RunDirectory, type EvalFile, type ExperimentFile, type TrainConfig } from '../formats/index.js';
 import type { MethodName, MethodSpec } from '../methods/index.js';
 import { archHasBatchNorm } from '../nn/index.js';
-import { methodOf, resolveTrainConfig, resumeTraining, train, type TrainOptions } from '../train/index.js';
-import { join } from 'node:path';
+import { ConfigError, methodOf, resolveTrainConfig, resumeTraining, setting, train, type TrainControl, type TrainOptions } from '../train/index.js';
 import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { writeExperimentReport, writeRunReport } from '../report/index.js';
@@ -54,10 +42,13 @@ export interface ExperimentOptions {
 }
 
 export interface ExperimentProgress {
-  /** Stages finished and in total: each run is trained, then evaluated. */
+  /**
+   * Training steps done and in total over every run, so a rate and an ETA mean something; reported
+   * from the moment the steps of one run are known (its first epoch, or a finished run's summary).
+   */
   done: number;
   total: number;
-  /** What runs now, e.g. "mdprop seed 1: training". */
+  /** What runs now, e.g. "mdprop seed 1: epoch 2/4" or "mdprop seed 1: evaluating". */
   current: string;
 }
 
@@ -77,7 +68,7 @@ interface Plan {
 function planOf(o: ExperimentOptions): Plan {
   const preset = o.preset === undefined ? null : PRESETS[o.preset];
   const train = { ...(preset?.train ?? {}), ...(o.train ?? {}) };
-  if (train.dataset === undefined) throw new Error('experiment: train.dataset is required without a preset');
+  if (train.dataset === undefined) throw new ConfigError(`${setting('dataset')} is required unless a ${setting('preset')} (${Object.keys(PRESETS).join(', ')}) gives it`);
   const methods = [...(o.methods ?? preset?.methods ?? ['baseline', 'mdprop'])];
   const seeds = [...(o.seeds ?? preset?.seeds ?? [0, 1, 2])];
   if (methods.length === 0 || seeds.length === 0) throw new Error('experiment: give at least one method and one seed');
@@ -86,8 +77,8 @@ function planOf(o: ExperimentOptions): Plan {
   const common = { preset: o.preset ?? null, methods, seeds, train: { ...train, dataset: train.dataset }, limit, detect: o.detect === true };
   if (o.profile !== undefined) {
     const profile = PROFILES[o.profile];
-    if (profile === undefined) throw new Error(`experiment: unknown profile '${String(o.profile)}'`);
-    if (o.eps !== undefined || o.iters !== undefined) throw new Error(`experiment: the profile ${profile.name} fixes eps and iters (RobRank's protocol); leave them out or drop the profile`);
+    if (profile === undefined) throw new ConfigError(`experiment: unknown profile '${String(o.profile)}'`);
+    if (o.eps !== undefined || o.iters !== undefined) throw new ConfigError(`experiment: the profile ${profile.name} fixes eps and iters (RobRank's protocol); leave them out or drop the profile`);
     return { ...common, profile: profile.name, attacks: [...(o.attacks ?? profile.attacks)], eps: [profile.eps], iters: profile.iters };
   }
   return {
@@ -124,37 +115,80 @@ function evaluatedAlike(e: EvalFile, plan: Plan, detect: boolean): boolean {
   const wanted = plan.attacks.flatMap((a) => plan.eps.map((eps) => `${a}|${String(eps)}`));
   const have = new Set(e.details.map((d) => `${d.attack}|${d.eps_text}`));
   const sameProfile = (e.settings.profile ?? null) === plan.profile;
-  return sameProfile && e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.attack === 'fgsm' || d.iters === plan.iters);
+  return sameProfile && e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.iters === attackIters(d.attack, plan.iters));
+}
+
+/** Training steps over the runs, for a progress display with a rate and an ETA in steps. */
+class StepCount {
+  #perRun: number | null = null;
+  /** Steps of the runs finished so far, and of the run in progress. */
+  #finished = 0;
+  #current = 0;
+
+  constructor(
+    private readonly runs: number,
+    private readonly epochs: number,
+    private readonly onProgress: ExperimentOptions['onProgress'],
+  ) {}
+
+  report(current: string): void {
+    if (this.#perRun !== null) this.onProgress?.({ done: this.#finished + this.#current, total: this.#perRun * this.runs, current });
+  }
+
+  /** Hooks for train(): each epoch's step bar advances the count. */
+  control(label: string): TrainControl {
+    this.#current = 0;
+    return {
+      progress: (what, total, unit) => {
+        if (unit !== 'step') return { tick: () => this.report(`${label}: ${what}`), stop() {} };
+        // The first epoch of the first run trained here tells how many steps a run takes.
+        this.#perRun ??= total * this.epochs;
+        this.report(`${label}: ${what}`);
+        return {
+          tick: (n = 1) => {
+            this.#current += n;
+            this.report(`${label}: ${what}`);
+          },
+          stop() {},
+        };
+      },
+    };
+  }
+
+  /** A run trained (or found finished) with `steps` steps. */
+  finished(steps: number, current: string): void {
+    this.#perRun ??= steps;
+    this.#finished += steps;
+    this.#current = 0;
+    this.report(current);
+  }
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentFile> {
   const started = performance.now();
   const plan = planOf(options);
+  const experiment = new ExperimentDirectory(options.out);
   // Every run's settings are checked before the first one starts.
-  const configs = plan.methods.map((method) => resolveTrainConfig({ ...plan.train, method, seed: plan.seeds[0]!, out: join(options.out, 'check') }));
-  const total = plan.methods.length * plan.seeds.length * 2;
-  let done = 0;
-  const step = (current: string, finished = false) => {
-    if (finished) done += 1;
-    options.onProgress?.({ done, total, current });
-  };
+  const configs = plan.methods.map((method) => resolveTrainConfig({ ...plan.train, method, seed: plan.seeds[0]!, out: options.out }));
+  const steps = new StepCount(plan.methods.length * plan.seeds.length, configs[0]!.epochs, options.onProgress);
   const results: MethodResults[] = [];
   for (const method of plan.methods) {
     const name = methodName(method);
     const seeds: MethodResults['seeds'][number][] = [];
     for (const seed of plan.seeds) {
       const rel = experimentRunPath(name, seed);
-      const dir = join(options.out, rel);
-      const run = new RunDirectory(dir);
-      step(`${name} seed ${seed}: training`);
+      const run = experiment.run(rel);
+      const dir = run.path;
+      const label = `${name} seed ${seed}`;
       // The run's report is rewritten whenever one of the files it draws changes.
       let changed = !run.has('report');
       if (!run.has('summary')) {
-        if (RunDirectory.holdsRun(dir)) await resumeTraining(dir);
-        else await train({ ...plan.train, method, seed, out: dir });
+        const control = steps.control(label);
+        if (RunDirectory.holdsRun(dir)) await resumeTraining(dir, {}, control);
+        else await train({ ...plan.train, method, seed, out: dir }, control);
         changed = true;
       }
-      step(`${name} seed ${seed}: evaluating`, true);
+      steps.finished(run.readSummary().steps, `${label}: evaluating`);
       let evaluation = run.has('eval') ? run.readEval() : null;
       const detect = plan.detect && hasAuxBranches(run.readConfig());
       if (evaluation === null || !evaluatedAlike(evaluation, plan, detect)) {
@@ -166,7 +200,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         changed = true;
       }
       if (changed) await writeRunReport(dir);
-      step(`${name} seed ${seed}: done`, true);
+      steps.report(`${label}: done`);
       seeds.push({ seed, dir: rel, evaluation });
     }
     results.push({ name, seeds });
@@ -186,7 +220,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     wall_seconds: Math.round((performance.now() - started) / 100) / 10,
     finished_at: new Date().toISOString(),
   };
-  writeJsonFile(join(options.out, EXPERIMENT_FILES.experiment), parseWithSchema(join(options.out, EXPERIMENT_FILES.experiment), experimentSchema, file));
+  experiment.writeExperiment(file);
   await writeExperimentReport(options.out);
   return file;
 }

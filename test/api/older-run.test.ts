@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compareRuns, evaluate, loadModel, loadRun, RunDirectory, writeReport, type EvalFile } from '../../src/index.js';
-import { readJsonFile } from '../../src/formats/index.js';
+import { manifestSchema, optimizerMetaSchema, readJsonFile, trainerStateSchema } from '../../src/formats/index.js';
 import { writeRunViews } from '../../src/evaluate/index.js';
-import { manifestSchema, trainerStateSchema } from '../../src/train/checkpoint-files.js';
+
 import { tempDir } from '../train/helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/api/fixtures/run-fc49645', import.meta.url));
@@ -44,6 +44,7 @@ describe('a run directory written by an earlier version', () => {
     const trainer = readJsonFile(join(FIXTURE, 'checkpoint/trainer.json'), trainerStateSchema);
     assert.deepEqual([trainer.epoch, trainer.step], [1, 4]);
     assert.equal(readJsonFile(join(FIXTURE, 'checkpoint/manifest.json'), manifestSchema).format, 'mdprop.checkpoint/1');
+    assert.deepEqual(readJsonFile(join(FIXTURE, 'checkpoint/optimizer.json'), optimizerMetaSchema).groups.map((g) => g.name), ['backbone', 'main_bn', 'aux_bn', 'head']);
     const loaded = loadModel(run.file('model'), { branch: 2 });
     try {
       assert.deepEqual([loaded.arch, loaded.embedDim, loaded.inChannels, loaded.branches, loaded.branch], ['resnet-small', 8, 1, 3, 2]);

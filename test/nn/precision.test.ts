@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createModel, Conv2d, Linear, precisionProblem, setComputeMode, type EmbeddingModel } from '../../src/nn/index.js';
-import { benchTrainingSteps } from '../../src/train/bench.js';
+import { benchTrainingSteps } from '../../src/benchmark/index.js';
 import { resolveTrainConfig } from '../../src/train/index.js';
 import * as T from '../../src/torch/index.js';
 import { callNative, op } from '../../src/torch/dispatch.js';

@@ -77,7 +77,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
       if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
       throw err;
     }
-    const bar = progressTo('experiment', 'stage');
+    const bar = progressTo('experiment', 'step');
     try {
       const file = await runExperiment({
         ...(preset === undefined ? {} : { preset: preset as PresetName }),

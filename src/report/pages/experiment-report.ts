@@ -1,9 +1,8 @@
 // The report of an experiment directory (experiment.json and its runs OUT/<method>/seed-<s>/),
-// rebuilt from files alone: settings, the results table with differences to the baseline, a
-// difference chart, training and robustness curves over seeds, an embedding map and a retrieval
-// gallery per method, and a short summary of what the intervals show.
-import { join } from 'node:path';
-import { EXPERIMENT_FILES, experimentSchema, readJsonFile, RunDirectory, type ExperimentFile, type ViewsFile } from '../../formats/index.js';
+// rebuilt from files alone: a short summary of what the intervals show, the results table with
+// differences to the baseline, a difference chart, training and robustness curves over seeds, an
+// embedding map and a retrieval gallery per method, and last the settings.
+import { ExperimentDirectory, type ExperimentFile, type RunDirectory, type ViewsFile } from '../../formats/index.js';
 import { writeFileAtomic } from '../../torch/index.js';
 import { differenceChart, lineBandChart, robustnessChart, scatterChart, type ScatterPanel, type SeedSeries } from '../charts/charts.js';
 import { differenceRows, resultsTable, summaryParagraphs } from './experiment-results.js';
@@ -18,8 +17,8 @@ interface MethodRuns {
   runs: { seed: number; dir: RunDirectory }[];
 }
 
-function methodRuns(dir: string, exp: ExperimentFile): MethodRuns[] {
-  return exp.methods.map((m) => ({ name: m.name, runs: m.runs.map((path, i) => ({ seed: exp.seeds[i] ?? i, dir: new RunDirectory(join(dir, path)) })) }));
+function methodRuns(dir: ExperimentDirectory, exp: ExperimentFile): MethodRuns[] {
+  return exp.methods.map((m) => ({ name: m.name, runs: m.runs.map((path, i) => ({ seed: exp.seeds[i] ?? i, dir: dir.run(path) })) }));
 }
 
 function settingsSection(exp: ExperimentFile): Section {
@@ -167,9 +166,10 @@ async function viewsSections(methods: readonly MethodRuns[]): Promise<Section[]>
 
 /** The experiment's report page as HTML; throws a FormatError naming experiment.json when it is missing or malformed. */
 export async function buildExperimentReport(dir: string): Promise<string> {
-  const exp = readJsonFile(join(dir, EXPERIMENT_FILES.experiment), experimentSchema);
-  const methods = methodRuns(dir, exp);
-  const sections = [settingsSection(exp), await resultsSection(exp), await trainingSection(methods), await robustnessSection(exp), ...(await viewsSections(methods))];
+  const exp = new ExperimentDirectory(dir).readExperiment();
+  const methods = methodRuns(new ExperimentDirectory(dir), exp);
+  // What the experiment found comes first; the settings that produced it close the page.
+  const sections = [await resultsSection(exp), await trainingSection(methods), await robustnessSection(exp), ...(await viewsSections(methods)), settingsSection(exp)];
   const subtitle = `${exp.dataset}, ${exp.methods.length} methods × ${exp.seeds.length} seeds, finished ${exp.finished_at} — ${dir}`;
   return renderReportPage({ title: `Experiment: ${exp.methods.map((m) => m.name).join(' vs ')}`, subtitle, sections });
 }
@@ -177,7 +177,7 @@ export async function buildExperimentReport(dir: string): Promise<string> {
 /** Writes `<dir>/report.html` atomically and returns its path. */
 export async function writeExperimentReport(dir: string): Promise<string> {
   const html = await buildExperimentReport(dir);
-  const file = join(dir, EXPERIMENT_FILES.report);
+  const file = new ExperimentDirectory(dir).file('report');
   writeFileAtomic(file, [Buffer.from(html, 'utf8')]);
   return file;
 }

@@ -1,8 +1,7 @@
 // Which report a folder gets: an experiment's when it holds experiment.json, a run's when it holds
 // config.json (an experiment's own folder is not a run, and its runs are its sub-folders).
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { EXPERIMENT_FILES, RunDirectory } from '../../formats/index.js';
+import { EXPERIMENT_FILES, ExperimentDirectory, RunDirectory } from '../../formats/index.js';
 import { writeExperimentReport } from './experiment-report.js';
 import { writeRunReport } from './run-report.js';
 
@@ -11,7 +10,7 @@ export type ReportKind = 'run' | 'experiment';
 /** 'experiment', 'run', or null for a folder that is neither (or no folder at all). */
 export function reportKind(dir: string): ReportKind | null {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
-  if (existsSync(join(dir, EXPERIMENT_FILES.experiment))) return 'experiment';
+  if (new ExperimentDirectory(dir).has('experiment')) return 'experiment';
   return RunDirectory.holdsRun(dir) ? 'run' : null;
 }
 

@@ -2,7 +2,6 @@
 // curves (metrics.jsonl), clean metrics (summary.json), attacked retrieval (eval.json), and the
 // embedding map and retrieval gallery (views.json). A part whose file is missing is left out
 // with one line naming the command that writes it.
-import { join } from 'node:path';
 import { methodName, RUN_FILES, RunDirectory, type EvalFile, type RunSummary } from '../../formats/index.js';
 import { writeFileAtomic } from '../../torch/index.js';
 import { lineBandChart, robustnessChart, rocChart, scatterChart } from '../charts/charts.js';
@@ -133,7 +132,7 @@ export async function buildRunReport(runDir: string): Promise<string> {
 /** Writes `<runDir>/report.html` atomically and returns its path. */
 export async function writeRunReport(runDir: string): Promise<string> {
   const html = await buildRunReport(runDir);
-  const file = join(runDir, RUN_FILES.report);
+  const file = new RunDirectory(runDir).file('report');
   writeFileAtomic(file, [Buffer.from(html, 'utf8')]);
   return file;
 }

@@ -3,7 +3,7 @@
 // come twice in one batch) and, for each draw, m images of that class uniformly with replacement
 // (an image may come twice, and some images are never seen in an epoch). ClassBalancedSampler is
 // the default instead: every image once per epoch, a class at most once per batch when possible.
-import { Random } from './random.js';
+import { Random } from '../random.js';
 import { BatchSampler, checkedSamplesPerClass, indicesByClass, type SamplerState } from './sampler.js';
 
 export interface ClassRandomOptions {

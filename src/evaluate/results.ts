@@ -7,46 +7,46 @@ import {
   rocCurve,
   empiricalRobustnessScore,
   ERS_COMPONENTS,
-  type AttackRun,
+  type AttackCondition,
+  type ConditionResult,
   type ErsComponent,
   type ErsMeasures,
-  type RetrievalMetrics,
-  type RunResult,
 } from '../adversarial/index.js';
-import type { AttackDetail, AttackEntry, DetectionEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry, MetricValues } from '../formats/index.js';
+import { recallKey, type MetricValues } from '../dml/index.js';
+import type { AttackDetail, AttackEntry, DetectionEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry } from '../formats/index.js';
 
-type AttackResult = RunResult & { run: AttackRun };
+type AttackResult = ConditionResult & { condition: AttackCondition };
 
 /** recall@K in K order, then map@r, map_c and nmi. */
-export function orderedMetrics(metrics: RetrievalMetrics, ks: readonly number[]): MetricValues {
+export function orderedMetrics(metrics: MetricValues, ks: readonly number[]): MetricValues {
   const out: MetricValues = {};
-  for (const k of ks) out[`recall@${k}`] = metrics[`recall@${k}`];
-  out['map@r'] = metrics['map@r'];
-  out.map_c = metrics.map_c;
-  out.nmi = metrics.nmi;
+  for (const k of ks) out[recallKey(k)] = metrics[recallKey(k)]!;
+  out['map@r'] = metrics['map@r']!;
+  out.map_c = metrics.map_c!;
+  out.nmi = metrics.nmi!;
   return out;
 }
 
 function entryOf(result: AttackResult): AttackEntry {
-  const { run, metrics } = result;
+  const { condition, metrics } = result;
   const entry: AttackEntry = {
-    attack: run.attack,
-    eps: run.budget.value,
-    iters: attackIters(run.attack, run.iters),
-    'recall@1': metrics['recall@1'],
-    'map@r': metrics['map@r'],
+    attack: condition.attack,
+    eps: condition.budget.value,
+    iters: attackIters(condition.attack, condition.iters),
+    'recall@1': metrics['recall@1']!,
+    'map@r': metrics['map@r']!,
   };
   if (result.successRate !== undefined) entry.success_rate = result.successRate;
   return entry;
 }
 
 function detailOf(result: AttackResult, ks: readonly number[]): AttackDetail {
-  const { run } = result;
+  const { condition } = result;
   const detail: AttackDetail = {
-    attack: run.attack,
-    eps_text: run.budget.text,
-    eps_unit: run.budget.unit,
-    iters: attackIters(run.attack, run.iters),
+    attack: condition.attack,
+    eps_text: condition.budget.text,
+    eps_unit: condition.budget.unit,
+    iters: attackIters(condition.attack, condition.iters),
     metrics: orderedMetrics(result.metrics, ks),
     embedding_shift: result.embeddingShift,
     max_perturbation: result.maxPerturbation,
@@ -60,7 +60,7 @@ function detailOf(result: AttackResult, ks: readonly number[]): AttackDetail {
 }
 
 /** What an ERS component reads off an attack's result (RobRank's raw measure). */
-function ersMeasure(component: ErsComponent, r: RunResult): number | undefined {
+function ersMeasure(component: ErsComponent, r: ConditionResult): number | undefined {
   switch (component) {
     case 'CA+':
     case 'CA-':
@@ -82,37 +82,37 @@ function ersMeasure(component: ErsComponent, r: RunResult): number | undefined {
 
 /** ERS for every (eps, iters) at which at least one of its attacks ran. */
 export function ersEntries(results: readonly AttackResult[]): ErsEntry[] {
-  const groups = new Map<string, { run: AttackRun; measures: ErsMeasures }>();
+  const groups = new Map<string, { condition: AttackCondition; measures: ErsMeasures }>();
   for (const r of results) {
-    const components = ATTACKS[r.run.attack].ers;
+    const components = ATTACKS[r.condition.attack].ers;
     if (components.length === 0) continue;
-    const key = `${r.run.budget.text}|${r.run.iters}`;
-    const group = groups.get(key) ?? { run: r.run, measures: {} };
+    const key = `${r.condition.budget.text}|${r.condition.iters}`;
+    const group = groups.get(key) ?? { condition: r.condition, measures: {} };
     for (const component of components) {
       const value = ersMeasure(component, r);
       if (value !== undefined) group.measures[component] = value;
     }
     groups.set(key, group);
   }
-  return [...groups.values()].map((g) => ({ eps: g.run.budget.value, eps_text: g.run.budget.text, iters: g.run.iters, ...empiricalRobustnessScore(g.measures) }));
+  return [...groups.values()].map((g) => ({ eps: g.condition.budget.value, eps_text: g.condition.budget.text, iters: g.condition.iters, ...empiricalRobustnessScore(g.measures) }));
 }
 
 const hitList = (hits: Uint8Array): (0 | 1)[] => Array.from(hits, (h) => (h ? 1 : 0));
 
 const meanOf = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
-/** The detector's result per attacked run and auxiliary branch (`branches` as the gaps were measured). */
-export function detectionEntries(clean: RunResult, attacked: readonly AttackResult[], branches: readonly number[]): DetectionEntry[] {
+/** The detector's result per attacked condition and auxiliary branch (`branches` as the gaps were measured). */
+export function detectionEntries(clean: ConditionResult, attacked: readonly AttackResult[], branches: readonly number[]): DetectionEntry[] {
   if (!clean.branchGaps) return [];
   return attacked.flatMap((r) =>
     branches.map((branch, j): DetectionEntry => {
       const positives = r.branchGaps![j]!;
       const negatives = clean.branchGaps![j]!;
       return {
-        attack: r.run.attack,
-        eps: r.run.budget.value,
-        eps_text: r.run.budget.text,
-        iters: attackIters(r.run.attack, r.run.iters),
+        attack: r.condition.attack,
+        eps: r.condition.budget.value,
+        eps_text: r.condition.budget.text,
+        iters: attackIters(r.condition.attack, r.condition.iters),
         branch,
         auroc: auroc(positives, negatives),
         roc: rocCurve(positives, negatives),
@@ -123,8 +123,16 @@ export function detectionEntries(clean: RunResult, attacked: readonly AttackResu
   );
 }
 
-export function buildReport(clean: RunResult, runs: readonly RunResult[], ks: readonly number[], settings: EvalSettings, queryIds?: ArrayLike<number>, detectBranches?: readonly number[]): EvalFile {
-  const attacked = runs.filter((r): r is AttackResult => r.run !== null);
+/** eval.json's content from the clean queries' and every condition's results (with the detector's where its branches are given). */
+export function evalFileOf(
+  clean: ConditionResult,
+  results: readonly ConditionResult[],
+  ks: readonly number[],
+  settings: EvalSettings,
+  queryIds?: ArrayLike<number>,
+  detectBranches?: readonly number[],
+): EvalFile {
+  const attacked = results.filter((r): r is AttackResult => r.condition !== null);
   const detection = detectBranches ? detectionEntries(clean, attacked, detectBranches) : [];
   return {
     clean: orderedMetrics(clean.metrics, ks),
@@ -149,10 +157,10 @@ export function isCurrentErs(entry: ErsEntry | LegacyErsEntry): entry is ErsEntr
   return Object.keys(entry.components).every((name) => (ERS_COMPONENTS as readonly string[]).includes(name)) && entry.missing.every((name) => (ERS_COMPONENTS as readonly string[]).includes(name));
 }
 
-/** A plain-text table of the report. */
-export function formatReport(report: EvalFile): string {
+/** A plain-text table of an evaluation (what `mdprop eval` prints). */
+export function formatEvaluation(report: EvalFile): string {
   const pct = (v: number) => (100 * v).toFixed(2).padStart(6);
-  const lines = [`${'run'.padEnd(12)} ${'eps'.padEnd(9)} ${'iters'.padStart(5)}  ${'R@1'.padStart(6)} ${'MAP@R'.padStart(6)} ${'NMI'.padStart(6)}  other`];
+  const lines = [`${'attack'.padEnd(12)} ${'eps'.padEnd(9)} ${'iters'.padStart(5)}  ${'R@1'.padStart(6)} ${'MAP@R'.padStart(6)} ${'NMI'.padStart(6)}  other`];
   const c = report.clean;
   lines.push(`${'clean'.padEnd(12)} ${'-'.padEnd(9)} ${'-'.padStart(5)}  ${pct(c['recall@1']!)} ${pct(c['map@r']!)} ${pct(c.nmi!)}`);
   for (const d of report.details) {

@@ -4,7 +4,7 @@
 // of all classes are shuffled, and batches are filled in that order, a group that would repeat a
 // class in the batch waiting for the next batch. Only the last, incomplete batch is dropped, and
 // a different one each epoch, so every class and image is reached.
-import { Random } from './random.js';
+import { Random } from '../random.js';
 import { BatchSampler, checkedSamplesPerClass, indicesByClass, type SamplerState } from './sampler.js';
 
 export interface ClassBalancedOptions {

@@ -1,4 +1,4 @@
-// One entry point for evaluating embeddings: retrieval, clustering and embedding-space metrics.
+// The metrics of a set of embeddings in one call: retrieval, clustering and embedding-space metrics.
 // Every sample is a query against all others (self excluded) unless a separate gallery is given
 // (In-Shop; attacked queries against a clean gallery). Embeddings are L2-normalised and compared
 // by Euclidean distance.
@@ -8,29 +8,11 @@ import { piRatio, rhoSpectrum } from './embedding-space.js';
 import { kmeans, type KMeansOptions } from './kmeans.js';
 import { countDistinct, denseLabels, labelNumbers } from './labels.js';
 import { retrievalScores } from './retrieval.js';
+import type { MetricValues } from './values.js';
 
-export type RecallKey = `recall@${number}`;
+export type MetricsStage = 'retrieval' | 'kmeans-init' | 'kmeans';
 
-/** Metric values keyed by their JSON names; all in [0, 1] except pi_ratio and rho_spectrum. */
-export type RetrievalReport = { [key: RecallKey]: number } & {
-  /** MAP@R (Musgrave et al.): window and denominator R = the other same-class items. */
-  'map@r': number;
-  /** The MDProp authors' mAP_c: window and denominator = the class size counting the query (src/dml/metrics/retrieval.ts). */
-  map_c: number;
-  r_precision: number;
-  /** Mean average precision over the whole ranking. */
-  map: number;
-  /** Present unless clustering was switched off. */
-  nmi?: number;
-  f1?: number;
-  /** Present unless embeddingSpace was switched off. */
-  pi_ratio?: number;
-  rho_spectrum?: number;
-};
-
-export type EvaluationStage = 'retrieval' | 'kmeans-init' | 'kmeans';
-
-export interface RetrievalEvaluationOptions {
+export interface RetrievalMetricsOptions {
   /** [Nq, D] float. */
   queries: Tensor;
   /** [Nq] integer class labels. */
@@ -51,26 +33,32 @@ export interface RetrievalEvaluationOptions {
   /** Query rows per similarity block (default: from memoryBudgetBytes, 128 MiB for the block and its copies). */
   chunkSize?: number;
   memoryBudgetBytes?: number;
-  onProgress?: (stage: EvaluationStage, done: number, total: number) => void;
+  onProgress?: (stage: MetricsStage, done: number, total: number) => void;
 }
 
 function checkEmbeddings(t: Tensor, what: string): void {
-  if (t.ndim !== 2) throw new RangeError(`evaluateRetrieval: ${what} must be [N, D], got [${t.shape.join(', ')}]`);
-  if (!['float32', 'float64', 'float16', 'bfloat16'].includes(t.dtype)) throw new TypeError(`evaluateRetrieval: ${what} must be floating point, got ${t.dtype}`);
+  if (t.ndim !== 2) throw new RangeError(`retrievalMetrics: ${what} must be [N, D], got [${t.shape.join(', ')}]`);
+  if (!['float32', 'float64', 'float16', 'bfloat16'].includes(t.dtype)) throw new TypeError(`retrievalMetrics: ${what} must be floating point, got ${t.dtype}`);
 }
 
-export function evaluateRetrieval(options: RetrievalEvaluationOptions): RetrievalReport {
+/**
+ * Recall@K for each K, MAP@R (window and denominator R = the other same-class items), the MDProp
+ * authors' mAP_c (the class size counting the query: see retrieval.ts), R-precision and mAP over
+ * the whole ranking; then NMI and F1 unless clustering is off, pi_ratio and rho_spectrum unless
+ * embeddingSpace is off.
+ */
+export function retrievalMetrics(options: RetrievalMetricsOptions): MetricValues {
   const { queries, queryLabels, gallery, galleryLabels } = options;
   checkEmbeddings(queries, 'queries');
-  if ((gallery === undefined) !== (galleryLabels === undefined)) throw new TypeError('evaluateRetrieval: give gallery and galleryLabels together');
+  if ((gallery === undefined) !== (galleryLabels === undefined)) throw new TypeError('retrievalMetrics: give gallery and galleryLabels together');
   if (gallery) {
     checkEmbeddings(gallery, 'gallery');
-    if (gallery.size(1) !== queries.size(1)) throw new RangeError(`evaluateRetrieval: queries have ${queries.size(1)} dims, gallery ${gallery.size(1)}`);
+    if (gallery.size(1) !== queries.size(1)) throw new RangeError(`retrievalMetrics: queries have ${queries.size(1)} dims, gallery ${gallery.size(1)}`);
   }
-  const queryNumbers = labelNumbers(queryLabels, 'evaluateRetrieval queryLabels');
-  if (queryNumbers.length !== queries.size(0)) throw new RangeError(`evaluateRetrieval: ${queries.size(0)} queries but ${queryNumbers.length} labels`);
-  const galleryNumbers = galleryLabels ? labelNumbers(galleryLabels, 'evaluateRetrieval galleryLabels') : [];
-  if (gallery && galleryNumbers.length !== gallery.size(0)) throw new RangeError(`evaluateRetrieval: ${gallery.size(0)} gallery rows but ${galleryNumbers.length} labels`);
+  const queryNumbers = labelNumbers(queryLabels, 'retrievalMetrics queryLabels');
+  if (queryNumbers.length !== queries.size(0)) throw new RangeError(`retrievalMetrics: ${queries.size(0)} queries but ${queryNumbers.length} labels`);
+  const galleryNumbers = galleryLabels ? labelNumbers(galleryLabels, 'retrievalMetrics galleryLabels') : [];
+  if (gallery && galleryNumbers.length !== gallery.size(0)) throw new RangeError(`retrievalMetrics: ${gallery.size(0)} gallery rows but ${galleryNumbers.length} labels`);
   const [queryIds, galleryIds] = denseLabels(queryNumbers, galleryNumbers).map((d) => d.ids) as [Int32Array, Int32Array];
   const ks = options.ks ?? [1, 2, 4, 8];
 
@@ -85,10 +73,7 @@ export function evaluateRetrieval(options: RetrievalEvaluationOptions): Retrieva
     memoryBudgetBytes: options.memoryBudgetBytes,
     onProgress: (done, total) => options.onProgress?.('retrieval', done, total),
   });
-  const report: RetrievalReport = { 'map@r': scores.mapAtR, map_c: scores.mapC, r_precision: scores.rPrecision, map: scores.map };
-  ks.forEach((k, i) => {
-    report[`recall@${k}`] = scores.recall[i]!;
-  });
+  const report: MetricValues = { ...scores.metrics };
 
   const clustering = options.clustering ?? true;
   const embeddingSpace = options.embeddingSpace ?? true;

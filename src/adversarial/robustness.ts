@@ -1,22 +1,25 @@
-// Robustness evaluation: the clean queries, then the attack runs over the same queries in the same
-// batches, each query retrieved from the clean gallery. Every run (attack, eps) attacks a batch
-// while it is loaded, after one clean forward they all share. Runs may also share PGD passes:
-// their adversarial images go through the model as one batch per iteration (each row still gets
-// its own attack's gradient, see featurePgdJoint). That pays where per-op overhead dominates (a
-// GPU); on a CPU the larger working set made it slower (bench/joint-pgd.js), so there runs take
-// one pass each unless asked otherwise. Runs with a zero budget, or repeating an earlier run, are
-// not attacked again. The attacked embeddings of a run are gathered on the host and measured at
-// the end.
+// Measuring robustness: the clean queries, then the attack conditions over the same queries in the
+// same batches, each query retrieved from the clean gallery. Every condition (an attack at a budget
+// and an iteration count) attacks a batch while it is loaded, after one clean forward they all
+// share. Conditions may also share PGD passes: their adversarial images go through the model as
+// one batch per iteration (each row still gets its own attack's gradient, see featurePgdJoint).
+// That pays where per-op overhead dominates (a GPU); on a CPU the larger working set made it
+// slower (bench/joint-pgd.js), so there conditions take one pass each unless asked otherwise. A
+// condition repeating an earlier one is not attacked again. The attacked embeddings of a condition
+// are gathered on the host and measured at the end.
 import { Random } from '../data/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
-import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName, type SuiteOptions } from './attacks.js';
+import type { SuiteOptions } from './attack.js';
+import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName } from './attacks.js';
 import { budgetInInputUnits, scaleAmount, smallestAmount, type Budget } from './budget.js';
 import type { CleanGallery } from './gallery.js';
-import { drawStartNoise, featurePgdJointTrace, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
-import { retrievalMetrics, type GalleryClusters, type RetrievalMetrics } from './robust-metrics.js';
+import { featurePgdJointTrace, withRandomStart, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
+import type { MetricValues } from '../dml/index.js';
+import { galleryMetrics, type GalleryClusters } from './robust-metrics.js';
 
-export interface AttackRun {
+/** One attack setting of an evaluation: an attack at a budget and an iteration count. */
+export interface AttackCondition {
   attack: AttackName;
   budget: Budget;
   /** PGD iterations (single-step attacks such as FGSM take one, see attackIters). */
@@ -27,8 +30,8 @@ export interface PgdSettings {
   norm: 'linf' | 'l2';
   /** Step per iteration; default 2.5 eps / iters (Madry et al.), FGSM: eps. */
   stepSize?: Budget;
-  /** Half-width of the uniform random start in input units, or 'budget' for eps (the smallest channel's). */
-  randomStart: number | 'budget';
+  /** Half-width of the uniform random start in input units, or 'eps' for the budget (the smallest channel's). */
+  randomStart: number | 'eps';
   /** The valid box of normalized inputs (pixel 0..1 per channel). */
   range: InputRange;
   /** Per-channel std of the normalization, to turn pixel budgets into input units. */
@@ -55,9 +58,10 @@ export interface QuerySource {
   batches(): AsyncIterable<ImageBatch>;
 }
 
-export interface RunResult {
-  run: AttackRun | null;
-  metrics: RetrievalMetrics;
+/** What a condition (null: the clean queries) measured. */
+export interface ConditionResult {
+  condition: AttackCondition | null;
+  metrics: MetricValues;
   /** Targeted attacks: share of queries whose nearest gallery image has a target's class. */
   successRate?: number;
   /** Ranking attacks: mean rank percentile in [0, 1]. */
@@ -96,40 +100,37 @@ export interface RobustnessOptions {
   suite: SuiteOptions;
   ks: readonly number[];
   /**
-   * At most this many attack runs share one PGD pass (1: one run at a time). Default: 1 on a CPU;
+   * At most this many conditions share one PGD pass (1: one at a time). Default: 1 on a CPU;
    * on a GPU as many as keep a pass within JOINT_INPUT_VALUES input values.
    */
   conditionsPerPass?: number;
-  /** After each batch: the run (null = clean), queries done in it and in total. */
-  onProgress?: (run: AttackRun | null, done: number, total: number) => void;
+  /** After each batch: the condition (null = clean), queries done in it and in total. */
+  onProgress?: (condition: AttackCondition | null, done: number, total: number) => void;
   /** Also measure every query's branch gaps, clean and attacked (see detection.ts). */
   detect?: DetectionOptions;
 }
 
-/** The PGD options of one run. */
-export function pgdOptionsFor(run: AttackRun, settings: PgdSettings): PgdOptions {
-  const eps = budgetInInputUnits(run.budget, settings.std);
-  if (settings.norm === 'l2' && (typeof eps !== 'number' || settings.stepSize?.unit === 'pixel')) {
-    throw new RangeError(`an L2 attack takes budgets in normalized units (a plain number), got '${run.budget.text}'`);
-  }
-  if (ATTACKS[run.attack].singleStep) return { eps, iters: 1, stepSize: eps, randomStart: 0, norm: settings.norm, range: settings.range };
-  const stepSize = settings.stepSize ? budgetInInputUnits(settings.stepSize, settings.std) : scaleAmount(eps, 2.5 / Math.max(run.iters, 1));
-  const randomStart = settings.randomStart === 'budget' ? smallestAmount(eps) : settings.randomStart;
-  return { eps, iters: run.iters, stepSize, randomStart, norm: settings.norm, range: settings.range };
+/** The PGD options of one condition (budgets checked with checkBudgetNorm). */
+export function pgdOptionsFor(condition: AttackCondition, settings: PgdSettings): PgdOptions {
+  const eps = budgetInInputUnits(condition.budget, settings.std);
+  if (ATTACKS[condition.attack].singleStep) return { eps, iters: 1, stepSize: eps, randomStart: 0, norm: settings.norm, range: settings.range };
+  const stepSize = settings.stepSize ? budgetInInputUnits(settings.stepSize, settings.std) : scaleAmount(eps, 2.5 / Math.max(condition.iters, 1));
+  const randomStart = settings.randomStart === 'eps' ? smallestAmount(eps) : settings.randomStart;
+  return { eps, iters: condition.iters, stepSize, randomStart, norm: settings.norm, range: settings.range };
 }
 
 /**
- * A seed for libtorch's generator per run and batch: a run's random draws (starts, offsets) depend
- * neither on the order runs are made in nor on which runs share its passes.
+ * A seed for libtorch's generator per condition and batch: a condition's random draws (starts,
+ * offsets) depend neither on the order conditions are made in nor on which share its passes.
  */
-function batchSeed(run: AttackRun, seed: number, batchIndex: number): number {
-  return new Random(seed, 'pgd', run.attack, run.budget.text, run.iters, batchIndex).nextUint32();
+function batchSeed(condition: AttackCondition, seed: number, batchIndex: number): number {
+  return new Random(seed, 'pgd', condition.attack, condition.budget.text, condition.iters, batchIndex).nextUint32();
 }
 
 /** Input values (images x channels x pixels) that one joint attack pass may hold on a GPU: 2^21, 8 MB of float32. */
 export const JOINT_INPUT_VALUES = 2 ** 21;
 
-/** What one run gathers over the batches. */
+/** What one condition gathers over the batches. */
 class Tally {
   rows: Float32Array | null = null;
   readonly success: Float64Array;
@@ -173,27 +174,27 @@ class Tally {
     this.done += batch.positions.length;
   }
 
-  result(run: AttackRun | null, options: RobustnessOptions): RunResult {
+  result(condition: AttackCondition | null, options: RobustnessOptions): ConditionResult {
     const { queries, gallery } = options;
     if (this.rows === null || this.done !== queries.size) throw new Error(`robustness evaluation: the query batches covered ${this.done} of ${queries.size} queries`);
     const filled = this.rows;
     const metrics = tidy(() => {
       const embeddings = T.tensor(filled, [queries.size, filled.length / queries.size]);
-      return retrievalMetrics({ embeddings, labels: queries.labels, ownRows: queries.ownRows }, gallery, options.clusters, options.ks);
+      return galleryMetrics({ embeddings, labels: queries.labels, ownRows: queries.ownRows }, gallery, options.clusters, options.ks);
     });
-    const result: RunResult = { run, metrics, embeddingShift: this.shiftSum / queries.size, maxPerturbation: this.maxPerturbation, hits: this.hits };
+    const result: ConditionResult = { condition, metrics, embeddingShift: this.shiftSum / queries.size, maxPerturbation: this.maxPerturbation, hits: this.hits };
     if (this.detect) result.branchGaps = this.gaps;
-    if (run && isTargetedAttack(run.attack)) result.successRate = mean(this.success);
-    if (run && isRankingAttack(run.attack)) result.rank = mean(this.rank);
-    if (run && ATTACKS[run.attack].measures === 'cosine') result.cosine = mean(this.cosine);
-    if (run && ATTACKS[run.attack].measures === 'retain') result.retain = mean(this.retained);
+    const attack = condition?.attack;
+    if (attack && isTargetedAttack(attack)) result.successRate = mean(this.success);
+    if (attack && isRankingAttack(attack)) result.rank = mean(this.rank);
+    if (attack && ATTACKS[attack].measures === 'cosine') result.cosine = mean(this.cosine);
+    if (attack && ATTACKS[attack].measures === 'retain') result.retain = mean(this.retained);
     return result;
   }
 }
 
-/** Embeds the clean queries (run null) or attacks them, and measures the result. */
-export async function evaluateRun(run: AttackRun | null, options: RobustnessOptions): Promise<RunResult> {
-  if (run) return (await evaluateRuns([run], options))[0]!;
+/** Embeds the clean queries and measures them as every condition is measured. */
+export async function measureClean(options: RobustnessOptions): Promise<ConditionResult> {
   const tally = new Tally(options.queries.size, options.detect);
   for await (const batch of options.queries.batches()) {
     tidy(() => {
@@ -205,49 +206,51 @@ export async function evaluateRun(run: AttackRun | null, options: RobustnessOpti
   return tally.result(null, options);
 }
 
-/** The identity of a run's result: runs with the same key give the same numbers. */
-const runKey = (run: AttackRun) => `${run.attack}|${run.budget.text}|${run.iters}`;
+/** Attacks the queries under one condition and measures the result (measureAttacks with one condition). */
+export async function measureCondition(condition: AttackCondition, options: RobustnessOptions): Promise<ConditionResult> {
+  return (await measureAttacks([condition], options))[0]!;
+}
+
+/** The identity of a condition's result: conditions with the same key give the same numbers. */
+const conditionKey = (c: AttackCondition) => `${c.attack}|${c.budget.text}|${c.iters}`;
 
 /**
- * Attacks the queries with every run, batch by batch, runs sharing PGD passes (see the header), and
- * measures each run. A run that repeats an earlier one (same attack, budget and iterations) reuses its result.
+ * Attacks the queries under every condition, batch by batch, conditions sharing PGD passes (see the
+ * header), and measures each. A condition that repeats an earlier one (same attack, budget and
+ * iterations) reuses its result.
  */
-export async function evaluateRuns(runs: readonly AttackRun[], options: RobustnessOptions): Promise<RunResult[]> {
+export async function measureAttacks(conditions: readonly AttackCondition[], options: RobustnessOptions): Promise<ConditionResult[]> {
   const { queries } = options;
   const perPass = options.conditionsPerPass;
   if (perPass !== undefined && (!Number.isInteger(perPass) || perPass < 1)) throw new RangeError(`conditionsPerPass must be a positive integer, got ${perPass}`);
-  const firstOf = runs.map((run) => runs.findIndex((r) => runKey(r) === runKey(run)));
-  const distinct = runs.filter((_, i) => firstOf[i] === i);
-  const pgds = distinct.map((run) => pgdOptionsFor(run, options.pgd));
+  const firstOf = conditions.map((c) => conditions.findIndex((d) => conditionKey(d) === conditionKey(c)));
+  const distinct = conditions.filter((_, i) => firstOf[i] === i);
+  const pgds = distinct.map((c) => pgdOptionsFor(c, options.pgd));
   const tallies = distinct.map(() => new Tally(queries.size, options.detect));
   let batchIndex = 0;
   for await (const batch of queries.batches()) {
     tidy(() => attackBatch(batch, batchIndex, distinct, pgds, tallies, options));
     batchIndex++;
-    for (const [i, run] of distinct.entries()) options.onProgress?.(run, tallies[i]!.done, queries.size);
+    for (const [i, c] of distinct.entries()) options.onProgress?.(c, tallies[i]!.done, queries.size);
   }
-  const results = distinct.map((run, i) => tallies[i]!.result(run, options));
-  return runs.map((_, i) => results[distinct.indexOf(runs[firstOf[i]!]!)]!);
+  const results = distinct.map((c, i) => tallies[i]!.result(c, options));
+  return conditions.map((_, i) => results[distinct.indexOf(conditions[firstOf[i]!]!)]!);
 }
 
-/** All runs on one batch of queries: goals and random starts run by run, then the joint PGD passes. */
-function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly AttackRun[], pgds: readonly PgdOptions[], tallies: readonly Tally[], options: RobustnessOptions): void {
+/** All conditions on one batch of queries: goals and random starts condition by condition, then the joint PGD passes. */
+function attackBatch(batch: ImageBatch, batchIndex: number, list: readonly AttackCondition[], pgds: readonly PgdOptions[], tallies: readonly Tally[], options: RobustnessOptions): void {
   const { queries, gallery } = options;
   const pick = (all: Int32Array): Int32Array => Int32Array.from(batch.positions, (p) => all[p]!);
   const images = T.tensor(batch.images, [...batch.shape], { device: options.device });
   const clean = noGrad(() => options.embed(images));
   const query = { images, clean, labels: pick(queries.labels), ids: pick(queries.ids), ownRows: pick(queries.ownRows) };
-  const conditions = runs.map((run, i) => {
-    T.manualSeed(batchSeed(run, options.suite.seed, batchIndex));
-    const prepared = prepareAttack(run.attack, query, gallery, options.suite);
-    const pgd = pgds[i]!;
-    // A zero budget leaves the input where it is: its attack is the clean forward, no PGD passes needed.
-    if (zeroBudget(pgd)) return { prepared, pgd: null };
-    const noise = drawStartNoise(images, pgd);
-    return { prepared, pgd: typeof noise === 'number' ? { ...pgd, randomStart: 0 } : { ...pgd, startNoise: noise } };
+  const conditions = list.map((condition, i) => {
+    T.manualSeed(batchSeed(condition, options.suite.seed, batchIndex));
+    const prepared = prepareAttack(condition.attack, query, gallery, options.suite);
+    return { prepared, pgd: withRandomStart(images, pgds[i]!) };
   });
   // ES:D is the shift of the iterate before the last step, whose forward RobRank measures (`lastForward`).
-  const finish = (i: number, adversarial: Tensor, attacked: Tensor, lastForward: Tensor | null = null) => {
+  const finish = (i: number, adversarial: Tensor, attacked: Tensor, lastForward: Tensor | null) => {
     const tally = tallies[i]!;
     const outcome = conditions[i]!.prepared.measure(attacked);
     batch.positions.forEach((p, k) => {
@@ -256,37 +259,32 @@ function attackBatch(batch: ImageBatch, batchIndex: number, runs: readonly Attac
       if (outcome.cosine) tally.cosine[p] = outcome.cosine[k]!;
       if (outcome.retained) tally.retained[p] = outcome.retained[k]!;
     });
-    const shifted = runs[i]!.attack === 'es' ? (lastForward ?? attacked) : attacked;
+    const shifted = list[i]!.attack === 'es' ? (lastForward ?? attacked) : attacked;
     tally.shiftSum += noGrad(() => shifted.sub(clean).norm(2, 1).sum().item());
     tally.maxPerturbation = Math.max(tally.maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
     tally.add(batch, attacked, queries, gallery, adversarial);
   };
   const perPass = options.conditionsPerPass ?? (options.device.startsWith('cuda') ? Math.max(1, Math.floor(JOINT_INPUT_VALUES / images.numel)) : 1);
-  const attacked = runs.map((_, i) => i).filter((i) => conditions[i]!.pgd !== null);
-  runs.forEach((_, i) => conditions[i]!.pgd === null && finish(i, images, clean));
-  // Runs share passes only with runs of the same iteration count.
-  for (const iters of new Set(attacked.map((i) => conditions[i]!.pgd!.iters))) {
-    const same = attacked.filter((i) => conditions[i]!.pgd!.iters === iters);
+  const all = list.map((_, i) => i);
+  // Conditions share passes only with conditions of the same iteration count.
+  for (const iters of new Set(all.map((i) => conditions[i]!.pgd.iters))) {
+    const same = all.filter((i) => conditions[i]!.pgd.iters === iters);
     for (let start = 0; start < same.length; start += perPass) {
       const group = same.slice(start, start + perPass);
       tidy(() => {
-        const { adversarial, lastForward } = featurePgdJointTrace(options.embed, group.map((i) => ({ images, goal: conditions[i]!.prepared.goal, options: conditions[i]!.pgd! })));
+        const { adversarial, lastForward } = featurePgdJointTrace(options.embed, group.map((i) => ({ images, goal: conditions[i]!.prepared.goal, options: conditions[i]!.pgd })));
         const all = noGrad(() => options.embed(adversarial.length === 1 ? adversarial[0]! : T.cat(adversarial)));
         const parts = adversarial.length === 1 ? [all] : all.split(group.map(() => images.shape[0]!), 0);
-        group.forEach((i, k) => finish(i, adversarial[k]!, parts[k]!, lastForward[k]));
+        group.forEach((i, k) => finish(i, adversarial[k]!, parts[k]!, lastForward[k] ?? null));
       });
     }
   }
 }
 
-/** The clean queries, then every run (sharing passes, see evaluateRuns). */
-export async function evaluateRobustness(runs: readonly AttackRun[], options: RobustnessOptions): Promise<{ clean: RunResult; runs: RunResult[] }> {
-  const clean = await evaluateRun(null, options);
-  return { clean, runs: await evaluateRuns(runs, options) };
-}
-
-function zeroBudget(pgd: PgdOptions): boolean {
-  return typeof pgd.eps === 'number' ? pgd.eps === 0 : pgd.eps.every((e) => e === 0);
+/** The clean queries, then every condition (sharing passes, see measureAttacks). */
+export async function measureRobustness(conditions: readonly AttackCondition[], options: RobustnessOptions): Promise<{ clean: ConditionResult; conditions: ConditionResult[] }> {
+  const clean = await measureClean(options);
+  return { clean, conditions: await measureAttacks(conditions, options) };
 }
 
 function mean(values: Float64Array): number {

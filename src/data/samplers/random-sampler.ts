@@ -1,6 +1,6 @@
 // Plain random batches: each epoch a fresh permutation of the split, cut into batches; the last
 // incomplete batch is dropped unless dropLast is false.
-import { Random } from './random.js';
+import { Random } from '../random.js';
 import { BatchSampler, type SamplerState } from './sampler.js';
 
 export interface RandomSamplerOptions {

@@ -1,16 +1,17 @@
 // Timing training steps of a method on random data: the figure `mdprop bench` reports and
-// bench/reference/mdprop_step.py reproduces with PyTorch. Each step is the trainer's step (attacks
-// in eval mode, one joint forward with segment routing, multi-similarity loss, Adam), on a batch of
-// normal noise with 2 images per class, after `warmup` untimed steps. Two other tasks time what
+// bench/reference/mdprop_step.py reproduces with PyTorch. The model, loss and optimizer are built
+// by training's own buildParts (multi-similarity loss, Adam lr 1e-5, weight decay 4e-4, the
+// method's preset at the authors' eps 0.01 and 1 iteration) under one compute setting; each step
+// is the trainer's step (attacks in eval mode, one joint forward with segment routing), on a batch
+// of normal noise with 2 images per class, after `warmup` untimed steps. Two other tasks time what
 // evaluation does with a batch: embedding it (no gradients), and attacking it (10 iterations of
 // untargeted feature-space PGD at eps 0.1, step 2.5 eps / iters, then its embedding).
-import type { MethodName } from '../methods/index.js';
-import { createLoss } from '../dml/index.js';
-import { methodStep, modelParameterGroups, presetMethod } from '../methods/index.js';
 import { featurePgd } from '../adversarial/index.js';
-import { convertToMultiBatchNorm, createModel, forwardFlops, freezeParameters, type EmbeddingModel, precisionProblem, setComputeMode, type Arch, type MemoryFormatName, type Precision } from '../nn/index.js';
-import { Adam } from '../optim/index.js';
-import { cuda, manualSeed, noGrad, profileOps, randn, setNumThreads, tensor, tidy, torchVersion, type OpTime, type Tensor } from '../torch/index.js';
+import { resolveCompute } from '../evaluate/index.js';
+import { methodStep, type MethodName } from '../methods/index.js';
+import { forwardFlops, freezeParameters, type Arch, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
+import { cuda, noGrad, profileOps, randn, tensor, tidy, torchVersion, type OpTime, type Tensor } from '../torch/index.js';
+import { buildParts, disposeParts, type PartsSettings } from '../train/index.js';
 
 export interface BenchSettings {
   method: MethodName;
@@ -21,8 +22,9 @@ export interface BenchSettings {
   warmup: number;
   threads: number;
   embedDim: number;
-  channels: number;
-  device: string;
+  channels: 1 | 3;
+  /** Default cpu. */
+  device?: string;
   seed: number;
   /** Default fp32. */
   precision?: Precision;
@@ -83,23 +85,30 @@ export interface BenchReport {
   ops?: BenchOpTime[];
 }
 
+/** What training builds for the bench: the authors' loss, optimizer and attack settings, the method's preset. */
+function partsSettings(s: BenchSettings): PartsSettings {
+  return {
+    method: s.method, eps: 0.01, attackIters: 1, mtaxTargets: 5, attackStep: null, seed: s.seed,
+    normalization: 'mean-std', arch: s.arch, embedDim: s.embedDim, channels: s.channels, pretrained: null, auxBnInit: 'copy',
+    loss: 'multisimilarity', optimizer: 'adam', lr: 1e-5, lrHead: null, lrMainBn: null, lrAuxBn: null, weightDecay: 4e-4, schedule: 'constant', epochs: 1,
+    precision: s.precision ?? 'fp32',
+  };
+}
+
+/** Throws OptionError naming `device` or `precision` where the compute setting cannot run here. */
 export function benchTrainingSteps(s: BenchSettings): BenchReport {
-  const precision = s.precision ?? 'fp32';
-  const memoryFormat = s.memoryFormat ?? 'contiguous';
-  const problem = precisionProblem(precision, s.device);
-  if (problem) throw new Error(`precision ${precision} on ${s.device}: ${problem}`);
-  setNumThreads(s.threads);
-  manualSeed(s.seed);
-  const method = presetMethod(s.method);
-  const model = convertToMultiBatchNorm(createModel({ arch: s.arch, embedDim: s.embedDim, inChannels: s.channels }), method.branches).to(s.device);
-  setComputeMode(model, { precision, memoryFormat });
-  const perImage = forwardFlops(model, [1, s.channels, s.imageSize, s.imageSize], s.device);
+  const compute = resolveCompute(
+    { device: s.device, precision: s.precision, memoryFormat: s.memoryFormat, threads: s.threads },
+    { imageSize: s.imageSize, testResize: s.imageSize, channels: s.channels, normalization: 'mean-std' },
+  );
+  const { device, precision, memoryFormat } = compute;
+  const parts = buildParts(partsSettings(s), s.batchSize / 2, compute);
+  const { model, method, criterion, optimizer, lossScale } = parts;
+  const perImage = forwardFlops(model, [1, s.channels, s.imageSize, s.imageSize], device);
   // The joint pass: forward + backward (2x) over every image; each attack: a clean forward, then per
   // iteration a forward and an input-only backward.
   const task = s.task ?? 'step';
   const attacked = method.distributions.reduce((a, d) => a + Math.round((d.part[1] - d.part[0]) * s.batchSize) * (1 + 2 * d.iters), 0);
-  const criterion = createLoss({ loss: { name: 'multisimilarity' }, embeddingDim: s.embedDim });
-  const optimizer = new Adam(modelParameterGroups(model, { backbone: 1e-5 }), { lr: 1e-5, weightDecay: 4e-4 });
   const labelValues = Array.from({ length: s.batchSize }, (_, i) => Math.floor(i / 2));
   const shape = [s.batchSize, s.channels, s.imageSize, s.imageSize];
   const times: number[] = [];
@@ -107,12 +116,12 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
   const opTotals = new Map<string, OpTime>();
   try {
     for (let i = 0; i < s.warmup + s.steps; i++) {
-      const images = randn(shape, { device: s.device });
-      const labels = tensor(labelValues, [s.batchSize], { dtype: 'int64', device: s.device });
+      const images = randn(shape, { device });
+      const labels = tensor(labelValues, [s.batchSize], { dtype: 'int64', device });
       const started = performance.now();
       const work = () => {
-        const out = tidy(() => (task === 'step' ? methodStep({ model, method, criterion, optimizer }, images, labels) : evaluationTask(model, task, images)));
-        if (s.device !== 'cpu') cuda.synchronize();
+        const out = tidy(() => (task === 'step' ? methodStep({ model, method, criterion, optimizer, ...(lossScale ? { lossScale } : {}) }, images, labels) : evaluationTask(model, task, images)));
+        if (device !== 'cpu') cuda.synchronize();
         return out;
       };
       let result: { samplesPerBranch: number[] };
@@ -127,9 +136,7 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
       labels.dispose();
     }
   } finally {
-    optimizer.dispose();
-    criterion.dispose();
-    model.dispose();
+    disposeParts(parts);
   }
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   // embed: one forward; attack: a clean forward, per iteration a forward and an input-only backward, a last forward.
@@ -154,7 +161,7 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
     warmup: s.warmup,
     threads: s.threads,
     embed_dim: s.embedDim,
-    device: s.device,
+    device,
     engine: `libtorch ${torchVersion} (mdprop)`,
     ...(s.profile ? { ops: topOps(opTotals, times.length) } : {}),
   };

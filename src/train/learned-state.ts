@@ -1,28 +1,10 @@
-// Moving a run's learned state in and out of files: the run's model file (src/formats/model-file.ts)
-// and the full state of a checkpoint (every BN branch, optimizer, loss).
+// The learned state of a run in and out of a checkpoint (src/formats/checkpoint.ts): every BN
+// branch of the model, the optimizer, the loss's own parameters and the scheduler.
 import type { DmlLoss } from '../dml/index.js';
-import { methodName, writeModelFile } from '../formats/index.js';
+import { disposeCheckpoint, type Checkpoint, type TrainerState } from '../formats/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
 import type { AnyOptimizer, LrScheduler } from '../optim/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
-import { disposeCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
-
-/** Writes the run's model: branch 0 with the run's settings in its metadata, its other branches beside it. */
-export function writeRunModel(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
-  writeModelFile(path, model, {
-    arch: config.arch,
-    embedDim: config.embedDim,
-    inChannels: config.channels,
-    imageSize: config.imageSize,
-    testResize: config.testResize,
-    normalization: config.normalization,
-    method: methodName(config.method),
-    dataset: config.dataset,
-    epoch,
-    metrics: metrics['recall@1'] === undefined ? {} : { 'recall@1': metrics['recall@1'] },
-  });
-}
 
 export interface LearnedState {
   model: EmbeddingModel;

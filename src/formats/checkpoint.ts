@@ -9,49 +9,13 @@
 // (checkpoint -> checkpoint.prev, checkpoint.next -> checkpoint). A crash at any moment leaves a
 // complete checkpoint in checkpoint/ or, between the renames, in checkpoint.prev/; the loader
 // looks in that order and checks every file's size against the manifest.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SamplerState } from '../data/index.js';
-import type { OptimizerState, OptimizerStateMeta, SchedulerState } from '../optim/index.js';
-import { dispose, readSafetensors, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
-import { CHECKPOINT_FILES, readJsonFile, RUN_FILES, writeJsonFile, type MetricValues } from '../formats/index.js';
-import { manifestSchema, trainerStateSchema } from './checkpoint-files.js';
-
-export const CHECKPOINT_FORMAT = 'mdprop.checkpoint/1';
-
-/** Sums over the steps of the epoch in progress, so an epoch interrupted half-way reports as a whole. */
-export interface EpochProgress {
-  steps: number;
-  lossSum: number;
-  seconds: number;
-  samplesPerBranch: number[];
-}
-
-export interface EvaluationRecord {
-  epoch: number;
-  metrics: MetricValues;
-}
-
-export interface TrainerState {
-  /** Epochs completed. */
-  epoch: number;
-  /** Optimizer steps taken since the run began. */
-  step: number;
-  /** The data loader's position: the next batch to train on. */
-  sampler: SamplerState;
-  scheduler: SchedulerState;
-  /** The epoch in progress when the checkpoint was taken mid-epoch (Ctrl-C); null at an epoch's end. */
-  partialEpoch: EpochProgress | null;
-  /** The evaluation whose weights are in model.safetensors (highest Recall@1 so far). */
-  best: EvaluationRecord | null;
-  lastEval: EvaluationRecord | null;
-  trainSeconds: number;
-  evalSeconds: number;
-  /** Images per BN branch over the whole run. */
-  samplesPerBranch: number[];
-  /** Length of metrics.jsonl when the checkpoint was taken. */
-  metricsBytes: number;
-}
+import type { OptimizerState } from '../optim/index.js';
+import { dispose, onDevice, readSafetensors, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { CHECKPOINT_FORMAT, manifestSchema, optimizerMetaSchema, trainerStateSchema, type Manifest, type TrainerState } from './checkpoint-files.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
+import { CHECKPOINT_FILES, RunDirectory } from './run-directory.js';
 
 export interface Checkpoint {
   model: Map<string, Tensor>;
@@ -59,13 +23,6 @@ export interface Checkpoint {
   /** By name `loss.<index>` in the order of the loss's parameters(). */
   loss: Map<string, Tensor>;
   trainer: TrainerState;
-}
-
-interface Manifest {
-  format: typeof CHECKPOINT_FORMAT;
-  epoch: number;
-  step: number;
-  files: Record<string, number>;
 }
 
 export interface SaveHooks {
@@ -76,9 +33,8 @@ export interface SaveHooks {
 
 /** Writes the checkpoint of a run directory, replacing the previous one atomically. */
 export function saveCheckpoint(runDir: string, checkpoint: Checkpoint, hooks: SaveHooks = {}): void {
-  const current = join(runDir, RUN_FILES.checkpoint);
-  const next = join(runDir, RUN_FILES.nextCheckpoint);
-  const previous = join(runDir, RUN_FILES.previousCheckpoint);
+  const run = new RunDirectory(runDir);
+  const [current, next, previous] = [run.file('checkpoint'), run.file('nextCheckpoint'), run.file('previousCheckpoint')];
   rmSync(next, { recursive: true, force: true });
   mkdirSync(next, { recursive: true });
   const files: Record<string, number> = {};
@@ -111,17 +67,14 @@ export function saveCheckpoint(runDir: string, checkpoint: Checkpoint, hooks: Sa
 
 /** The folder holding the run's newest complete checkpoint, or null when it has none. */
 export function findCheckpoint(runDir: string): string | null {
-  for (const name of [RUN_FILES.checkpoint, RUN_FILES.previousCheckpoint]) {
-    const dir = join(runDir, name);
-    if (existsSync(join(dir, CHECKPOINT_FILES.manifest))) return dir;
-  }
-  return null;
+  return new RunDirectory(runDir).newestCheckpoint();
 }
 
 /** Reads a run's checkpoint; the tensors belong to the caller. Errors name the file at fault. */
 export function loadCheckpoint(runDir: string): Checkpoint {
-  const dir = findCheckpoint(runDir);
-  if (dir === null) throw new Error(`${runDir}: no checkpoint (expected ${join(runDir, RUN_FILES.checkpoint, CHECKPOINT_FILES.manifest)})`);
+  const run = new RunDirectory(runDir);
+  const dir = run.newestCheckpoint();
+  if (dir === null) throw new Error(`${runDir}: no checkpoint (expected ${join(run.file('checkpoint'), CHECKPOINT_FILES.manifest)})`);
   const manifest = readJsonFile(join(dir, CHECKPOINT_FILES.manifest), manifestSchema);
   if (manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${dir}: unknown checkpoint format '${String(manifest.format)}'`);
   for (const [name, size] of Object.entries(manifest.files)) {
@@ -132,9 +85,9 @@ export function loadCheckpoint(runDir: string): Checkpoint {
   const tensorsOf = (name: string) => readSafetensors(join(dir, name)).tensors;
   return {
     model: tensorsOf(CHECKPOINT_FILES.model),
-    optimizer: { tensors: tensorsOf(CHECKPOINT_FILES.optimizerTensors), meta: readJson<OptimizerStateMeta>(join(dir, CHECKPOINT_FILES.optimizer)) },
+    optimizer: { tensors: tensorsOf(CHECKPOINT_FILES.optimizerTensors), meta: readJsonFile(join(dir, CHECKPOINT_FILES.optimizer), optimizerMetaSchema) },
     loss: tensorsOf(CHECKPOINT_FILES.loss),
-    trainer: readJsonFile(join(dir, CHECKPOINT_FILES.trainer), trainerStateSchema) as TrainerState,
+    trainer: readJsonFile(join(dir, CHECKPOINT_FILES.trainer), trainerStateSchema),
   };
 }
 
@@ -145,17 +98,9 @@ export function disposeCheckpoint(checkpoint: Checkpoint): void {
   dispose(checkpoint.loss);
 }
 
-function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (err) {
-    throw new Error(`${path}: cannot read (${(err as Error).message})`);
-  }
-}
-
 /** CPU copies of device tensors (safetensors are written from host memory); CPU ones as they are. */
 function onCpu(map: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
-  return new Map([...map].map(([name, t]) => [name, t.device === 'cpu' ? t : t.to('cpu')]));
+  return new Map([...map].map(([name, t]) => [name, onDevice(t, 'cpu')]));
 }
 
 /** Flushes a file's or folder's metadata (a folder after renames), so a power cut keeps them. */
