@@ -1,6 +1,10 @@
 // Crossing the boundary: typed arrays in and out (always copies, so JS and libtorch never share
-// memory that either side could free), and tensor metadata.
+// memory that either side could free), a tensor's bytes written to a file, and tensor metadata.
 #include "common.h"
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
 
 namespace mdprop {
 namespace {
@@ -64,6 +68,28 @@ Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
     Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n);
     if (n) std::memcpy(buffer.Data(), c.data_ptr(), n);
     return buffer;
+  });
+}
+
+// writeTensorBytes(handle, fd): the tensor's bytes (CPU, row-major) written to an open file
+// descriptor at its current position, without passing through a JS buffer.
+Napi::Value WriteTensorBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = TensorHandle::FromValue(info[0], "writeTensorBytes");
+  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "writeTensorBytes(handle, fd)");
+  const int fd = info[1].As<Napi::Number>().Int32Value();
+  return Guarded(env, "writeTensorBytes", [&]() -> Napi::Value {
+    const at::Tensor c = t.detach().to(at::kCPU).contiguous();
+    const char* at = static_cast<const char*>(c.data_ptr());
+    size_t left = c.numel() * c.element_size();
+    while (left > 0) {
+      const ssize_t n = ::write(fd, at, std::min(left, static_cast<size_t>(1) << 30));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::runtime_error(std::string("write failed: ") + std::strerror(errno));
+      at += n;
+      left -= static_cast<size_t>(n);
+    }
+    return env.Undefined();
   });
 }
 
@@ -141,6 +167,7 @@ Napi::Value SameTensor(const Napi::CallbackInfo& info) {
 void InitTensorIO(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer, "fromBuffer"));
   exports.Set("toBuffer", Napi::Function::New(env, ToBuffer, "toBuffer"));
+  exports.Set("writeTensorBytes", Napi::Function::New(env, WriteTensorBytes, "writeTensorBytes"));
   exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
   exports.Set("dtype", Napi::Function::New(env, Dtype, "dtype"));
   exports.Set("device", Napi::Function::New(env, DeviceOf, "device"));

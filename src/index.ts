@@ -7,7 +7,7 @@ export { train, resumeTraining, resolveTrainConfig, type TrainOptions, type Trai
 export { evaluate, embedFolder, embedTensor, type EvaluateOptions, type EvalProgress, type EmbedImagesOptions, type Embeddings } from './evaluate/index.js';
 export { loadModelFile as loadModel, convertWeights, type LoadedModel, type ModelRequest, type ConvertResult } from './formats/index.js';
 export { retrievalMetrics, type RetrievalMetricsOptions } from './dml/index.js';
-export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind } from './report/index.js';
+export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind, type ReportOptions } from './report/index.js';
 export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './experiment/index.js';
 
 // Methods as data: a preset's name or a list of distributions.
@@ -34,6 +34,13 @@ export { joinRun, launchWorkers, workerPlace, DistributedError, type LaunchOptio
 export { OptionError } from './evaluate/index.js';
 export { FormatError } from './formats/index.js';
 export { DataError, ImageDecodeError } from './data/index.js';
+export { CheckpointError } from './torch/index.js';
+
+// Bounds on files from elsewhere, and the memory estimate checked before work (README: "Files from elsewhere").
+export { CHECKPOINT_LIMITS, PICKLE_LIMITS } from './torch/index.js';
+export { IMAGE_FORMATS, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS } from './data/index.js';
+export { MODEL_LIMITS } from './formats/index.js';
+export { forwardPeakBytes, type ForwardMemoryRequest } from './nn/index.js';
 
 // The layers, for building on the parts.
 export * as torch from './torch/index.js';

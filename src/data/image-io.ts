@@ -1,9 +1,13 @@
-// Decoding with sharp (libvips); in-memory images are handled in JavaScript. A file is read
-// once into memory: its header gives the size for planning a crop, then one sharp pipeline
-// crops, resizes and returns raw pixels. libvips runs on libuv's thread pool, so many images
-// decode in parallel while the event loop stays free.
-// Images are not rotated by their EXIF orientation, as PIL (and so the reference code) does not.
-import { promises as fs } from 'node:fs';
+// Decoding with sharp (libvips), always from bytes this module read itself: a file is opened
+// without blocking (a FIFO or a device is refused, not waited on), read whole up to
+// MAX_IMAGE_FILE_BYTES, and its format, from its first bytes and again as sharp detects it, must be
+// one of IMAGE_FORMATS. So a file named .png that holds an SVG never reaches librsvg, which would
+// follow its links to other files, and no decoder is ever given a path. The header gives the size
+// for planning a crop (refused above MAX_IMAGE_PIXELS), then one sharp pipeline, itself limited to
+// MAX_IMAGE_PIXELS, crops, resizes and returns raw pixels. libvips runs on libuv's thread pool, so
+// many images decode in parallel while the event loop stays free. In-memory images are handled in
+// JavaScript. Images are not rotated by their EXIF orientation, as PIL (and so the reference code) does not.
+import { constants, promises as fs } from 'node:fs';
 import sharp, { type Sharp } from 'sharp';
 import { coversWhole, type Rect, type Size } from './crop.js';
 import { ImageDecodeError, reasonOf } from './errors.js';
@@ -16,6 +20,89 @@ import type { ImageSource } from './types.js';
  * beyond any metric-learning dataset, and a few decoded at once stay within a few GB.
  */
 export const MAX_IMAGE_PIXELS = 64_000_000;
+
+/** Files above this size are refused before they are read (a 64-megapixel JPEG is about 20 MB). */
+export const MAX_IMAGE_FILE_BYTES = 128 * 2 ** 20;
+
+/** The formats decoded, as their first bytes show them; SVG, PDF and every other format are refused. */
+export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+/** The format of an image from its first bytes (its magic number); null for anything else. */
+export function sniffImageFormat(b: Uint8Array): ImageFormat | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
+  if (ascii(0, 4) === 'II*\x00' || ascii(0, 4) === 'MM\x00*') return 'tiff';
+  if (ascii(4, 8) === 'ftyp' && ['avif', 'avis'].includes(ascii(8, 12))) return 'avif';
+  return null;
+}
+
+/** sharp's name of each allowed format (AVIF is read by its HEIF loader). */
+const SHARP_FORMAT: Record<ImageFormat, string> = { jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', tiff: 'tiff', avif: 'heif' };
+
+/** A sharp pipeline over bytes already checked by readImageFile: the pixel limit always applies. */
+export function imagePipeline(bytes: Uint8Array): Sharp {
+  return sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS });
+}
+
+/** An image file read and checked: its bytes, its format, and its size from the header. */
+export interface CheckedImage extends Size {
+  readonly bytes: Buffer;
+  readonly format: ImageFormat;
+}
+
+async function readCapped(path: string, name: string): Promise<Buffer> {
+  let handle: fs.FileHandle;
+  try {
+    // Non-blocking: opening a FIFO would otherwise wait for a writer forever.
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ImageDecodeError(name, code === 'ENOENT' ? 'file not found' : reasonOf(err));
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new ImageDecodeError(name, 'not a regular file (a FIFO, a device or a folder); only image files are read');
+    if (stat.size > MAX_IMAGE_FILE_BYTES) throw new ImageDecodeError(name, `${stat.size} bytes is more than the ${MAX_IMAGE_FILE_BYTES} an image file may have`);
+    // One byte more than the limit, in case the file grew since it was measured.
+    const buffer = Buffer.alloc(Math.min(stat.size + 1, MAX_IMAGE_FILE_BYTES + 1));
+    let done = 0;
+    while (done < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done > MAX_IMAGE_FILE_BYTES) throw new ImageDecodeError(name, `more than the ${MAX_IMAGE_FILE_BYTES} bytes an image file may have`);
+    return buffer.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads an image file with a size limit and checks its format (first bytes, then as sharp detects
+ * it) and its pixel count from the header. Every failure is an ImageDecodeError naming `name`.
+ */
+export async function readImageFile(path: string, name: string): Promise<CheckedImage> {
+  const bytes = await readCapped(path, name);
+  const format = sniffImageFormat(bytes);
+  if (format === null) throw new ImageDecodeError(name, `not a ${IMAGE_FORMATS.join(', ')} image (by its first bytes); other formats, SVG among them, are not read`);
+  let size: Size;
+  try {
+    // The header alone (no pixel is decoded), so the pixel limit is checked below with its own message.
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    if (meta.format !== SHARP_FORMAT[format]) throw new Error(`its first bytes say ${format}, the decoder found ${meta.format ?? 'nothing'}`);
+    if (!meta.width || !meta.height) throw new Error('no image size in the header');
+    size = { width: meta.width, height: meta.height };
+  } catch (err) {
+    throw new ImageDecodeError(name, reasonOf(err));
+  }
+  checkPixels(name, size.width, size.height);
+  return { bytes, format, ...size };
+}
 
 function checkPixels(name: string, width: number, height: number): void {
   if (width * height > MAX_IMAGE_PIXELS) throw new ImageDecodeError(name, `${width}x${height} pixels is more than the ${MAX_IMAGE_PIXELS} an image may have`);
@@ -50,23 +137,8 @@ export async function openImage(source: ImageSource): Promise<OpenedImage> {
       render: (plan) => Promise.resolve(renderInMemory(raw, plan)),
     };
   }
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(source.path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ImageDecodeError(source.name, code === 'ENOENT' ? 'file not found' : reasonOf(err));
-  }
-  let size: Size;
-  try {
-    const meta = await sharp(bytes).metadata();
-    if (!meta.width || !meta.height) throw new Error('no image size in the header');
-    size = { width: meta.width, height: meta.height };
-  } catch (err) {
-    throw new ImageDecodeError(source.name, reasonOf(err));
-  }
-  checkPixels(source.name, size.width, size.height);
-  return { name: source.name, ...size, render: (plan) => renderWithSharp(source.name, sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }), plan) };
+  const image = await readImageFile(source.path, source.name);
+  return { name: source.name, width: image.width, height: image.height, render: (plan) => renderWithSharp(source.name, imagePipeline(image.bytes), plan) };
 }
 
 /** Decodes every pixel of a source (what `data check` does to prove an image is readable). */
@@ -77,21 +149,12 @@ export async function decodeFully(source: ImageSource): Promise<Size> {
     }
     return source;
   }
-  let size: Size;
+  const image = await readImageFile(source.path, source.name); // size checked from the header, before any pixel is decoded
   try {
-    const meta = await sharp(source.path).metadata();
-    size = { width: meta.width ?? 0, height: meta.height ?? 0 };
-  } catch (err) {
-    const missing = reasonOf(err).startsWith('Input file is missing');
-    throw new ImageDecodeError(source.name, missing ? 'file not found' : reasonOf(err));
-  }
-  checkPixels(source.name, size.width, size.height); // from the header, before any pixel is decoded
-  try {
-    const { info } = await sharp(source.path, { limitInputPixels: MAX_IMAGE_PIXELS }).raw().toBuffer({ resolveWithObject: true });
+    const { info } = await imagePipeline(image.bytes).raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height };
   } catch (err) {
-    const missing = reasonOf(err).startsWith('Input file is missing');
-    throw new ImageDecodeError(source.name, missing ? 'file not found' : reasonOf(err));
+    throw new ImageDecodeError(source.name, reasonOf(err));
   }
 }
 

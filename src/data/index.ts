@@ -10,6 +10,7 @@ export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
 export { SubsetSplit } from './split.js';
 export { findImageFiles, imageFolderSplit } from './image-folder.js';
+export { readImageFile, imagePipeline, sniffImageFormat, IMAGE_FORMATS, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, type CheckedImage, type ImageFormat } from './image-io.js';
 export { isDirectoryNow, isFileNow } from './files.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
 export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './samplers/sampler.js';

@@ -1,10 +1,11 @@
 // Embedding images with a trained model: a tensor batch, or a folder / list of image files read
 // with the evaluation transform that fits the model (its recorded image size and channels).
 import { imageFolderSplit, type DataSplit } from '../data/index.js';
-import type { LoadedModel } from '../formats/index.js';
+import { MODEL_LIMITS, type LoadedModel } from '../formats/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
 import { noGrad, type Tensor } from '../torch/index.js';
 import { computeWith, resolveCompute, type ComputeRequest } from './compute.js';
+import { checkPassMemory } from './memory-check.js';
 import { embedSplit } from './embed-split.js';
 import { OptionError } from './options.js';
 
@@ -30,22 +31,23 @@ export interface Embeddings {
   paths: readonly string[];
 }
 
-function positive(option: string, value: number | undefined, fallback: number): number {
+function positive(option: string, value: number | undefined, fallback: number, max = 65536): number {
   const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < 1 || n > 65536) throw new OptionError(option, `expected a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new OptionError(option, `expected an integer in 1..${max}, got ${n}`);
   return n;
 }
 
 /** Embeds every image below `folder` (recursive, code-point order of relative paths). */
 export async function embedFolder(loaded: LoadedModel, folder: string, options: EmbedImagesOptions = {}): Promise<Embeddings> {
   const meta = loaded.metadata;
-  const crop = positive('crop', options.crop, meta?.image_size ?? 224);
+  const crop = positive('crop', options.crop, meta?.image_size ?? 224, MODEL_LIMITS.imageSize);
   // Without a recorded resize, ImageNet's convention: 256 before a 224 crop.
-  const resize = positive('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop));
+  const resize = positive('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop), MODEL_LIMITS.testResize);
   if (crop > resize) throw new OptionError('crop', `${crop} must not exceed resize (${resize})`);
   const batchSize = positive('batchSize', options.batchSize, 32);
   if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
   const compute = resolveCompute(options, { imageSize: crop, testResize: resize, channels: loaded.inChannels, normalization: meta?.normalization ?? 'mean-std' });
+  checkPassMemory({ arch: loaded.arch, embedDim: loaded.embedDim, inChannels: loaded.inChannels, imageSize: crop, batch: batchSize, kind: 'inference', branches: loaded.branches }, compute.device, ['crop', '--crop']);
   const split: DataSplit & { paths: readonly string[] } = await imageFolderSplit(folder);
   loaded.model.eval();
   computeWith(loaded.model, compute);

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ATTACK_NAMES, PROFILE_NAMES, PROFILES, type AttackName } from '../adversarial/index.js';
 import { DATASET_NAMES } from '../data/index.js';
-import { fieldPath, RUN_FILES } from '../formats/index.js';
+import { fieldPath, MODEL_LIMITS, RUN_FILES } from '../formats/index.js';
 import { ARCHS, MEMORY_FORMATS, PRECISIONS, type Arch } from '../nn/index.js';
 import { COMPUTE_TEXT } from './compute.js';
 import { OptionError } from './option-error.js';
@@ -54,8 +54,8 @@ export const evaluateOptionsSchema = z.strictObject({
   limitTest: count(1).nullable().optional(),
   /** Default: the dataset's protocol. Recall@1 is always reported. */
   ks: z.array(count(1)).min(1).optional(),
-  imageSize: count(1, 8192).optional(),
-  testResize: count(1, 8192).optional(),
+  imageSize: count(1, MODEL_LIMITS.imageSize).optional(),
+  testResize: count(1, MODEL_LIMITS.testResize).optional(),
   batchSize: count(1, 65536).optional(),
   seed: count(0, 2 ** 32 - 1).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, "expected 'cpu' or 'cuda[:N]'").optional(),

@@ -7,6 +7,7 @@ import { acceptsRoot, DATASETS, isDatasetName, type DatasetName } from '../data/
 import { FormatError, loadModelFile, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
 import { multiBatchNorms } from '../nn/index.js';
 import { resolveDeviceSetting, withTestImages, type ComputeSetting } from './compute.js';
+import { checkPassMemory } from './memory-check.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
 
 export interface EvalPlan {
@@ -148,6 +149,11 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
     if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('weights', `the model takes ${loaded.inChannels} input channels; evaluation supports 1 or 3`);
     const channels = loaded.inChannels as 1 | 3;
     const compute = withTestImages(deviceSetting, { imageSize, testResize, channels, normalization: run?.normalization ?? meta?.normalization ?? 'mean-std' });
+    const batchSize = o.batchSize ?? EVALUATE_DEFAULTS.batchSize;
+    const model = { arch: loaded.arch, embedDim: loaded.embedDim, inChannels: loaded.inChannels, imageSize, branches: loaded.branches };
+    // The attacked batches need input gradients (several attack runs may share one pass); clean embedding takes batches of at least 128.
+    checkPassMemory({ ...model, batch: batchSize * (o.conditionsPerPass ?? 1), kind: 'input-gradient' }, compute.device, ['imageSize', '--image-size']);
+    checkPassMemory({ ...model, batch: Math.max(batchSize, 128), kind: 'inference' }, compute.device, ['imageSize', '--image-size']);
     const defaultOut = new RunDirectory(runDir ?? dirname(loaded.path)).file('eval');
     return {
       runDir,
@@ -162,7 +168,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       limit: o.limit,
       limitTest: (o.limitTest === undefined ? run?.limitTest : o.limitTest) ?? undefined,
       ks,
-      batchSize: o.batchSize ?? EVALUATE_DEFAULTS.batchSize,
+      batchSize,
       seed: o.seed ?? run?.seed ?? 0,
       norm,
       stepSize,

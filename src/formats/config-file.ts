@@ -26,8 +26,8 @@ const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 /** Bounds no real run comes near, so a typo cannot ask for terabytes or a million threads. */
 export const CONFIG_LIMITS = {
   embedDim: MODEL_LIMITS.embedDim,
-  imageSize: 4096,
-  testResize: MODEL_LIMITS.imageSize,
+  imageSize: MODEL_LIMITS.imageSize,
+  testResize: MODEL_LIMITS.testResize,
   batchSize: 65536,
   evalBatchSize: 65536,
   samplesPerClass: 1024,

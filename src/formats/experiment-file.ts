@@ -34,8 +34,8 @@ export const detectionStatSchema = z.strictObject({
 
 export const experimentMethodSchema = z.strictObject({
   name: z.string(),
-  /** Run directories relative to the experiment directory, in seed order. */
-  runs: z.array(z.string()),
+  /** Run directories relative to the experiment directory, in seed order; none leads out of it. */
+  runs: z.array(z.string().regex(/^(?![\\/])(?!(.*[\\/])?\.\.([\\/]|$)).+$/, 'a path inside the experiment folder (relative, with no ".." step)')),
   /** Clean metrics of the evaluated model: recall@K, map@r, nmi, ... */
   clean: z.record(z.string(), seedStatSchema),
   robust: z.array(robustStatSchema),

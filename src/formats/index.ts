@@ -38,7 +38,7 @@ export {
 } from './model-file.js';
 export { loadModelFile, type LoadedModel, type ModelRequest } from './model-load.js';
 export { convertWeights, type ConvertResult } from './weights-convert.js';
-export { CHECKPOINT_FILES, EXPERIMENT_FILES, ExperimentDirectory, experimentRunPath, RUN_FILES, RunDirectory, writeRunModelFile, type RunFile } from './run-directory.js';
+export { CHECKPOINT_FILES, EXPERIMENT_FILES, ExperimentDirectory, experimentRunDir, experimentRunPath, RUN_FILES, RunDirectory, writeRunModelFile, type RunFile } from './run-directory.js';
 export {
   CHECKPOINT_FORMAT,
   lockFileSchema,

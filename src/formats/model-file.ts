@@ -14,8 +14,11 @@ import { onDevice, tidy, writeSafetensors, type Tensor } from '../torch/index.js
 
 export const MODEL_FORMAT = 'mdprop.model/1';
 
-/** Sizes beyond these belong to no real model; checking them first keeps a hostile header from allocating. */
-export const MODEL_LIMITS = { embedDim: 8192, imageSize: 8192, branches: 64 } as const;
+/**
+ * Sizes beyond these belong to no real model; checking them first keeps a hostile header from
+ * allocating, and from asking for huge default crops (metric learning trains at 224 to 256 pixels).
+ */
+export const MODEL_LIMITS = { embedDim: 8192, imageSize: 1024, testResize: 2048, branches: 64 } as const;
 
 const intText = (max: number) =>
   z
@@ -30,7 +33,7 @@ export const modelMetadataSchema = z.object({
   embed_dim: intText(MODEL_LIMITS.embedDim),
   in_channels: intText(4),
   image_size: intText(MODEL_LIMITS.imageSize).optional(),
-  test_resize: intText(MODEL_LIMITS.imageSize).optional(),
+  test_resize: intText(MODEL_LIMITS.testResize).optional(),
   /** Input scaling the model was trained with ('mean-std' when absent). */
   normalization: z.enum(['mean-std', 'none']).optional(),
   method: z.string().optional(),

@@ -6,7 +6,7 @@
 // mdprop build a model of their choosing.
 import { existsSync } from 'node:fs';
 import { ARCHS, bnBranchCount, convertToMultiBatchNorm, createModel, describeReport, isBatchCounter, modelNames, modelStateShapes, setBnRouting, type Arch, type EmbeddingModel, type LoadReport } from '../nn/index.js';
-import { dispose, isPytorchCheckpoint, readPytorchCheckpoint, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
+import { describeNonFinite, dispose, firstNonFinite, isPytorchCheckpoint, readPytorchCheckpoint, readSafetensors, readSafetensorsHeader, type SafetensorsHeader, type Tensor } from '../torch/index.js';
 import { FormatError, fieldPath } from './errors.js';
 import { AUX_KEY, auxFileOf, MODEL_LIMITS, modelMetadataSchema, type ModelMetadata } from './model-file.js';
 
@@ -179,6 +179,8 @@ function build(headers: readonly SafetensorsHeader[], rename: ReadonlyMap<string
     for (const header of headers) {
       const tensors = preloaded.get(header) ?? readSafetensors(header.path, undefined, header).tensors;
       held.push(tensors);
+      const bad = firstNonFinite(tensors);
+      if (bad) throw new FormatError(header.path, bad.name, describeNonFinite(bad));
       for (const [k, t] of tensors) state.set(rename.get(k) ?? k, t);
     }
     const model = createModel({ arch: info.arch, embedDim: info.embedDim, inChannels: info.inChannels });

@@ -10,9 +10,10 @@
 //   lock                the pid and host of the process writing the run, while it runs
 // JSON files are written atomically; metrics.jsonl only grows, and a resumed run cuts it back to
 // its length at the checkpoint so no line is written twice.
-import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { configSchema, methodName, type TrainConfig } from './config-file.js';
+import { boundedMessage, quote } from '../torch/index.js';
 import { FormatError } from './errors.js';
 import { evalFileSchema, type EvalFile } from './eval-file.js';
 import { experimentSchema, type ExperimentFile } from './experiment-file.js';
@@ -49,6 +50,26 @@ export function experimentRunPath(method: string, seed: number): string {
   return `${method}/seed-${seed}`;
 }
 
+/**
+ * A run path of experiment.json (`field` names it there), as a folder inside the experiment's:
+ * an absolute path, a `..` step or a symbolic link that leads out of it is a FormatError.
+ */
+export function experimentRunDir(dir: string, rel: string, field: string): string {
+  const file = join(dir, EXPERIMENT_FILES.experiment);
+  const outside = () => new FormatError(file, field, `${quote(rel)} leads outside the experiment folder; run paths are relative to it and stay inside it`);
+  if (rel === '' || isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) throw outside();
+  const full = resolve(dir, rel);
+  let real: string;
+  try {
+    real = realpathSync(full);
+  } catch {
+    return full; // not there (yet): readers report the missing run by its path
+  }
+  const root = realpathSync(dir);
+  if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) throw outside();
+  return full;
+}
+
 /** An experiment directory: experiment.json, report.html and its runs OUT/<method>/seed-<s>/. */
 export class ExperimentDirectory {
   constructor(readonly path: string) {}
@@ -61,9 +82,12 @@ export class ExperimentDirectory {
     return existsSync(this.file(name));
   }
 
-  /** A run of the experiment, by its path relative to the experiment (as experiment.json lists it). */
-  run(relative: string): RunDirectory {
-    return new RunDirectory(join(this.path, relative));
+  /**
+   * A run of the experiment, by its path relative to the experiment (as experiment.json lists it,
+   * `field` naming where): a path leading outside the experiment folder is a FormatError.
+   */
+  run(relative: string, field = 'runs'): RunDirectory {
+    return new RunDirectory(experimentRunDir(this.path, relative, field));
   }
 
   readExperiment(): ExperimentFile {
@@ -177,22 +201,34 @@ export class RunDirectory {
     for (const name of readdirSync(this.path)) if (/\.tmp-\d+$/.test(name)) rmSync(join(this.path, name), { force: true });
   }
 
-  readMetrics(): MetricsLine[] {
+  /**
+   * The lines of metrics.jsonl. A last line that ends without its newline and does not parse is
+   * what a crash during an append leaves: it is left out, and `onWarning` hears of it (a resumed
+   * run cuts the file back to its checkpoint's length, which removes it). Any other bad line is a
+   * FormatError naming the file and line.
+   */
+  readMetrics(onWarning?: (message: string) => void): MetricsLine[] {
     if (!this.has('metrics')) return [];
     const path = this.file('metrics');
-    return readFileSync(path, 'utf8')
-      .split('\n')
-      .map((line, i) => ({ line, i }))
-      .filter(({ line }) => line.trim() !== '')
-      .map(({ line, i }) => {
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch (err) {
-          throw new FormatError(`${path}:${i + 1}`, null, `not valid JSON (${(err as Error).message})`);
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n');
+    const last = lines.length - 1;
+    const out: MetricsLine[] = [];
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        if (i === last) {
+          onWarning?.(`${path}: the last line (${i + 1}) ends mid-line, as a crash during an append leaves it; read up to line ${i}`);
+          return;
         }
-        return parseWithSchema(`${path}:${i + 1}`, metricsLineSchema, value);
-      });
+        throw new FormatError(`${path}:${i + 1}`, null, `not valid JSON (${boundedMessage(err, 200)})`);
+      }
+      out.push(parseWithSchema(`${path}:${i + 1}`, metricsLineSchema, value));
+    });
+    return out;
   }
 }
 

@@ -4,7 +4,7 @@
 // from elsewhere (src/nn/load-rules.ts) apply when a file is loaded into a model.
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { CheckpointError, dispose, isPytorchCheckpoint, readPytorchCheckpoint, writeSafetensors } from '../torch/index.js';
+import { CheckpointError, describeNonFinite, dispose, firstNonFinite, isPytorchCheckpoint, readPytorchCheckpoint, writeSafetensors } from '../torch/index.js';
 import { FormatError } from './errors.js';
 
 export interface ConvertResult {
@@ -31,6 +31,8 @@ export function convertWeights(input: string, output: string): ConvertResult {
     throw err;
   }
   try {
+    const bad = firstNonFinite(checkpoint.tensors);
+    if (bad) throw new FormatError(input, bad.name, describeNonFinite(bad));
     let elements = 0;
     for (const t of checkpoint.tensors.values()) elements += t.numel;
     writeSafetensors(output, checkpoint.tensors, { converted_from: basename(input), ...(checkpoint.foundAt === null ? {} : { state_dict_key: checkpoint.foundAt }) });

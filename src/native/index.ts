@@ -19,6 +19,8 @@ export interface NativeAddon {
 
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtypeCode: number, device?: string): NativeHandle;
   toBuffer(h: NativeHandle): ArrayBuffer;
+  /** Writes the tensor's bytes (CPU, row-major) to an open file descriptor, with no JS copy. */
+  writeTensorBytes(h: NativeHandle, fd: number): void;
   shape(h: NativeHandle): number[];
   dtype(h: NativeHandle): number;
   device(h: NativeHandle): string;
@@ -65,8 +67,8 @@ export interface NativeAddon {
   profilerStart(): void;
   profilerStop(): { name: string; calls: number; totalUs: number; selfUs: number }[];
 
-  /** The pickle and the storage records (`data/<key>`, key without the prefix, as 1-D uint8 tensors) of a torch.save zip archive. */
-  readTorchZip(path: string): { pickle: ArrayBuffer; storages: [string, NativeHandle][] };
+  /** Records of a torch.save zip archive (names relative to its folder, e.g. `data/0`), each as a 1-D uint8 tensor, read by libtorch's reader. */
+  readTorchZipRecords(path: string, names: readonly string[]): NativeHandle[];
 
   c10dInit(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number): NativeProcessGroup;
   c10dAllReduce(group: NativeProcessGroup, tensors: NativeHandle[], op: string): void;

@@ -46,3 +46,4 @@ export {
   type Precision,
 } from './precision.js';
 export { forwardFlops } from './flops.js';
+export { describeShortfall, formatBytes, forwardPeakBytes, memoryShortfall, modelElements, type ForwardMemoryRequest, type MemoryShortfall, type PassKind } from './memory-estimate.js';

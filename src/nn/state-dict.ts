@@ -1,5 +1,5 @@
 // Comparing a state dict with a model's own tensors, and the one error that names every problem.
-import type { Tensor } from '../torch/index.js';
+import { plainName, type Tensor } from '../torch/index.js';
 
 export interface ShapeMismatch {
   name: string;
@@ -41,8 +41,9 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 const shown = 20; // a wholly wrong file would otherwise print hundreds of names
 
-function listNames(names: readonly string[]): string {
-  const head = names.slice(0, shown).join(', ');
+/** The first names, each as it is or quoted and cut (src/torch/bounded-text.ts), and how many more. */
+function listNames(names: readonly string[], show: (name: string) => string = plainName): string {
+  const head = names.slice(0, shown).map((name) => show(name)).join(', ');
   return names.length > shown ? `${head}, ... (${names.length - shown} more)` : head;
 }
 
@@ -51,8 +52,8 @@ export function describeReport(r: LoadReport): string {
   if (r.missing.length) lines.push(`  missing keys (${r.missing.length}): ${listNames(r.missing)}`);
   if (r.unexpected.length) lines.push(`  unexpected keys (${r.unexpected.length}): ${listNames(r.unexpected)}`);
   if (r.mismatched.length) {
-    const items = r.mismatched.map((m) => `${m.name} (model [${m.expected.join(', ')}], file [${m.got.join(', ')}])`);
-    lines.push(`  shape mismatches (${r.mismatched.length}): ${listNames(items)}`);
+    const items = r.mismatched.map((m) => `${plainName(m.name)} (model [${m.expected.join(', ')}], file [${m.got.join(', ')}])`);
+    lines.push(`  shape mismatches (${r.mismatched.length}): ${listNames(items, (item) => item)}`);
   }
   return lines.join('\n');
 }

@@ -31,7 +31,7 @@ export type { Block, Cell, CellMark, HtmlFragment, ReportPage, Section, SettingV
 export { GALLERY_CSS, imageDataUri, imageToPng, renderGallery } from './pages/gallery.js';
 export type { GalleryNeighbour, GalleryOptions, GalleryRow, PixelImage, ThumbnailOptions } from './pages/gallery.js';
 
-export { buildRunReport, writeRunReport, WRITTEN_BY } from './pages/run-report.js';
+export { buildRunReport, writeRunReport, WRITTEN_BY, type ReportOptions } from './pages/run-report.js';
 export { buildExperimentReport, writeExperimentReport } from './pages/experiment-report.js';
 export { reportKind, writeReport } from './pages/report-dir.js';
 export type { ReportKind } from './pages/report-dir.js';

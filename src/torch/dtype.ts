@@ -32,6 +32,9 @@ export function dtypeFromCode(code: number): DType {
   return dtype;
 }
 
+/** Bytes of one element of each dtype. */
+export const ITEM_BYTES: Readonly<Record<DType, number>> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+
 export const isFloating = (d: DType): boolean => d === 'float16' || d === 'float32' || d === 'float64' || d === 'bfloat16';
 
 /** The typed array that holds each dtype's elements when read out or passed in. */

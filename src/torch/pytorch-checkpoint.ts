@@ -1,18 +1,23 @@
-// Reading PyTorch checkpoints (.pth/.pt) without Python. torch.save (1.6 and later) writes a zip
-// archive: `data.pkl`, the pickled object, with each tensor pickled as a reference to a storage
-// record `data/<key>` of raw little-endian bytes. The addon reads the archive with libtorch's zip
-// reader; the pickle is interpreted here as data (src/torch/pickle.ts), and the tensors of the
-// state dict are built from their storages' bytes. The legacy format (before 1.6, e.g. the
-// torchvision weights the MDProp authors load) is several pickles in a row followed by the
-// storages, each an int64 element count and its bytes; it is read here whole.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+// Reading PyTorch checkpoints (.pth/.pt) without Python, from files of any origin. torch.save
+// (1.6 and later) writes a zip archive: `data.pkl`, the pickled object, with each tensor pickled as
+// a reference to a storage record `data/<key>` of raw little-endian bytes. The archive's directory
+// is checked first (src/torch/zip-directory.ts), then the pickle is read as data by a reader as
+// strict as PyTorch's weights_only loading (src/torch/pickle.ts), then the tensors of the state
+// dict are checked against their storages' lengths (src/torch/checkpoint-layout.ts), and only
+// then are the storages the state dict uses read, by libtorch's zip reader. The legacy format
+// (before 1.6, e.g. the torchvision weights the MDProp authors load) is several pickles in a row
+// followed by the storages, each an int64 element count and its bytes. CHECKPOINT_LIMITS bounds
+// what a file may ask for; every refusal is a CheckpointError naming the file and the limit.
+import { existsSync, readSync, statSync } from 'node:fs';
 import { native } from '../native/index.js';
-import type { NativeHandle } from '../native/index.js';
+import { boundedMessage, quote, quoteBytes } from './bounded-text.js';
+import { checkLayouts, LayoutError, type StorageRef, type TensorRef } from './checkpoint-layout.js';
 import { tensor } from './creation.js';
-import { dtypeCode, type DType } from './dtype.js';
+import { dtypeCode, ITEM_BYTES, type DType } from './dtype.js';
 import { op } from './dispatch.js';
-import { isGlobal, isTuple, unpickle, unpickleAt, PickleError, type PickleGlobal, type PickleValue } from './pickle.js';
+import { isExtension, isGlobal, isTuple, PICKLE_LIMITS, unpickleAt, PickleError, type PickleGlobal, type PickleLimits, type PickleValue } from './pickle.js';
 import { run, Tensor } from './tensor.js';
+import { readZipDirectory, readZipRecord, withFile, ZipError, type ZipDirectory, type ZipRecord } from './zip-directory.js';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -23,6 +28,20 @@ export class CheckpointError extends Error {
     super(`${path}: ${detail}`);
   }
 }
+
+/** What one checkpoint may ask for. */
+export const CHECKPOINT_LIMITS = {
+  /** Bytes of the pickle: at most this many... */
+  pickleBytes: PICKLE_LIMITS.bytes,
+  /** ...and at most this many more than the storages hold (a state dict's pickle is a small fraction of its data). */
+  pickleOverStorages: 2 ** 20,
+  /** Bytes of the storages the state dict uses, together (ResNet-50: about 100 MB). */
+  storageBytes: 16 * 2 ** 30,
+  /** Inflated bytes per byte of a deflated record (torch.save stores records uncompressed). */
+  compressionRatio: 64,
+  /** The archive's `version` record, which libtorch's reader reads first. */
+  versionBytes: 64,
+} as const;
 
 /** torch's storage classes, as pickled in each tensor's storage reference. */
 const STORAGE_DTYPES: Record<string, DType> = {
@@ -38,37 +57,30 @@ const STORAGE_DTYPES: Record<string, DType> = {
   BoolStorage: 'bool',
   UntypedStorage: 'uint8',
 };
-const ITEM_BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+
+/** The globals a state dict's pickle names; like PyTorch's weights_only allowlist, less what mdprop does not read. */
+const STATE_DICT_GLOBALS: ReadonlySet<string> = new Set([
+  'collections.OrderedDict',
+  'torch._utils._rebuild_tensor',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+  'torch.Size',
+  ...Object.keys(STORAGE_DTYPES).flatMap((name) => [`torch.${name}`, `torch.cuda.${name}`]),
+]);
 
 /** Keys under which training scripts commonly nest the model's state dict, tried in this order. */
 export const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'network', 'model_state', 'weights', 'params'] as const;
 
-interface StorageRef {
-  readonly what: 'storage';
-  readonly key: string;
-  readonly dtype: DType | null;
-  readonly typeName: string;
-}
-interface TensorRef {
-  readonly what: 'tensor';
-  readonly storage: StorageRef;
-  readonly offset: number;
-  readonly size: readonly number[];
-  readonly stride: readonly number[];
-}
-
 function extension(v: PickleValue): StorageRef | TensorRef | undefined {
-  if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map) && !(v instanceof Uint8Array) && v.kind === 'extension') {
-    return v.value as StorageRef | TensorRef;
-  }
-  return undefined;
+  return isExtension(v) ? (v.value as StorageRef | TensorRef) : undefined;
 }
 
 const isTensorRef = (v: PickleValue): boolean => extension(v)?.what === 'tensor';
 
 function ints(v: PickleValue | undefined, what: string): number[] {
   const items = v !== undefined && isTuple(v) ? v.items : Array.isArray(v) ? v : null;
-  if (!items || !items.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) throw new PickleError(`a tensor's ${what} is not a tuple of integers`);
+  if (!items || !items.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)) throw new PickleError(`a tensor's ${what} is not a tuple of integers >= 0`);
   return items as number[];
 }
 
@@ -78,12 +90,13 @@ function storageRef(pid: PickleValue): PickleValue {
   const type = pid.items[1]!;
   const key = pid.items[2];
   if (!isGlobal(type) || (typeof key !== 'string' && typeof key !== 'number')) throw new PickleError('a malformed storage reference');
-  if (pid.items[5] !== undefined && pid.items[5] !== null) throw new PickleError(`storage ${String(key)} is a view of another storage, which mdprop does not read; re-save the file with a current torch.save`);
+  if (pid.items[5] !== undefined && pid.items[5] !== null) throw new PickleError(`storage ${quote(String(key))} is a view of another storage, which mdprop does not read; re-save the file with a current torch.save`);
   const ref: StorageRef = { what: 'storage', key: String(key), dtype: STORAGE_DTYPES[type.name] ?? null, typeName: `${type.module}.${type.name}` };
   return { kind: 'extension', value: ref };
 }
 
 function rebuild(callee: PickleGlobal, args: readonly PickleValue[]): PickleValue | undefined {
+  if (callee.module === 'torch' && callee.name === 'Size') return { kind: 'tuple', items: ints(args[0], 'size') };
   if (callee.module !== 'torch._utils') return undefined;
   switch (callee.name) {
     case '_rebuild_tensor':
@@ -91,17 +104,25 @@ function rebuild(callee: PickleGlobal, args: readonly PickleValue[]): PickleValu
       const storage = extension(args[0] ?? null);
       if (storage?.what !== 'storage') throw new PickleError(`${callee.name} without a storage`);
       const offset = args[1];
-      if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new PickleError('a tensor with a bad storage offset');
+      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new PickleError('a tensor with a bad storage offset');
       const ref: TensorRef = { what: 'tensor', storage, offset, size: ints(args[2], 'size'), stride: ints(args[3], 'stride') };
       return { kind: 'extension', value: ref };
     }
     case '_rebuild_parameter':
     case '_rebuild_parameter_with_state':
       // nn.Parameter(data): the data is all a state dict needs.
-      return args[0] ?? null;
+      return isTensorRef(args[0] ?? null) ? args[0]! : undefined;
     default:
       return undefined;
   }
+}
+
+/** A dict key for an error message: strings quoted and cut, other values described. */
+function describeKey(k: PickleValue): string {
+  if (typeof k === 'string') return quote(k, 80);
+  if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return String(k);
+  if (k instanceof Uint8Array) return quoteBytes(k, 8);
+  return describe(k);
 }
 
 /** Describes a pickled value in a few words, for errors about a checkpoint's layout. */
@@ -112,7 +133,7 @@ function describe(v: PickleValue): string {
   if (v instanceof Map) return `dict of ${v.size}`;
   if (v instanceof Uint8Array) return 'bytes';
   if (v.kind === 'extension') return (v.value as StorageRef | TensorRef).what;
-  if (v.kind === 'object') return v.type;
+  if (v.kind === 'tuple') return `tuple of ${v.items.length}`;
   return v.kind;
 }
 
@@ -133,35 +154,19 @@ function findStateDict(path: string, root: PickleValue): { dict: Map<PickleValue
     }
     const candidates = [...root].filter(([k, v]) => typeof k === 'string' && isStateDict(v));
     if (candidates.length === 1) return { dict: candidates[0]![1] as Map<PickleValue, PickleValue>, at: candidates[0]![0] as string };
-    const keys = [...root].slice(0, 20).map(([k, v]) => `${JSON.stringify(typeof k === 'bigint' ? String(k) : k)}: ${describe(v)}`);
-    const why = candidates.length > 1 ? `several entries hold tensor dicts (${candidates.map(([k]) => String(k)).join(', ')}), so which one is the model is unclear` : 'no entry holds a dict of tensors';
+    const keys = [...root].slice(0, 20).map(([k, v]) => `${describeKey(k)}: ${describe(v)}`);
+    const why = candidates.length > 1 ? `several entries hold tensor dicts (${candidates.slice(0, 20).map(([k]) => describeKey(k)).join(', ')}), so which one is the model is unclear` : 'no entry holds a dict of tensors';
     throw new CheckpointError(path, `holds a dict {${keys.join(', ')}${root.size > 20 ? ', ...' : ''}}, and ${why}; save the model's state_dict() alone (torch.save(model.state_dict(), path)) or under "state_dict"`);
   }
-  const type = describe(root);
-  const hint = typeof root === 'object' && root !== null && !Array.isArray(root) && !(root instanceof Map) && !(root instanceof Uint8Array) && root.kind === 'object'
-    ? ` (a whole pickled module cannot be read without its Python code; save model.state_dict() instead)`
-    : '';
-  throw new CheckpointError(path, `holds a ${type}, not a state dict${hint}`);
+  throw new CheckpointError(path, `holds a ${describe(root)}, not a state dict; save the model's state_dict() alone (torch.save(model.state_dict(), path))`);
 }
 
-/** A tensor of the state dict as a view of its storage's bytes (a 1-D uint8 tensor): no copy is made. */
-function buildTensor(path: string, name: string, ref: TensorRef, storages: Map<string, Tensor>): Tensor {
-  const { storage, size, stride, offset } = ref;
-  if (storage.dtype === null) throw new CheckpointError(path, `tensor '${name}' is stored as ${storage.typeName}, which mdprop does not read`);
-  const bytes = storages.get(storage.key);
-  if (!bytes) throw new CheckpointError(path, `tensor '${name}' refers to storage data/${storage.key}, which the archive does not hold`);
-  const item = ITEM_BYTES[storage.dtype];
-  if (bytes.numel % item !== 0) throw new CheckpointError(path, `storage data/${storage.key} has ${bytes.numel} bytes, not a whole number of ${storage.dtype} elements`);
-  const elements = bytes.numel / item;
-  if (size.length !== stride.length) throw new CheckpointError(path, `tensor '${name}' has ${size.length} sizes but ${stride.length} strides`);
-  const numel = size.reduce((a, b) => a * b, 1);
-  const last = size.some((d) => d === 0) ? offset : offset + size.reduce((acc, d, i) => acc + (d - 1) * stride[i]!, 0);
-  if (numel > 0 && last >= elements) throw new CheckpointError(path, `tensor '${name}' [${size.join(', ')}] reaches element ${last} of storage data/${storage.key}, which holds ${elements}`);
-  const typed = run(op('view', 'dtype'), bytes, dtypeCode(storage.dtype));
+/** A tensor of the state dict as a view of its storage's bytes (a 1-D uint8 tensor): no copy is made for the usual, contiguous layout. */
+function buildTensor(ref: TensorRef, bytes: Tensor): Tensor {
+  const typed = run(op('view', 'dtype'), bytes, dtypeCode(ref.storage.dtype!));
   try {
-    const strided = run(op('as_strided'), typed, size, stride, offset);
+    const strided = run(op('as_strided'), typed, ref.size, ref.stride, ref.offset);
     try {
-      // A contiguous tensor (the usual case) stays a view; only an unusual layout is copied.
       return strided.contiguous();
     } finally {
       strided.dispose();
@@ -179,14 +184,11 @@ export interface PytorchCheckpoint {
 }
 
 function firstBytes(path: string, n: number): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
+  return withFile(path, (fd) => {
     const out = new Uint8Array(n);
     const got = readSync(fd, out, 0, n, 0);
     return out.subarray(0, got);
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /**
@@ -205,51 +207,130 @@ export function isPytorchCheckpoint(path: string): boolean {
   return formatOf(firstBytes(path, 4)) !== null;
 }
 
-interface Unpacked {
-  root: PickleValue;
-  /** Each storage's bytes as a 1-D uint8 tensor; the caller disposes them. */
-  storages: Map<string, Tensor>;
+const pickleOptions = (limits: Partial<PickleLimits> = {}) => ({ globals: STATE_DICT_GLOBALS, persistentLoad: storageRef, reduce: rebuild, limits });
+
+/** The state dict's entries, in the file's order, with each entry's layout checked against its storage's length. */
+function stateDictRefs(path: string, root: PickleValue, storageBytes: (key: string) => number | undefined): { refs: [string, TensorRef][]; at: string | null } {
+  const { dict, at } = findStateDict(path, root);
+  const refs = [...dict].map(([name, value]) => [name as string, extension(value) as TensorRef] as [string, TensorRef]);
+  for (const [name, ref] of refs) {
+    if (storageBytes(ref.storage.key) === undefined) throw new CheckpointError(path, `tensor ${quote(name)} refers to storage data/${quote(ref.storage.key)}, which the file does not hold`);
+  }
+  try {
+    checkLayouts(refs, (key) => storageBytes(key)!);
+  } catch (err) {
+    if (err instanceof LayoutError) throw new CheckpointError(path, err.message);
+    throw err;
+  }
+  return { refs, at };
 }
 
-function readZip(path: string): Unpacked {
-  let archive: { pickle: ArrayBuffer; storages: [string, NativeHandle][] };
+/** Total bytes of the storages used, checked against the limit before any is read. */
+function checkStorageTotal(path: string, keys: Iterable<string>, bytesOf: (key: string) => number): number {
+  let total = 0;
+  for (const key of keys) total += bytesOf(key);
+  if (total > CHECKPOINT_LIMITS.storageBytes) throw new CheckpointError(path, `the state dict's storages hold ${total} bytes, more than the ${CHECKPOINT_LIMITS.storageBytes} a checkpoint may have`);
+  return total;
+}
+
+function build(path: string, refs: readonly [string, TensorRef][], at: string | null, storages: Map<string, Tensor>): PytorchCheckpoint {
+  const tensors = new Map<string, Tensor>();
   try {
-    archive = native.readTorchZip(path);
+    for (const [name, ref] of refs) tensors.set(name, buildTensor(ref, storages.get(ref.storage.key)!));
+    return { tensors, foundAt: at };
   } catch (err) {
-    throw new CheckpointError(path, `cannot be read as a torch.save archive (truncated or corrupt?): ${(err as Error).message.replace(`${path}: `, '')}`);
-  }
-  const storages = new Map(archive.storages.map(([key, handle]) => [key, new Tensor(handle)]));
-  try {
-    return { root: unpickle(new Uint8Array(archive.pickle), { persistentLoad: storageRef, reduce: rebuild }), storages };
-  } catch (err) {
+    for (const t of tensors.values()) t.dispose();
+    throw new CheckpointError(path, `cannot build the tensors: ${boundedMessage(err)}`);
+  } finally {
+    // The state dict's tensors hold their storages' memory themselves.
     for (const t of storages.values()) t.dispose();
-    if (err instanceof PickleError) throw new CheckpointError(path, `data.pkl: ${err.message}`);
-    throw err;
+  }
+}
+
+function readZip(path: string): PytorchCheckpoint {
+  return withFile(path, (fd) => {
+    let dir: ZipDirectory;
+    try {
+      dir = readZipDirectory(fd);
+    } catch (err) {
+      if (err instanceof ZipError) throw new CheckpointError(path, `cannot be read as a torch.save archive (truncated or corrupt?): ${err.message}`);
+      throw err;
+    }
+    const pickle = dir.records.get('data.pkl');
+    if (!pickle) throw new CheckpointError(path, 'the zip archive holds no data.pkl; it is not a torch.save checkpoint');
+    const version = dir.records.get('version') ?? dir.records.get('.data/version');
+    if (!version) throw new CheckpointError(path, 'the zip archive holds no version record; it is not a torch.save checkpoint');
+    if (version.size > CHECKPOINT_LIMITS.versionBytes) throw new CheckpointError(path, `the version record has ${version.size} bytes; at most ${CHECKPOINT_LIMITS.versionBytes} are read`);
+    const records = new Map<string, ZipRecord>();
+    let storageTotal = 0;
+    for (const [name, r] of dir.records) {
+      if (!name.startsWith('data/')) continue;
+      records.set(name.slice(5), r);
+      storageTotal += r.size;
+    }
+    const pickleLimit = Math.min(CHECKPOINT_LIMITS.pickleBytes, CHECKPOINT_LIMITS.pickleOverStorages + storageTotal);
+    if (pickle.size > pickleLimit) {
+      throw new CheckpointError(path, `data.pkl has ${pickle.size} bytes, more than the ${pickleLimit} a pickle may have here (at most ${CHECKPOINT_LIMITS.pickleBytes}, and at most ${CHECKPOINT_LIMITS.pickleOverStorages} more than the ${storageTotal} bytes of storages)`);
+    }
+    checkRatio(path, [pickle]);
+    let root: PickleValue;
+    try {
+      root = unpickleAt(readZipRecord(fd, pickle), 0, pickleOptions({ bytes: pickleLimit })).value;
+    } catch (err) {
+      if (err instanceof PickleError || err instanceof ZipError) throw new CheckpointError(path, `data.pkl: ${err.message}`);
+      throw err;
+    }
+    const { refs, at } = stateDictRefs(path, root, (key) => records.get(key)?.size);
+    const used = [...new Set(refs.map(([, ref]) => ref.storage.key))];
+    checkStorageTotal(path, used, (key) => records.get(key)!.size);
+    checkRatio(path, used.map((key) => records.get(key)!));
+    let handles: ReturnType<typeof native.readTorchZipRecords>;
+    try {
+      handles = native.readTorchZipRecords(path, used.map((key) => `data/${key}`));
+    } catch (err) {
+      throw new CheckpointError(path, `cannot be read as a torch.save archive (truncated or corrupt?): ${boundedMessage(err).replace(`${path}: `, '')}`);
+    }
+    return build(path, refs, at, new Map(used.map((key, i) => [key, new Tensor(handles[i]!)])));
+  });
+}
+
+/** Deflated records may not inflate to more than CHECKPOINT_LIMITS.compressionRatio times their size. */
+function checkRatio(path: string, records: readonly ZipRecord[]): void {
+  let inflated = 0;
+  let compressed = 0;
+  for (const r of records) {
+    if (r.method !== 8) continue;
+    inflated += r.size;
+    compressed += r.compressedSize;
+  }
+  if (inflated > CHECKPOINT_LIMITS.compressionRatio * compressed + 4096) {
+    throw new CheckpointError(path, `deflated records of ${compressed} bytes claim to inflate to ${inflated}, more than ${CHECKPOINT_LIMITS.compressionRatio} times as many (a decompression bomb?)`);
   }
 }
 
 /** torch.save's legacy layout: magic number, protocol 1001, system info, the object, the storage keys, then each storage. */
-function readLegacy(path: string): Unpacked {
+function readLegacy(path: string): PytorchCheckpoint {
+  const size = statSync(path).size;
+  const maxFile = CHECKPOINT_LIMITS.storageBytes + CHECKPOINT_LIMITS.pickleBytes;
+  if (size > maxFile) throw new CheckpointError(path, `has ${size} bytes, more than the ${maxFile} a checkpoint may have`);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = withFile(path, (fd) => {
+      const out = new Uint8Array(size);
+      for (let done = 0; done < size; ) {
+        const n = readSync(fd, out, done, size - done, done);
+        if (n === 0) throw new Error('the file shrank while being read');
+        done += n;
+      }
+      return out;
+    });
   } catch (err) {
-    throw new CheckpointError(path, `cannot be read: ${(err as Error).message}`);
+    throw new CheckpointError(path, `cannot be read: ${boundedMessage(err)}`);
   }
-  const refs = new Map<string, StorageRef>();
-  const hooks = {
-    persistentLoad: (pid: PickleValue) => {
-      const made = storageRef(pid);
-      const ref = extension(made) as StorageRef;
-      refs.set(ref.key, ref);
-      return made;
-    },
-    reduce: rebuild,
-  };
   let pos = 0;
-  const next = (what: string, withHooks = false): PickleValue => {
+  const next = (what: string, options: ReturnType<typeof pickleOptions> | { limits: Partial<PickleLimits> }): PickleValue => {
     try {
-      const { value, end } = unpickleAt(bytes, pos, withHooks ? hooks : {});
+      const { value, end } = unpickleAt(bytes, pos, options);
       pos = end;
       return value;
     } catch (err) {
@@ -257,53 +338,64 @@ function readLegacy(path: string): Unpacked {
       throw err;
     }
   };
-  if (next('magic number') !== 0x1950a86a20f9469cfc6cn) throw new CheckpointError(path, 'starts with a pickle but not with torch.save\'s magic number; not a PyTorch checkpoint');
-  const protocol = next('protocol');
-  if (protocol !== 1001) throw new CheckpointError(path, `legacy format version ${String(protocol)}; only 1001 is known`);
-  const info = next('system info');
+  const small = { limits: { bytes: 4096 } };
+  if (next('magic number', small) !== 0x1950a86a20f9469cfc6cn) throw new CheckpointError(path, 'starts with a pickle but not with torch.save\'s magic number; not a PyTorch checkpoint');
+  const protocol = next('protocol', small);
+  if (protocol !== 1001) throw new CheckpointError(path, `legacy format version ${typeof protocol === 'string' ? quote(protocol) : describe(protocol)}; only 1001 is known`);
+  const info = next('system info', small);
   if (info instanceof Map && info.get('little_endian') === false) throw new CheckpointError(path, 'was written on a big-endian machine, which mdprop does not read');
-  const root = next('object', true);
-  const keys = next('storage keys');
+  // Every storage the pickle refers to, so each listed storage's element size is known.
+  const storageRefs = new Map<string, StorageRef>();
+  const root = next('object', {
+    ...pickleOptions(),
+    persistentLoad: (pid: PickleValue) => {
+      const made = storageRef(pid);
+      const ref = extension(made) as StorageRef;
+      storageRefs.set(ref.key, ref);
+      return made;
+    },
+  });
+  const keys = next('storage keys', { limits: {} });
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new CheckpointError(path, 'legacy format: the storage keys are not a list of strings');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const spans = new Map<string, [number, number]>();
   for (const key of keys as string[]) {
-    const ref = refs.get(key);
-    if (!ref) throw new CheckpointError(path, `legacy format: storage ${key} is listed but no tensor refers to it`);
-    if (pos + 8 > bytes.length) throw new CheckpointError(path, `legacy format: the file ends before storage ${key} (truncated?)`);
+    if (pos + 8 > bytes.length) throw new CheckpointError(path, `legacy format: the file ends before storage ${quote(key)} (truncated?)`);
     const elements = Number(view.getBigInt64(pos, true));
-    if (ref.dtype === null) throw new CheckpointError(path, `storage ${key} is a ${ref.typeName}, which mdprop does not read`);
-    const length = elements * ITEM_BYTES[ref.dtype];
     pos += 8;
-    if (!(elements >= 0) || pos + length > bytes.length) throw new CheckpointError(path, `legacy format: storage ${key} of ${elements} elements runs past the end of the file (truncated?)`);
+    const ref = storageRefs.get(key);
+    if (!ref) throw new CheckpointError(path, `legacy format: storage ${quote(key)} is listed but nothing refers to it`);
+    if (ref.dtype === null) throw new CheckpointError(path, `storage ${quote(key)} is a ${quote(ref.typeName)}, which mdprop does not read`);
+    const length = elements * ITEM_BYTES[ref.dtype];
+    if (!(elements >= 0) || pos + length > bytes.length) throw new CheckpointError(path, `legacy format: storage ${quote(key)} of ${elements} elements runs past the end of the file (truncated?)`);
     spans.set(key, [pos, pos + length]);
     pos += length;
   }
-  // Only once the whole file has been checked are the storages copied into tensors.
-  return { root, storages: new Map([...spans].map(([key, [from, to]]) => [key, tensor(bytes.subarray(from, to))])) };
+  const { refs, at } = stateDictRefs(path, root, (key) => {
+    const span = spans.get(key);
+    return span && span[1] - span[0];
+  });
+  const used = [...new Set(refs.map(([, ref]) => ref.storage.key))];
+  checkStorageTotal(path, used, (key) => spans.get(key)![1] - spans.get(key)![0]);
+  // Only once the whole file has been checked are the storages the state dict uses copied into tensors.
+  return build(path, refs, at, new Map(used.map((key) => [key, tensor(bytes.subarray(spans.get(key)![0], spans.get(key)![1]))])));
 }
 
 /**
  * Reads the state dict of a checkpoint written by torch.save (zip or legacy format): the saved
  * object itself, or the state dict nested under a usual key ("state_dict", "model", ...). Throws
  * CheckpointError naming the file for anything else: truncated or corrupt files, whole pickled
- * modules, unknown layouts.
+ * modules, unknown layouts, and anything beyond CHECKPOINT_LIMITS and PICKLE_LIMITS.
  */
 export function readPytorchCheckpoint(path: string): PytorchCheckpoint {
   if (!existsSync(path)) throw new CheckpointError(path, 'file not found');
-  const format = formatOf(firstBytes(path, 4));
-  if (format === null) throw new CheckpointError(path, 'is not a PyTorch checkpoint (neither a zip archive nor a pickle as torch.save writes)');
-  const { root, storages } = format === 'legacy' ? readLegacy(path) : readZip(path);
-  const tensors = new Map<string, Tensor>();
   try {
-    const { dict, at } = findStateDict(path, root);
-    for (const [name, value] of dict) tensors.set(name as string, buildTensor(path, name as string, extension(value) as TensorRef, storages));
-    return { tensors, foundAt: at };
+    const format = formatOf(firstBytes(path, 4));
+    if (format === null) throw new CheckpointError(path, 'is not a PyTorch checkpoint (neither a zip archive nor a pickle as torch.save writes)');
+    return format === 'legacy' ? readLegacy(path) : readZip(path);
   } catch (err) {
-    for (const t of tensors.values()) t.dispose();
-    throw err;
-  } finally {
-    // The state dict's tensors hold their storages' memory themselves.
-    for (const t of storages.values()) t.dispose();
+    // The reader's boundary: whatever went wrong, the caller gets one bounded line naming the file.
+    if (err instanceof CheckpointError) throw err;
+    throw new CheckpointError(path, `cannot be read: ${boundedMessage(err)}`);
   }
 }

@@ -3,7 +3,13 @@
 // section exactly (sorted, no gap, no overlap, each as long as its shape says). Callers can then
 // decide from names and shapes alone whether the file is worth reading.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { DType } from './dtype.js';
+import { boundedMessage, quote } from './bounded-text.js';
+import { ITEM_BYTES, type DType } from './dtype.js';
+
+/** A file that is not the safetensors it claims to be; the message names the file and the entry at fault. */
+export class SafetensorsError extends Error {
+  override name = 'SafetensorsError';
+}
 
 /** Far above any real header (the reference implementation's limit) and cheap to hold. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -23,7 +29,6 @@ export const FILE_DTYPES: Readonly<Record<string, DType>> = {
   BOOL: 'bool',
 };
 
-const ITEM_BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
 
 export interface HeaderEntry {
   dtype: DType;
@@ -43,13 +48,21 @@ export interface SafetensorsHeader {
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
+/** A JSON value from the header, for an error message: short values as they are, others described. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return quote(v, 40);
+  if (typeof v !== 'object' || v === null) return String(v);
+  if (Array.isArray(v)) return v.length <= 8 && v.every((x) => typeof x === 'number') ? `[${v.join(', ')}]` : `a list of ${v.length}`;
+  return 'an object';
+}
+
 /** Reads and checks the header of `path`; throws `<path>: ...` naming the entry at fault. */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
   const fd = openSync(path, 'r');
   try {
     const fileSize = fstatSync(fd).size;
     const fail = (why: string): never => {
-      throw new Error(`${path}: not a safetensors file (${why})`);
+      throw new SafetensorsError(`${path}: not a safetensors file (${why})`);
     };
     if (fileSize < 8) fail('shorter than its 8-byte header length');
     const prefix = Buffer.alloc(8);
@@ -57,12 +70,16 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
     const length = prefix.readBigUInt64LE(0);
     if (length > BigInt(Math.min(fileSize - 8, MAX_HEADER_BYTES))) fail(`header length ${length} exceeds the file or ${MAX_HEADER_BYTES} bytes`);
     const text = Buffer.alloc(Number(length));
-    readSync(fd, text, 0, text.length, 8);
+    for (let done = 0; done < text.length; ) {
+      const n = readSync(fd, text, done, text.length - done, 8 + done);
+      if (n === 0) fail('the file shrank while its header was read');
+      done += n;
+    }
     let json: unknown;
     try {
       json = JSON.parse(text.toString('utf8'));
     } catch (err) {
-      return fail(`bad JSON header: ${(err as Error).message}`);
+      return fail(`bad JSON header: ${boundedMessage(err, 200)}`);
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('the header is not a JSON object');
     const dataStart = 8 + text.length;
@@ -79,18 +96,18 @@ function parseEntries(json: Record<string, unknown>, dataBytes: number, fail: (w
   for (const [name, raw] of Object.entries(json)) {
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('__metadata__ is not an object');
-      for (const [k, v] of Object.entries(raw as object)) if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`);
+      for (const [k, v] of Object.entries(raw as object)) if (typeof v !== 'string') fail(`__metadata__ entry ${quote(k)} is not a string`);
       metadata = raw as Record<string, string>;
       continue;
     }
-    entries.set(name, parseEntry(raw, (why) => fail(`tensor '${name}': ${why}`)));
+    entries.set(name, parseEntry(raw, (why) => fail(`tensor ${quote(name)}: ${why}`)));
   }
   // The ranges, in file order, must follow each other from 0 to the end of the file.
   const ordered = [...entries].sort(([, a], [, b]) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const [name, e] of ordered) {
-    if (e.begin !== at) fail(`tensor '${name}': byte range [${e.begin}, ${e.end}) ${e.begin < at ? 'overlaps the tensor before it' : `leaves a gap after byte ${at}`}`);
-    if (e.end > dataBytes) fail(`tensor '${name}': byte range [${e.begin}, ${e.end}) ends past the ${dataBytes} bytes of data in the file`);
+    if (e.begin !== at) fail(`tensor ${quote(name)}: byte range [${e.begin}, ${e.end}) ${e.begin < at ? 'overlaps the tensor before it' : `leaves a gap after byte ${at}`}`);
+    if (e.end > dataBytes) fail(`tensor ${quote(name)}: byte range [${e.begin}, ${e.end}) ends past the ${dataBytes} bytes of data in the file`);
     at = e.end;
   }
   if (at !== dataBytes) fail(`the tensors cover ${at} bytes of data, the file holds ${dataBytes}`);
@@ -101,11 +118,11 @@ function parseEntry(raw: unknown, fail: (why: string) => never): HeaderEntry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not an object');
   const { dtype: fileDtype, shape, data_offsets: offsets, ...rest } = raw as Record<string, unknown>;
   const extra = Object.keys(rest);
-  if (extra.length) fail(`unknown field ${extra[0]}`);
+  if (extra.length) fail(`unknown field ${quote(extra[0]!)}`);
   const dtype = typeof fileDtype === 'string' ? FILE_DTYPES[fileDtype] : undefined;
-  if (dtype === undefined) fail(`unsupported dtype ${JSON.stringify(fileDtype)}; expected one of ${Object.keys(FILE_DTYPES).join(', ')}`);
-  if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every(isCount)) fail(`shape ${JSON.stringify(shape)} is not a list of at most ${MAX_DIMS} whole numbers >= 0`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) fail(`data_offsets ${JSON.stringify(offsets)} are not two whole numbers >= 0`);
+  if (dtype === undefined) fail(`unsupported dtype ${shown(fileDtype)}; expected one of ${Object.keys(FILE_DTYPES).join(', ')}`);
+  if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every(isCount)) fail(`shape ${shown(shape)} is not a list of at most ${MAX_DIMS} whole numbers >= 0`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) fail(`data_offsets ${shown(offsets)} are not two whole numbers >= 0`);
   const [begin, end] = offsets as [number, number];
   const bytes = (shape as number[]).reduce((n, d) => n * d, ITEM_BYTES[dtype!]);
   if (end - begin !== bytes) fail(`byte range [${begin}, ${end}) holds ${end - begin} bytes, shape [${(shape as number[]).join(', ')}] of ${fileDtype} needs ${bytes}`);

@@ -1,9 +1,12 @@
 // safetensors read and write: an 8-byte little-endian header length, a JSON header naming each
-// tensor's dtype, shape and byte range, then the raw little-endian bytes. Writes are atomic.
+// tensor's dtype, shape and byte range, then the raw little-endian bytes. Writes are atomic, and
+// each tensor's bytes go from its native memory to the file with no copy through JavaScript.
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { native } from '../native/index.js';
+import { quote } from './bounded-text.js';
 import { tensor } from './creation.js';
 import type { DType } from './dtype.js';
-import { viewAs } from './dtype.js';
+import { ITEM_BYTES, viewAs } from './dtype.js';
 import type { Tensor } from './tensor.js';
 import { FILE_DTYPES, readSafetensorsHeader, type SafetensorsHeader } from './safetensors-header.js';
 
@@ -31,7 +34,7 @@ export function readSafetensors(path: string, only?: ReadonlySet<string>, header
       let done = 0;
       while (done < view.length) {
         const n = readSync(fd, view, done, view.length - done, header.dataStart + entry.begin + done);
-        if (n === 0) throw new Error(`${path}: tensor '${name}' ends past the end of the file (the file shrank while being read)`);
+        if (n === 0) throw new Error(`${path}: tensor ${quote(name)} ends past the end of the file (the file shrank while being read)`);
         done += n;
       }
       tensors.set(name, tensor(viewAs(entry.dtype, raw), entry.shape, { dtype: entry.dtype }));
@@ -56,37 +59,47 @@ export function writeSafetensors(
   );
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of entries) {
     const fileDtype = toFileDtype[t.dtype];
-    if (!fileDtype) throw new Error(`writeSafetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
-    const data = t.data();
-    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: fileDtype, shape: [...t.shape], data_offsets: [offset, offset + chunk.byteLength] };
-    chunks.push(chunk);
-    offset += chunk.byteLength;
+    if (!fileDtype) throw new Error(`writeSafetensors: tensor ${quote(name)} has unsupported dtype ${t.dtype}`);
+    const bytes = t.numel * ITEM_BYTES[t.dtype];
+    header[name] = { dtype: fileDtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8); // keep the data 8-byte aligned
   const headerBytes = Buffer.from(json, 'utf8');
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.length));
-  writeFileAtomic(path, [prefix, headerBytes, ...chunks]);
+  writeAtomic(path, (fd) => {
+    writeAll(fd, prefix);
+    writeAll(fd, headerBytes);
+    for (const [, t] of entries) native.writeTensorBytes(t.handle, fd);
+  });
 }
 
-/** Write to a temporary sibling, fsync, then rename over the target: readers never see half a file. */
-export function writeFileAtomic(path: string, parts: readonly Uint8Array[]): void {
+function writeAll(fd: number, part: Uint8Array): void {
+  let written = 0;
+  while (written < part.byteLength) written += writeSync(fd, part, written);
+}
+
+/** Runs `write` on a temporary sibling, fsyncs, then renames it over the target: readers never see half a file. */
+function writeAtomic(path: string, write: (fd: number) => void): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    for (const part of parts) {
-      let written = 0;
-      while (written < part.byteLength) written += writeSync(fd, part, written);
-    }
+    write(fd);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** Write to a temporary sibling, fsync, then rename over the target: readers never see half a file. */
+export function writeFileAtomic(path: string, parts: readonly Uint8Array[]): void {
+  writeAtomic(path, (fd) => {
+    for (const part of parts) writeAll(fd, part);
+  });
 }

@@ -4,7 +4,7 @@
 // the model's, and a head fc.* of another shape keeps the model's fresh head. Every such choice
 // is reported in the run's log.
 import { planLoad, StateDictError, type EmbeddingModel } from '../nn/index.js';
-import { CheckpointError, dispose, isPytorchCheckpoint, readPytorchCheckpoint, readSafetensors, tidy, type Tensor } from '../torch/index.js';
+import { describeNonFinite, dispose, firstNonFinite, isPytorchCheckpoint, plainName, readPytorchCheckpoint, readSafetensors, tidy, type Tensor } from '../torch/index.js';
 import { ConfigError, setting } from './config.js';
 
 /** The state dict of a weights file: a PyTorch checkpoint (.pth/.pt, by its first bytes) or safetensors. */
@@ -19,11 +19,13 @@ export function loadPretrained(model: EmbeddingModel, path: string): string[] {
   try {
     state = readWeights(path);
   } catch (err) {
-    const detail = err instanceof CheckpointError ? err.message.replace(`${path}: `, '') : (err as Error).message;
+    const detail = (err as Error).message.replace(`${path}: `, '');
     throw new ConfigError(`${setting('pretrained')} ${path}: ${detail}`);
   }
   const notes: string[] = [];
   try {
+    const bad = firstNonFinite(state);
+    if (bad) throw new ConfigError(`${setting('pretrained')} ${path}: tensor ${plainName(bad.name)} ${describeNonFinite(bad)}`);
     tidy(() => {
       const own = model.stateDict();
       const plan = planLoad(own, state, { freshHead: true });

@@ -6,8 +6,8 @@ import { availableParallelism, totalmem } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { acceptsRoot, DATASETS, isDirectoryNow, isFileNow } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
-import { isMethodName, type MethodSpec } from '../methods/index.js';
-import { precisionProblem } from '../nn/index.js';
+import { isMethodName, presetMethod, type MethodName, type MethodSpec } from '../methods/index.js';
+import { describeShortfall, memoryShortfall, precisionProblem, type ForwardMemoryRequest } from '../nn/index.js';
 import {
   camel,
   CONFIG_FIELDS,
@@ -232,6 +232,26 @@ function checkMachine(c: TrainConfig, name: (field: ConfigField) => string): voi
         `this machine has ${gib(totalmem())} GiB`,
     );
   }
+}
+
+/**
+ * Whether one training step fits the machine's free memory now (src/nn/memory-estimate.ts): run
+ * when training starts or resumes, not when a configuration is resolved, so a configuration means
+ * the same on every machine.
+ */
+export function checkStepMemory(c: TrainConfig): void {
+  if (c.device !== 'cpu') return;
+  const method: MethodSpec = typeof c.method === 'string' ? presetMethod(c.method as MethodName) : c.method;
+  const step: ForwardMemoryRequest = { arch: c.arch, embedDim: c.embedDim, inChannels: c.channels, imageSize: c.imageSize, batch: Math.ceil(c.batchSize * jointShare(method)), kind: 'training', branches: method.branches };
+  const shortfall = memoryShortfall(step);
+  const images = step.batch === c.batchSize ? undefined : `${step.batch} images (the batch of ${c.batchSize} with its ${methodName(c.method)} examples)`;
+  if (shortfall) throw new ConfigError(`${describeShortfall(step, shortfall, images)}; lower ${setting('batchSize')} (${c.batchSize}) or ${setting('imageSize')} (${c.imageSize})`);
+}
+
+/** Images in one training forward per image of the batch: the clean batch and each distribution's slice (a defense: its adversarial copy). */
+function jointShare(method: MethodSpec): number {
+  if (method.defense) return 2;
+  return 1 + method.distributions.reduce((sum, d) => sum + (d.part[1] - d.part[0]), 0);
 }
 
 const THREADS_PER_CORE = 4;

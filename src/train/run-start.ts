@@ -8,7 +8,7 @@ import { loadCheckpoint, disposeCheckpoint, findCheckpoint, RunDirectory, type T
 import { SINGLE_PROCESS, type Parallelism } from '../parallel/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { restoreCheckpoint } from './learned-state.js';
-import { checkFree, checkShards } from './resolve.js';
+import { checkFree, checkShards, checkStepMemory } from './resolve.js';
 import { lockRun, type RunLock } from './run-lock.js';
 import { buildParts, disposeParts, methodOf, openTrainingData, trainingCompute, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
 import { Trainer, type TrainerHooks } from './trainer.js';
@@ -23,6 +23,7 @@ const FOLLOWER_LOCK: RunLock = { path: '', release() {} };
  * config.json and an initial checkpoint, holding the run's lock from before the first write.
  */
 export async function startRun(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
+  checkStepMemory(config);
   // Only rank 0 writes the run; the other ranks of a data-parallel run neither check nor lock it.
   if (!parallel.writes) return fresh(config, hooks, parallel, () => FOLLOWER_LOCK);
   checkFree(config.out);
@@ -44,6 +45,7 @@ export async function startRun(config: TrainConfig, hooks: TrainerHooks = {}, pa
  * its beginning when it was stopped before the first checkpoint.
  */
 export async function resumeRun(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
+  checkStepMemory(config);
   const lock = parallel.writes ? lockRun(config.out, (line) => hooks.log?.(line)) : FOLLOWER_LOCK;
   try {
     if (findCheckpoint(config.out) === null) {

@@ -32,7 +32,7 @@ const CASES: [string, number, RegExp, string?][] = [
   [craft('aux-62.safetensors', { __metadata__: meta(), 'layer1.0.bn1.aux.62.weight': one }, 4), 0, /shape mismatches \(1\): layer1\.0\.bn1\.aux\.62\.weight/],
   [craft('conv-empty.safetensors', { __metadata__: meta(), 'conv1.weight': { dtype: 'F32', shape: [0, 900000, 3, 3], data_offsets: [0, 0] } }), 0, /conv1\.weight \(model \[64, 3, 7, 7\], file \[0, 900000, 3, 3\]\)/],
   [craft('conv-channels.safetensors', { 'conv1.weight': { dtype: 'F32', shape: [0, 900000, 3, 3], data_offsets: [0, 0] }, 'fc.weight': { dtype: 'F32', shape: [128, 0], data_offsets: [0, 0] } }), 0, /in_channels.*900000 is outside 1\.\.4/, 'resnet50'],
-  [craft('overlap.safetensors', { __metadata__: meta(), 'fc.bias': { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, 'fc.weight': { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), 0, /tensor 'fc\.weight': byte range \[4, 12\) overlaps/],
+  [craft('overlap.safetensors', { __metadata__: meta(), 'fc.bias': { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, 'fc.weight': { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), 0, /tensor "fc\.weight": byte range \[4, 12\) overlaps/],
   [craft('wrong-dtype.safetensors', { __metadata__: meta({ arch: 'resnet-small', embed_dim: '2' }), 'fc.bias': { dtype: 'F64', shape: [2], data_offsets: [0, 16] } }, 16), 0, /dtype mismatches \(1\): fc\.bias \(model float32, file float64\)/],
   [craft('branch.safetensors', { __metadata__: meta(), x: one }, 4), 99999, /BN branch 99999 was asked for; branches are 0\.\.63/],
 ];

@@ -108,8 +108,8 @@ describe('bounded settings', () => {
       [['--threads', '1e15'], /^mdprop: --threads: expected an integer in 1\.\.1024, got '1e15'$/m],
       [['--threads', '1000'], /^mdprop: --threads 1000 is more than 4 per core of this machine/m],
       [['--embed-dim', '1e9'], /^mdprop: --embed-dim: expected an integer in 1\.\.8192, got '1e9'$/m],
-      [['--image-size', '100000'], /^mdprop: --image-size: expected an integer in 1\.\.4096/m],
-      [['--batch-size', '65536', '--image-size', '4096', '--test-resize', '4096'], /^mdprop: --batch-size 65536 of 1x4096x4096 images \(--image-size\) takes 4096\.0 GiB as input alone/m],
+      [['--image-size', '100000'], /^mdprop: --image-size: expected an integer in 1\.\.1024/m],
+      [['--batch-size', '65536', '--image-size', '1024', '--test-resize', '1024'], /^mdprop: --batch-size 65536 of 1x1024x1024 images \(--image-size\) takes 256\.0 GiB as input alone/m],
     ];
     for (const [extra, expected] of cases) {
       const r = await runMdprop(['train', ...flagArgs, '--out', out, ...extra]);

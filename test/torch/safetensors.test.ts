@@ -72,22 +72,22 @@ describe('safetensors', () => {
     const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }));
     len.writeBigUInt64LE(BigInt(header.length));
     writeFileSync(path, Buffer.concat([len, header, Buffer.alloc(4)]));
-    assert.throws(() => readSafetensors(path), /tensor 'w': byte range \[0, 16\) ends past the 4 bytes/);
+    assert.throws(() => readSafetensors(path), /tensor "w": byte range \[0, 16\) ends past the 4 bytes/);
   });
 
   // Headers a hostile writer could craft: each is refused, by name, before any tensor exists.
   const crafted: [string, Record<string, unknown>, number, RegExp][] = [
-    ['overlapping ranges', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12, /tensor 'b': byte range \[4, 12\) overlaps/],
-    ['a second name for the same bytes', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, 8, /tensor 'b': .*overlaps/],
-    ['a gap', { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8, /tensor 'a': .*gap after byte 0/],
+    ['overlapping ranges', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12, /tensor "b": byte range \[4, 12\) overlaps/],
+    ['a second name for the same bytes', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, 8, /tensor "b": .*overlaps/],
+    ['a gap', { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8, /tensor "a": .*gap after byte 0/],
     ['bytes after the last tensor', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8, /cover 4 bytes of data, the file holds 8/],
-    ['fractional offsets', { a: { dtype: 'F32', shape: [1], data_offsets: [0.5, 4.5] } }, 8, /tensor 'a': data_offsets \[0.5,4.5\]/],
-    ['a range shorter than the shape', { a: { dtype: 'F32', shape: [0, 900000, 3, 3], data_offsets: [0, 4] } }, 4, /tensor 'a': .*needs 0/],
-    ['a huge shape', { a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 4] } }, 4, /tensor 'a': byte range/],
-    ['negative dimensions', { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4, /tensor 'a': shape \[-1\]/],
-    ['an entry that is not an object', { a: 5 }, 0, /tensor 'a': not an object/],
-    ['no dtype', { a: { shape: [1], data_offsets: [0, 4] } }, 4, /tensor 'a': unsupported dtype undefined/],
-    ['metadata that is not strings', { __metadata__: { k: 1 } }, 0, /__metadata__.k is not a string/],
+    ['fractional offsets', { a: { dtype: 'F32', shape: [1], data_offsets: [0.5, 4.5] } }, 8, /tensor "a": data_offsets \[0.5, 4.5\]/],
+    ['a range shorter than the shape', { a: { dtype: 'F32', shape: [0, 900000, 3, 3], data_offsets: [0, 4] } }, 4, /tensor "a": .*needs 0/],
+    ['a huge shape', { a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 4] } }, 4, /tensor "a": byte range/],
+    ['negative dimensions', { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4, /tensor "a": shape \[-1\]/],
+    ['an entry that is not an object', { a: 5 }, 0, /tensor "a": not an object/],
+    ['no dtype', { a: { shape: [1], data_offsets: [0, 4] } }, 4, /tensor "a": unsupported dtype undefined/],
+    ['metadata that is not strings', { __metadata__: { k: 1 } }, 0, /__metadata__ entry "k" is not a string/],
     ['a header that is a list', [] as unknown as Record<string, unknown>, 0, /not a JSON object/],
   ];
   for (const [what, header, dataBytes, expected] of crafted) {

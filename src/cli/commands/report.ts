@@ -12,7 +12,7 @@ export function registerReport(program: Command, io: CliStreams): void {
     .argument('<dir>', 'a run directory or an experiment directory')
     .action(async (dir: string) => {
       if (reportKind(dir) === null) throw new UsageError(`report: ${dir} is neither a run directory (no config.json) nor an experiment directory (no experiment.json)`);
-      const { file } = await writeReport(dir);
+      const { file } = await writeReport(dir, { onWarning: (message) => io.stderr.write(`mdprop: warning: ${message}\n`) });
       io.stdout.write(`${file}\n`);
     });
 }

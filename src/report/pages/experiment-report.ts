@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../torch/index.js';
 import { differenceChart, lineBandChart, robustnessChart, scatterChart, type ScatterPanel, type SeedSeries } from '../charts/charts.js';
 import { differenceRows, resultsTable, summaryParagraphs } from './experiment-results.js';
 import { renderReportPage, type Block, type Cell, type Section } from './html.js';
+import type { ReportOptions } from './run-report.js';
 import { renderSvg } from '../charts/render.js';
 import { flatSettings, robustnessPoints, SELECTION_TEXT, trainingCurves } from './report-data.js';
 import type { ViewImages } from './view-images.js';
@@ -18,7 +19,7 @@ interface MethodRuns {
 }
 
 function methodRuns(dir: ExperimentDirectory, exp: ExperimentFile): MethodRuns[] {
-  return exp.methods.map((m) => ({ name: m.name, runs: m.runs.map((path, i) => ({ seed: exp.seeds[i] ?? i, dir: dir.run(path) })) }));
+  return exp.methods.map((m, i) => ({ name: m.name, runs: m.runs.map((path, k) => ({ seed: exp.seeds[k] ?? k, dir: dir.run(path, `methods[${i}].runs[${k}]`) })) }));
 }
 
 function settingsSection(exp: ExperimentFile): Section {
@@ -89,21 +90,26 @@ function detectionBlocks(exp: ExperimentFile): Block[] {
   ];
 }
 
-async function trainingSection(methods: readonly MethodRuns[]): Promise<Section> {
+async function trainingSection(methods: readonly MethodRuns[], options: ReportOptions): Promise<Section> {
   const loss: SeedSeries[] = [];
   const recall: SeedSeries[] = [];
+  const notes: Block[] = [];
+  const warn = (text: string) => {
+    notes.push({ kind: 'paragraph', text });
+    options.onWarning?.(text);
+  };
   for (const m of methods)
     for (const r of m.runs) {
-      const curves = trainingCurves(r.dir.readMetrics(), m.name, r.seed);
+      const curves = trainingCurves(r.dir.readMetrics(warn), m.name, r.seed);
       if (curves.loss.points.length > 0) loss.push(curves.loss);
       if (curves.recall.points.length > 0) recall.push(curves.recall);
     }
-  if (loss.length === 0 && recall.length === 0) return { title: 'Training', blocks: [{ kind: 'paragraph', text: 'No run has a metrics.jsonl: `mdprop train` writes it as training goes.' }] };
+  if (loss.length === 0 && recall.length === 0) return { title: 'Training', blocks: [{ kind: 'paragraph', text: 'No run has a metrics.jsonl: `mdprop train` writes it as training goes.' }, ...notes] };
   const order = methods.map((m) => m.name);
   const specs = [];
   if (loss.length > 0) specs.push(lineBandChart(loss, { title: 'Training loss', xTitle: 'epoch', yTitle: 'loss', methods: order, width: 330 }));
   if (recall.length > 0) specs.push(lineBandChart(recall, { title: 'Test Recall@1', xTitle: 'epoch', yTitle: 'Recall@1', methods: order, width: 330 }));
-  return { title: 'Training', blocks: [{ kind: 'charts', svgs: await Promise.all(specs.map((s) => renderSvg(s))), caption: 'Mean over seeds; the band spans the seeds.' }] };
+  return { title: 'Training', blocks: [{ kind: 'charts', svgs: await Promise.all(specs.map((s) => renderSvg(s))), caption: 'Mean over seeds; the band spans the seeds.' }, ...notes] };
 }
 
 async function robustnessSection(exp: ExperimentFile): Promise<Section> {
@@ -165,18 +171,18 @@ async function viewsSections(methods: readonly MethodRuns[]): Promise<Section[]>
 }
 
 /** The experiment's report page as HTML; throws a FormatError naming experiment.json when it is missing or malformed. */
-export async function buildExperimentReport(dir: string): Promise<string> {
+export async function buildExperimentReport(dir: string, options: ReportOptions = {}): Promise<string> {
   const exp = new ExperimentDirectory(dir).readExperiment();
   const methods = methodRuns(new ExperimentDirectory(dir), exp);
   // What the experiment found comes first; the settings that produced it close the page.
-  const sections = [await resultsSection(exp), await trainingSection(methods), await robustnessSection(exp), ...(await viewsSections(methods)), settingsSection(exp)];
+  const sections = [await resultsSection(exp), await trainingSection(methods, options), await robustnessSection(exp), ...(await viewsSections(methods)), settingsSection(exp)];
   const subtitle = `${exp.dataset}, ${exp.methods.length} methods × ${exp.seeds.length} seeds, finished ${exp.finished_at} — ${dir}`;
   return renderReportPage({ title: `Experiment: ${exp.methods.map((m) => m.name).join(' vs ')}`, subtitle, sections });
 }
 
 /** Writes `<dir>/report.html` atomically and returns its path. */
-export async function writeExperimentReport(dir: string): Promise<string> {
-  const html = await buildExperimentReport(dir);
+export async function writeExperimentReport(dir: string, options: ReportOptions = {}): Promise<string> {
+  const html = await buildExperimentReport(dir, options);
   const file = new ExperimentDirectory(dir).file('report');
   writeFileAtomic(file, [Buffer.from(html, 'utf8')]);
   return file;

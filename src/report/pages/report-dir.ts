@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { EXPERIMENT_FILES, ExperimentDirectory, RunDirectory } from '../../formats/index.js';
 import { writeExperimentReport } from './experiment-report.js';
-import { writeRunReport } from './run-report.js';
+import { writeRunReport, type ReportOptions } from './run-report.js';
 
 export type ReportKind = 'run' | 'experiment';
 
@@ -15,8 +15,8 @@ export function reportKind(dir: string): ReportKind | null {
 }
 
 /** Rebuilds `<dir>/report.html` from the folder's JSON files; returns what was written. */
-export async function writeReport(dir: string): Promise<{ kind: ReportKind; file: string }> {
+export async function writeReport(dir: string, options: ReportOptions = {}): Promise<{ kind: ReportKind; file: string }> {
   const kind = reportKind(dir);
   if (kind === null) throw new Error(`${dir}: neither a run directory (no config.json) nor an experiment directory (no ${EXPERIMENT_FILES.experiment})`);
-  return { kind, file: kind === 'run' ? await writeRunReport(dir) : await writeExperimentReport(dir) };
+  return { kind, file: kind === 'run' ? await writeRunReport(dir, options) : await writeExperimentReport(dir, options) };
 }

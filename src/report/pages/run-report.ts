@@ -20,14 +20,25 @@ export const WRITTEN_BY = {
 
 const missing = (file: keyof typeof WRITTEN_BY): Block => ({ kind: 'paragraph', text: `No ${RUN_FILES[file]} in this run: ${WRITTEN_BY[file]}.` });
 
-async function trainingSection(run: RunDirectory, method: string, seed: number): Promise<Section> {
-  const lines = run.readMetrics();
-  if (lines.length === 0) return { title: 'Training', blocks: [missing('metrics')] };
+/** What the report tells its caller besides writing the page. */
+export interface ReportOptions {
+  /** A file was read only in part (a metrics.jsonl cut short by a crash); the page notes it too. */
+  onWarning?: (message: string) => void;
+}
+
+async function trainingSection(run: RunDirectory, method: string, seed: number, options: ReportOptions): Promise<Section> {
+  const warnings: string[] = [];
+  const lines = run.readMetrics((w) => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  });
+  const notes: Block[] = warnings.map((text) => ({ kind: 'paragraph', text }));
+  if (lines.length === 0) return { title: 'Training', blocks: [missing('metrics'), ...notes] };
   const curves = trainingCurves(lines, method, seed);
   const charts = [];
   if (curves.loss.points.length > 0) charts.push(lineBandChart([curves.loss], { title: 'Training loss', subtitle: 'mean over each epoch', xTitle: 'epoch', yTitle: 'loss', width: 380 }));
   if (curves.recall.points.length > 0) charts.push(lineBandChart([curves.recall], { title: 'Test Recall@1', subtitle: 'at each evaluation', xTitle: 'epoch', yTitle: 'Recall@1', width: 380 }));
-  return { title: 'Training', blocks: [{ kind: 'charts', svgs: await Promise.all(charts.map((c) => renderSvg(c))), caption: `From ${RUN_FILES.metrics}.` }] };
+  return { title: 'Training', blocks: [{ kind: 'charts', svgs: await Promise.all(charts.map((c) => renderSvg(c))), caption: `From ${RUN_FILES.metrics}.` }, ...notes] };
 }
 
 function cleanSection(run: RunDirectory, summary: RunSummary): Section {
@@ -113,14 +124,14 @@ async function viewsSections(run: RunDirectory, method: string): Promise<Section
 }
 
 /** The run's report page as HTML. Throws naming the folder when it holds no run (no config.json). */
-export async function buildRunReport(runDir: string): Promise<string> {
+export async function buildRunReport(runDir: string, options: ReportOptions = {}): Promise<string> {
   const run = RunDirectory.open(runDir);
   const config = run.readConfig();
   const method = methodName(config.method);
   const summary = run.has('summary') ? run.readSummary() : null;
   const sections: Section[] = [
     { title: 'Settings', blocks: [{ kind: 'settings', caption: RUN_FILES.config, settings: flatSettings(config), columns: 2 }] },
-    await trainingSection(run, method, config.seed),
+    await trainingSection(run, method, config.seed, options),
     summary ? cleanSection(run, summary) : { title: 'Clean retrieval', blocks: [missing('summary')] },
     run.has('eval') ? await attackSection(run.readEval(), method, config.seed) : { title: 'Under attack', blocks: [missing('eval')] },
     ...(await viewsSections(run, method)),
@@ -130,8 +141,8 @@ export async function buildRunReport(runDir: string): Promise<string> {
 }
 
 /** Writes `<runDir>/report.html` atomically and returns its path. */
-export async function writeRunReport(runDir: string): Promise<string> {
-  const html = await buildRunReport(runDir);
+export async function writeRunReport(runDir: string, options: ReportOptions = {}): Promise<string> {
+  const html = await buildRunReport(runDir, options);
   const file = new RunDirectory(runDir).file('report');
   writeFileAtomic(file, [Buffer.from(html, 'utf8')]);
   return file;

@@ -2,7 +2,7 @@
 // run opened it (its root, its limitTest), so an index means the same image it meant in training.
 // Embedded 28x28 images are enlarged with nearest-neighbour; image files are shrunk to fit.
 import sharp from 'sharp';
-import { limitEvaluation, openDataset, type DataSplit, type ImageSource } from '../../data/index.js';
+import { imagePipeline, limitEvaluation, openDataset, readImageFile, type DataSplit, type ImageSource } from '../../data/index.js';
 import type { TrainConfig, ViewsFile } from '../../formats/index.js';
 import type { PixelImage } from './gallery.js';
 
@@ -26,7 +26,7 @@ async function thumbnail(source: ImageSource, size: number): Promise<PixelImage>
           width: source.width * Math.max(1, Math.floor(size / Math.max(source.width, source.height))),
           kernel: 'nearest',
         })
-      : sharp(source.path).flatten({ background: '#ffffff' }).toColourspace('srgb').resize(size, size, { fit: 'inside' });
+      : imagePipeline((await readImageFile(source.path, source.name)).bytes).flatten({ background: '#ffffff' }).toColourspace('srgb').resize(size, size, { fit: 'inside' });
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 1 && info.channels !== 3) throw new Error(`${source.name}: ${info.channels} channels, expected 1 or 3`);
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
