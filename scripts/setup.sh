@@ -13,7 +13,9 @@ $SUDO apt-get update -q
 # the reference BLAS (measured 1.9 against 52 GFLOP/s for a 1024^3 float32 product on one core).
 # python3-torch(vision): reference implementations for the parity tests and benchmarks only; the
 # project itself never runs Python. chromium: the headless browser in which the tests open report.html.
-$SUDO apt-get install -y -q --no-install-recommends libtorch-dev libgloo-dev libopenblas0-openmp python3-torch python3-torchvision g++ make python3 chromium
+# dataset-fashion-mnist: the official Fashion-MNIST files (60,000 train / 10,000 test) in
+# /usr/share/datasets/fashion-mnist, which the fashion-mnist datasets read.
+$SUDO apt-get install -y -q --no-install-recommends libtorch-dev libgloo-dev libopenblas0-openmp python3-torch python3-torchvision g++ make python3 chromium dataset-fashion-mnist
 
 npm ci --no-audit --no-fund   # also builds the native addon (package.json "install")
 npm run build

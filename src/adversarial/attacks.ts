@@ -14,7 +14,7 @@ import type { CleanGallery } from './gallery.js';
 import { prepareGtm, prepareGtt, prepareLtm, prepareTma } from './misranking.js';
 import { prepareRanking, type RankingAttack } from './ranking.js';
 import { prepareTargeted } from './targeted.js';
-import { prepareUntargeted } from './untargeted.js';
+import { prepareEmbeddingShift, prepareUntargeted } from './untargeted.js';
 
 export type { AttackDescriptor, BatchOutcome, PreparedAttack, QueryBatch, SuiteOptions } from './attack.js';
 
@@ -29,7 +29,7 @@ const TABLE = {
   'ca-': attack('candidate attack: sink top candidates out of the rankings', (b, g, o) => prepareRanking('ca-', b, g, o), { measures: 'rank', ers: ['CA-'] }),
   'qa+': attack('query attack: raise random candidates in the query’s ranking', (b, g, o) => prepareRanking('qa+', b, g, o), { measures: 'rank', ers: ['QA+'] }),
   'qa-': attack('query attack: sink the top candidates of the query’s ranking', (b, g, o) => prepareRanking('qa-', b, g, o), { measures: 'rank', ers: ['QA-'] }),
-  es: attack('embedding shift: the untargeted objective, reported as ES:D and ES:R', prepareUntargeted, { ers: ['ES:D', 'ES:R'] }),
+  es: attack('embedding shift: the untargeted objective, started as RobRank starts it, reported as ES:D and ES:R', prepareEmbeddingShift, { ers: ['ES:D', 'ES:R'] }),
   tma: attack('targeted mismatch: towards one random gallery embedding (cosine to it)', prepareTma, { measures: 'cosine', ers: ['TMA'] }),
   ltm: attack('learning-to-misrank: other classes nearer than the nearest same-class image (Recall@1)', prepareLtm, { ers: ['LTM'] }),
   gtm: attack("greedy top-1 misranking: towards the nearest image outside the top-1's class (Recall@1)", prepareGtm, { ers: ['GTM'] }),

@@ -44,7 +44,9 @@ export {
   type ImageBatch,
   type QuerySource,
   type RobustnessOptions,
+  type DetectionOptions,
 } from './robustness.js';
+export { auroc, rocCurve, type RocCurve } from './detection.js';
 export {
   ERS_COMPONENTS,
   empiricalRobustnessScore,

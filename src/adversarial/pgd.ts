@@ -11,8 +11,13 @@ export type EmbedFn = (images: Tensor) => Tensor;
 export type AttackGoal =
   /** Pull each embedding towards its targets: L = ((1/T) sum_j mean_i ||t_j,i - f(x)_i||)^2, minimised. */
   | { kind: 'targeted'; targets: readonly Tensor[] }
-  /** Push each embedding away from its clean embedding: L = mean_i ||f(x)_i - e_i||, maximised. */
-  | { kind: 'untargeted'; clean: Tensor }
+  /**
+   * Push each embedding away from its clean embedding: L = mean_i ||f(x)_i - e_i||, maximised.
+   * `firstOffset` is added to every coordinate of e in the first iteration only (where f(x) = e
+   * would give no gradient), `differenceOffset` to every coordinate of f(x) - e in every
+   * iteration; RobRank's ES: 1e-7, and 1e-6 from torch's pairwise_distance.
+   */
+  | { kind: 'untargeted'; clean: Tensor; firstOffset?: number; differenceOffset?: number }
   /** Any differentiable objective of the embeddings (the ranking attacks), minimised or maximised. */
   | { kind: 'objective'; loss: (embeddings: Tensor) => Tensor; direction: 'minimise' | 'maximise' };
 
@@ -39,8 +44,8 @@ export interface PgdOptions {
   range?: InputRange;
 }
 
-/** The attack objective for one batch of embeddings. */
-export function attackObjective(embeddings: Tensor, goal: AttackGoal): Tensor {
+/** The attack objective for one batch of embeddings at PGD iteration `iteration` (0-based). */
+export function attackObjective(embeddings: Tensor, goal: AttackGoal, iteration = 0): Tensor {
   return tidy(() => {
     if (goal.kind === 'objective') return goal.loss(embeddings);
     if (goal.kind === 'targeted') {
@@ -55,7 +60,9 @@ export function attackObjective(embeddings: Tensor, goal: AttackGoal): Tensor {
       }
       return total!.div(goal.targets.length).square();
     }
-    return embeddings.sub(goal.clean).norm(2, 1).mean();
+    const reference = iteration === 0 && goal.firstOffset !== undefined ? goal.clean.add(goal.firstOffset) : goal.clean;
+    const difference = embeddings.sub(reference);
+    return (goal.differenceOffset === undefined ? difference : difference.add(goal.differenceOffset)).norm(2, 1).mean();
   });
 }
 
@@ -202,11 +209,21 @@ export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, opt
  * Random starts are drawn in condition order.
  */
 export function featurePgdJoint(embed: EmbedFn, conditions: readonly PgdCondition[]): Tensor[] {
+  return tidy(() => featurePgdJointTrace(embed, conditions).adversarial);
+}
+
+/**
+ * featurePgdJoint, also returning each condition's embeddings from the forward pass of the last
+ * iteration, i.e. of the iterate before the last step (RobRank measures ES:D there); null for a
+ * condition with a zero budget, which made no forward pass.
+ */
+export function featurePgdJointTrace(embed: EmbedFn, conditions: readonly PgdCondition[]): { adversarial: Tensor[]; lastForward: (Tensor | null)[] } {
   return tidy(() => {
     const prepared = conditions.map(ready);
     const active = conditions.flatMap((c, i) => (prepared[i] ? [{ c, r: prepared[i]! }] : []));
     const out: (Tensor | null)[] = prepared.map((r, i) => (r ? null : conditions[i]!.images.detach().clone()));
-    if (active.length === 0) return out as Tensor[];
+    const lastForward: (Tensor | null)[] = conditions.map(() => null);
+    if (active.length === 0) return { adversarial: out as Tensor[], lastForward };
     const iters = active[0]!.c.options.iters;
     const norm = active[0]!.c.options.norm ?? 'linf';
     if (active.some(({ c }) => c.options.iters !== iters || (c.options.norm ?? 'linf') !== norm)) {
@@ -217,9 +234,10 @@ export function featurePgdJoint(embed: EmbedFn, conditions: readonly PgdConditio
     const [x, lo, hi, step] = [joined('x'), joined('lo'), joined('hi'), joined('step')];
     const radius = norm === 'l2' ? T.cat(active.map(({ r }) => r.radius!)) : null;
     let adv = joined('start');
+    let last: Tensor | null = null;
     for (let i = 0; i < iters; i++) {
       const previous = adv;
-      adv = tidy(() => {
+      const result = tidy(() => {
         const leaf = adv.detach().setRequiresGrad(true);
         const embeddings = embed(leaf);
         let offset = 0;
@@ -227,26 +245,30 @@ export function featurePgdJoint(embed: EmbedFn, conditions: readonly PgdConditio
         for (const [k, { r }] of active.entries()) {
           const rows = active.length === 1 ? embeddings : embeddings.narrow(0, offset, sizes[k]!);
           offset += sizes[k]!;
-          const part = attackObjective(rows, r.goal);
+          const part = attackObjective(rows, r.goal, i);
           loss = loss === null ? part : loss.add(part);
         }
         const [g] = T.grad(loss!, [leaf]);
-        return noGrad(() => {
+        const next = noGrad(() => {
           if (norm === 'linf') return leaf.detach().add(g!.sign().mul(step)).clampTensor(lo, hi);
           const unit = g!.div(g!.flatten(1).norm(2, 1).clampMin(1e-12).reshape([-1, ...new Array<number>(g!.ndim - 1).fill(1)]));
           const moved = leaf.detach().add(unit.mul(step));
           return x.add(projectL2(moved.sub(x), radius!)).maximum(lo).minimum(hi);
         });
+        return { next, forward: i === iters - 1 ? embeddings.detach() : null };
       });
+      adv = result.next;
+      last = result.forward;
       previous.dispose(); // keeps one iterate alive at a time
     }
     let offset = 0;
     for (const [k, { c }] of active.entries()) {
       const i = conditions.indexOf(c);
       out[i] = active.length === 1 ? adv : adv.narrow(0, offset, sizes[k]!).contiguous();
+      lastForward[i] = active.length === 1 ? last : last!.narrow(0, offset, sizes[k]!).contiguous();
       offset += sizes[k]!;
     }
-    return out as Tensor[];
+    return { adversarial: out as Tensor[], lastForward };
   });
 }
 

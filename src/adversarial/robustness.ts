@@ -14,7 +14,7 @@ import type { SuiteOptions } from './attack.js';
 import { ATTACKS, isTargetedAttack, isRankingAttack, prepareAttack, type AttackName } from './attacks.js';
 import { budgetInInputUnits, scaleAmount, smallestAmount, type Budget } from './budget.js';
 import type { CleanGallery } from './gallery.js';
-import { featurePgdJoint, withRandomStart, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
+import { featurePgdJointTrace, withRandomStart, type EmbedFn, type InputRange, type PgdOptions } from './pgd.js';
 import type { MetricValues } from '../dml/index.js';
 import { galleryMetrics, type GalleryClusters } from './robust-metrics.js';
 
@@ -76,6 +76,18 @@ export interface ConditionResult {
   maxPerturbation: number;
   /** Per query (in query order): 1 when its nearest gallery image (own copy excluded) has its class. */
   hits: Uint8Array;
+  /**
+   * With `detect`: per auxiliary branch (in detect.branches order), per query, the distance
+   * between the query's embedding through the model's branch and through that branch.
+   */
+  branchGaps?: Float64Array[];
+}
+
+/** What the detector needs: the auxiliary branches to compare with, and a forward through one of them. */
+export interface DetectionOptions {
+  branches: readonly number[];
+  /** Embeddings of `images` through BN branch `branch` (eval mode, no gradients needed). */
+  embedBranch: (images: Tensor, branch: number) => Tensor;
 }
 
 export interface RobustnessOptions {
@@ -94,6 +106,8 @@ export interface RobustnessOptions {
   conditionsPerPass?: number;
   /** After each batch: the condition (null = clean), queries done in it and in total. */
   onProgress?: (condition: AttackCondition | null, done: number, total: number) => void;
+  /** Also measure every query's branch gaps, clean and attacked (see detection.ts). */
+  detect?: DetectionOptions;
 }
 
 /** The PGD options of one condition (budgets checked with checkBudgetNorm). */
@@ -124,20 +138,32 @@ class Tally {
   readonly cosine: Float64Array;
   readonly retained: Float64Array;
   readonly hits: Uint8Array;
+  readonly gaps: Float64Array[];
   shiftSum = 0;
   maxPerturbation = 0;
   done = 0;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    readonly detect?: DetectionOptions,
+  ) {
     this.success = new Float64Array(size);
     this.rank = new Float64Array(size);
     this.cosine = new Float64Array(size);
     this.retained = new Float64Array(size);
     this.hits = new Uint8Array(size);
+    this.gaps = (detect?.branches ?? []).map(() => new Float64Array(size));
   }
 
-  /** Records one batch's (attacked) embeddings: nearest gallery hits and the rows themselves. */
-  add(batch: ImageBatch, embeddings: Tensor, queries: QuerySource, gallery: CleanGallery): void {
+  /** Records one batch's (attacked) embeddings: nearest gallery hits and the rows themselves; with detection, the branch gaps of `inputs`. */
+  add(batch: ImageBatch, embeddings: Tensor, queries: QuerySource, gallery: CleanGallery, inputs?: Tensor): void {
+    if (this.detect && inputs) {
+      const detect = this.detect;
+      detect.branches.forEach((branch, j) => {
+        const gap = noGrad(() => embeddings.sub(detect.embedBranch(inputs, branch)).norm(2, 1).to('cpu').contiguous().toFloat32Array());
+        batch.positions.forEach((p, i) => (this.gaps[j]![p] = gap[i]!));
+      });
+    }
     const labels = Int32Array.from(batch.positions, (p) => queries.labels[p]!);
     const own = Int32Array.from(batch.positions, (p) => queries.ownRows[p]!);
     gallery.nearest(embeddings, own).forEach((row, i) => (this.hits[batch.positions[i]!] = gallery.labels[row] === labels[i] ? 1 : 0));
@@ -157,6 +183,7 @@ class Tally {
       return galleryMetrics({ embeddings, labels: queries.labels, ownRows: queries.ownRows }, gallery, options.clusters, options.ks);
     });
     const result: ConditionResult = { condition, metrics, embeddingShift: this.shiftSum / queries.size, maxPerturbation: this.maxPerturbation, hits: this.hits };
+    if (this.detect) result.branchGaps = this.gaps;
     const attack = condition?.attack;
     if (attack && isTargetedAttack(attack)) result.successRate = mean(this.success);
     if (attack && isRankingAttack(attack)) result.rank = mean(this.rank);
@@ -168,11 +195,11 @@ class Tally {
 
 /** Embeds the clean queries and measures them as every condition is measured. */
 export async function measureClean(options: RobustnessOptions): Promise<ConditionResult> {
-  const tally = new Tally(options.queries.size);
+  const tally = new Tally(options.queries.size, options.detect);
   for await (const batch of options.queries.batches()) {
     tidy(() => {
       const images = T.tensor(batch.images, [...batch.shape], { device: options.device });
-      tally.add(batch, noGrad(() => options.embed(images)), options.queries, options.gallery);
+      tally.add(batch, noGrad(() => options.embed(images)), options.queries, options.gallery, images);
     });
     options.onProgress?.(null, tally.done, options.queries.size);
   }
@@ -199,7 +226,7 @@ export async function measureAttacks(conditions: readonly AttackCondition[], opt
   const firstOf = conditions.map((c) => conditions.findIndex((d) => conditionKey(d) === conditionKey(c)));
   const distinct = conditions.filter((_, i) => firstOf[i] === i);
   const pgds = distinct.map((c) => pgdOptionsFor(c, options.pgd));
-  const tallies = distinct.map(() => new Tally(queries.size));
+  const tallies = distinct.map(() => new Tally(queries.size, options.detect));
   let batchIndex = 0;
   for await (const batch of queries.batches()) {
     tidy(() => attackBatch(batch, batchIndex, distinct, pgds, tallies, options));
@@ -222,7 +249,8 @@ function attackBatch(batch: ImageBatch, batchIndex: number, list: readonly Attac
     const prepared = prepareAttack(condition.attack, query, gallery, options.suite);
     return { prepared, pgd: withRandomStart(images, pgds[i]!) };
   });
-  const finish = (i: number, adversarial: Tensor, attacked: Tensor) => {
+  // ES:D is the shift of the iterate before the last step, whose forward RobRank measures (`lastForward`).
+  const finish = (i: number, adversarial: Tensor, attacked: Tensor, lastForward: Tensor | null) => {
     const tally = tallies[i]!;
     const outcome = conditions[i]!.prepared.measure(attacked);
     batch.positions.forEach((p, k) => {
@@ -231,9 +259,10 @@ function attackBatch(batch: ImageBatch, batchIndex: number, list: readonly Attac
       if (outcome.cosine) tally.cosine[p] = outcome.cosine[k]!;
       if (outcome.retained) tally.retained[p] = outcome.retained[k]!;
     });
-    tally.shiftSum += noGrad(() => attacked.sub(clean).norm(2, 1).sum().item());
+    const shifted = list[i]!.attack === 'es' ? (lastForward ?? attacked) : attacked;
+    tally.shiftSum += noGrad(() => shifted.sub(clean).norm(2, 1).sum().item());
     tally.maxPerturbation = Math.max(tally.maxPerturbation, noGrad(() => adversarial.sub(images).abs().max().item()));
-    tally.add(batch, attacked, queries, gallery);
+    tally.add(batch, attacked, queries, gallery, adversarial);
   };
   const perPass = options.conditionsPerPass ?? (options.device.startsWith('cuda') ? Math.max(1, Math.floor(JOINT_INPUT_VALUES / images.numel)) : 1);
   const all = list.map((_, i) => i);
@@ -243,10 +272,10 @@ function attackBatch(batch: ImageBatch, batchIndex: number, list: readonly Attac
     for (let start = 0; start < same.length; start += perPass) {
       const group = same.slice(start, start + perPass);
       tidy(() => {
-        const adversarial = featurePgdJoint(options.embed, group.map((i) => ({ images, goal: conditions[i]!.prepared.goal, options: conditions[i]!.pgd })));
+        const { adversarial, lastForward } = featurePgdJointTrace(options.embed, group.map((i) => ({ images, goal: conditions[i]!.prepared.goal, options: conditions[i]!.pgd })));
         const all = noGrad(() => options.embed(adversarial.length === 1 ? adversarial[0]! : T.cat(adversarial)));
         const parts = adversarial.length === 1 ? [all] : all.split(group.map(() => images.shape[0]!), 0);
-        group.forEach((i, k) => finish(i, adversarial[k]!, parts[k]!));
+        group.forEach((i, k) => finish(i, adversarial[k]!, parts[k]!, lastForward[k] ?? null));
       });
     }
   }

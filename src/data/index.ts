@@ -2,7 +2,9 @@
 // It depends on no tensor code; batches are plain typed arrays.
 export type { Batch, Dataset, DataSplit, ImageSource, SplitName } from './types.js';
 export { DataError, ImageDecodeError } from './errors.js';
-export { openDataset, isDatasetName } from './datasets/registry.js';
+export { openDataset, isDatasetName, acceptsRoot } from './datasets/registry.js';
+export { FASHION_MNIST_DEFAULT_ROOT, FASHION_MNIST_FILES } from './datasets/fashion-mnist.js';
+export { parseIdx, readIdxFile, type IdxArray } from './idx.js';
 export { DATASET_NAMES, DATASETS, IMAGENET, SMALL_GREY, type DatasetDescriptor, type DatasetName, type ImageProtocol, type OpenDatasetOptions } from './datasets/descriptors.js';
 export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
@@ -38,5 +40,5 @@ export {
   type DecodeOptions,
 } from './transforms.js';
 export { DataLoader, evaluationLoader, type LoaderOptions } from './loader.js';
-export { checkDataset, imageCount, unreadableImages, type CheckReport, type CheckOptions, type SplitCount, type UnreadableImage } from './check.js';
+export { checkDataset, fingerprint, imageCount, unreadableImages, type CheckReport, type CheckOptions, type FileFingerprint, type SplitCount, type UnreadableImage } from './check.js';
 export { readMat5, matNumber, matString, MatFormatError, type MatValue } from './mat5.js';

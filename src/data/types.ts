@@ -51,6 +51,11 @@ export interface Dataset {
    * others of the same set (then gallery === query); otherwise queries search a separate gallery.
    */
   readonly evaluation: { readonly query: DataSplit; readonly gallery: DataSplit; readonly sameSet: boolean };
+  /**
+   * The data files the images and labels were read from (absolute paths), for datasets stored in
+   * a few files: Fashion-MNIST's four IDX files, MNIST's JSON files. Undefined for image folders.
+   */
+  readonly files?: readonly string[];
 }
 
 /** A decoded, augmented, normalized batch, ready to become tensors. */

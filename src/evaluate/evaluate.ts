@@ -13,7 +13,7 @@ import {
 } from '../adversarial/index.js';
 import { limitEvaluation, openDataset } from '../data/index.js';
 import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
-import { freezeParameters } from '../nn/index.js';
+import { freezeParameters, setBnRouting } from '../nn/index.js';
 import { onDevice, tensor, tidy, type Tensor } from '../torch/index.js';
 import { computeWith } from './compute.js';
 import { embedSplit } from './embed-split.js';
@@ -95,16 +95,28 @@ async function measurePlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgre
       suite: { mtaxTargets: plan.mtaxTargets, rankPartners: plan.rankPartners, topFraction: TOP_FRACTION, seed: plan.seed },
       ks: plan.ks,
       ...(plan.conditionsPerPass === undefined ? {} : { conditionsPerPass: plan.conditionsPerPass }),
+      ...(plan.detectBranches ? { detect: { branches: plan.detectBranches, embedBranch: (x: Tensor, branch: number) => throughBranch(plan, x, branch) } } : {}),
       onProgress: (c, done, total) =>
         onProgress?.({ stage: 'queries', condition: label(c), conditionIndex: c ? plan.conditions.indexOf(c) + 1 : 0, conditions: plan.conditions.length + 1, done, total }),
     });
-    const report = evalFileOf(result.clean, result.conditions, plan.ks, settingsOf(plan, queries.size, gallery.size), indices);
+    const report = evalFileOf(result.clean, result.conditions, plan.ks, settingsOf(plan, queries.size, gallery.size), indices, plan.detectBranches ?? undefined);
     if (plan.out !== null) writeJsonFile(plan.out, report);
     return report;
   } finally {
     disposeRange(range);
     clusters.dispose();
     gallery.dispose();
+  }
+}
+
+/** Embeddings through BN branch `branch`, the model routed back to the evaluated branch after. */
+function throughBranch(plan: EvalPlan, x: Tensor, branch: number): Tensor {
+  const { model } = plan.loaded;
+  setBnRouting(model, { kind: 'branch', branch });
+  try {
+    return model.forward(x);
+  } finally {
+    setBnRouting(model, { kind: 'branch', branch: plan.loaded.branch });
   }
 }
 

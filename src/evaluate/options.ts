@@ -42,6 +42,12 @@ export const evaluateOptionsSchema = z.strictObject({
   rankPartners: count(1, 1000).optional(),
   /** BN branch to evaluate (0 = clean). */
   branch: count(0, 63).optional(),
+  /**
+   * Also score every clean and attacked query by the distance between its embeddings through the
+   * clean branch and through each auxiliary branch, and report how well that separates attacked
+   * from clean queries (AUROC per attack, budget and branch). Needs a model with BN branches.
+   */
+  detect: z.boolean().optional(),
   /** A seeded subset of this many queries (the gallery stays the whole test set). */
   limit: count(1).optional(),
   /** The test set: at most this many images per split, as training evaluated (default: the run's limitTest); null: all. */
@@ -78,6 +84,10 @@ export const EVALUATE_DEFAULTS = {
   batchSize: 64,
 };
 
+/** What --detect does, for `mdprop eval --help`. */
+export const DETECT_HELP =
+  "also score every clean and attacked query by the distance between its embeddings through the clean and each auxiliary BN branch, and report how well that separates attacked from clean queries (AUROC in eval.json's detection[]); needs a model with BN branches";
+
 export interface OptionText {
   /** The flag's argument, as --help shows it. */
   arg: string;
@@ -94,7 +104,7 @@ export const EVALUATE_OPTION_TEXT: Record<keyof EvaluateOptionValues, OptionText
   arch: { arg: 'name', help: `architecture: ${ARCHS.join(', ')} (default: from the run or the weights)` },
   embedDim: { arg: 'D', help: 'embedding dimension (default: from the run or the weights)' },
   dataset: { arg: 'name', help: `dataset: ${DATASET_NAMES.join(', ')} (default: the run's)` },
-  dataRoot: { arg: 'dir', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
+  dataRoot: { arg: 'dir', help: "folder the dataset was downloaded to (not for mnist; fashion-mnist: the four official files, default where Debian's dataset-fashion-mnist puts them)" },
   profile: { arg: 'name', help: `RobRank's protocol, fixing attacks and budgets: ${PROFILE_NAMES.map((n) => `${n} (${PROFILES[n].summary})`).join('; ')}` },
   attacks: { arg: 'list', help: `comma-separated: ${ATTACK_NAMES.join(', ')}; or all (default: ${D.attacks.join(',')})` },
   eps: { arg: 'list', help: `budgets: numbers in normalized-input units (0.01) or pixel fractions (4/255) (default: ${D.eps.join(',')})` },
@@ -118,6 +128,8 @@ export const EVALUATE_OPTION_TEXT: Record<keyof EvaluateOptionValues, OptionText
   memoryFormat: { arg: 'f', help: COMPUTE_TEXT.memoryFormat },
   conditionsPerPass: { arg: 'n', help: 'attack conditions per joint PGD pass', flag: false },
   out: { arg: 'file', help: `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)` },
+  // A switch: `mdprop eval` registers --detect itself (schema flags take an argument).
+  detect: { arg: '', help: DETECT_HELP, flag: false },
 };
 
 /** RobRank's share of the ranking that CA- and QA- draw their partners from. */

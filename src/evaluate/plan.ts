@@ -3,8 +3,9 @@
 // defaults; every check runs before any image is read.
 import { dirname } from 'node:path';
 import { checkBudgetNorm, PROFILES, toBudget, type AttackCondition, type Budget, type ProfileName } from '../adversarial/index.js';
-import { DATASETS, isDatasetName, type DatasetName } from '../data/index.js';
+import { acceptsRoot, DATASETS, isDatasetName, type DatasetName } from '../data/index.js';
 import { FormatError, loadModelFile, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
+import { multiBatchNorms } from '../nn/index.js';
 import { resolveDeviceSetting, withTestImages, type ComputeSetting } from './compute.js';
 import { checkPassMemory } from './memory-check.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
@@ -36,6 +37,19 @@ export interface EvalPlan {
   rankPartners: number;
   conditionsPerPass: number | undefined;
   out: string | null;
+  /** With detect: the auxiliary branches whose gap to the clean branch scores each query; null: no detector. */
+  detectBranches: number[] | null;
+}
+
+/** The auxiliary branches a detector compares with the clean one; an error where the model has none. */
+function detectorBranches(loaded: LoadedModel): number[] {
+  const normed = multiBatchNorms(loaded.model).length;
+  if (loaded.branches < 2 || normed === 0) {
+    const why = normed === 0 && loaded.branches > 1 ? `${loaded.arch} has no batch norm` : `${loaded.path} holds ${loaded.branches} BN branch${loaded.branches === 1 ? '' : 'es'}`;
+    throw new OptionError('detect', `the detector compares a query's embeddings through the clean and the auxiliary BN branches; ${why} (MDProp or AdvProp-D on a network with batch norm has them)`);
+  }
+  if (loaded.branch !== 0) throw new OptionError('detect', `the detector compares the clean branch with the others: evaluate branch 0, not ${loaded.branch}`);
+  return Array.from({ length: loaded.branches - 1 }, (_, k) => k + 1);
 }
 
 function budgetOf(option: string, value: number | string): Budget {
@@ -96,7 +110,7 @@ function readRun(runDir: string): TrainConfig {
 
 function loadFor(path: string, o: EvaluateOptionValues, run: TrainConfig | null, branch: number): LoadedModel {
   try {
-    return loadModelFile(path, { arch: o.arch ?? run?.arch, embedDim: o.embedDim ?? run?.embedDim, inChannels: run?.channels, branch });
+    return loadModelFile(path, { arch: o.arch ?? run?.arch, embedDim: o.embedDim ?? run?.embedDim, inChannels: run?.channels, branch, ...(o.detect ? { allBranches: true } : {}) });
   } catch (err) {
     if (err instanceof FormatError) throw new OptionError(o.weights ? 'weights' : 'run', err.message);
     throw err;
@@ -125,7 +139,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
     if (datasetName === undefined) throw new OptionError('dataset', 'required when neither the run nor the weights name one');
     if (!isDatasetName(datasetName)) throw new OptionError('dataset', `unknown dataset '${datasetName}' (from ${loaded.path})`);
     const dataset = DATASETS[datasetName];
-    if (!dataset.needsRoot && o.dataRoot !== undefined) throw new OptionError('dataRoot', `${datasetName} is embedded and takes no root`);
+    if (!acceptsRoot(datasetName) && o.dataRoot !== undefined) throw new OptionError('dataRoot', `${datasetName} is embedded and takes no root`);
     const dataRoot = o.dataRoot ?? (datasetName === run?.dataset ? (run.dataRoot ?? undefined) : undefined);
     if (dataset.needsRoot && dataRoot === undefined) throw new OptionError('dataRoot', `required for ${datasetName}`);
     const ks = [...new Set([1, ...(o.ks ?? dataset.recallKs)])].sort((a, b) => a - b);
@@ -163,6 +177,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       rankPartners: o.rankPartners ?? EVALUATE_DEFAULTS.rankPartners,
       conditionsPerPass: o.conditionsPerPass,
       out: o.out === undefined ? defaultOut : o.out,
+      detectBranches: o.detect ? detectorBranches(loaded) : null,
     };
   } catch (err) {
     if (ownsModel) loaded.model.dispose();

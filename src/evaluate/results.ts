@@ -3,6 +3,8 @@
 import {
   attackIters,
   ATTACKS,
+  auroc,
+  rocCurve,
   empiricalRobustnessScore,
   ERS_COMPONENTS,
   type AttackCondition,
@@ -11,7 +13,7 @@ import {
   type ErsMeasures,
 } from '../adversarial/index.js';
 import { recallKey, type MetricValues } from '../dml/index.js';
-import type { AttackDetail, AttackEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry } from '../formats/index.js';
+import type { AttackDetail, AttackEntry, DetectionEntry, ErsEntry, EvalFile, EvalOutput, EvalSettings, LegacyErsEntry } from '../formats/index.js';
 
 type AttackResult = ConditionResult & { condition: AttackCondition };
 
@@ -97,9 +99,41 @@ export function ersEntries(results: readonly AttackResult[]): ErsEntry[] {
 
 const hitList = (hits: Uint8Array): (0 | 1)[] => Array.from(hits, (h) => (h ? 1 : 0));
 
-/** eval.json's content from the clean queries' and every condition's results. */
-export function evalFileOf(clean: ConditionResult, results: readonly ConditionResult[], ks: readonly number[], settings: EvalSettings, queryIds?: ArrayLike<number>): EvalFile {
+const meanOf = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+/** The detector's result per attacked condition and auxiliary branch (`branches` as the gaps were measured). */
+export function detectionEntries(clean: ConditionResult, attacked: readonly AttackResult[], branches: readonly number[]): DetectionEntry[] {
+  if (!clean.branchGaps) return [];
+  return attacked.flatMap((r) =>
+    branches.map((branch, j): DetectionEntry => {
+      const positives = r.branchGaps![j]!;
+      const negatives = clean.branchGaps![j]!;
+      return {
+        attack: r.condition.attack,
+        eps: r.condition.budget.value,
+        eps_text: r.condition.budget.text,
+        iters: attackIters(r.condition.attack, r.condition.iters),
+        branch,
+        auroc: auroc(positives, negatives),
+        roc: rocCurve(positives, negatives),
+        mean_gap_attacked: meanOf(positives),
+        mean_gap_clean: meanOf(negatives),
+      };
+    }),
+  );
+}
+
+/** eval.json's content from the clean queries' and every condition's results (with the detector's where its branches are given). */
+export function evalFileOf(
+  clean: ConditionResult,
+  results: readonly ConditionResult[],
+  ks: readonly number[],
+  settings: EvalSettings,
+  queryIds?: ArrayLike<number>,
+  detectBranches?: readonly number[],
+): EvalFile {
   const attacked = results.filter((r): r is AttackResult => r.condition !== null);
+  const detection = detectBranches ? detectionEntries(clean, attacked, detectBranches) : [];
   return {
     clean: orderedMetrics(clean.metrics, ks),
     attacks: attacked.map(entryOf),
@@ -107,6 +141,7 @@ export function evalFileOf(clean: ConditionResult, results: readonly ConditionRe
     ...(queryIds ? { query_ids: Array.from(queryIds) } : {}),
     details: attacked.map((r) => detailOf(r, ks)),
     ers: ersEntries(attacked),
+    ...(detectBranches ? { detection } : {}),
     settings,
   };
 }
@@ -150,6 +185,12 @@ export function formatEvaluation(report: EvalFile): string {
         return c ? [`${name} ${(100 * c.rescaled).toFixed(1)}`] : [];
       });
       lines.push(`  rescaled: ${parts.join('  ')}`);
+    }
+  }
+  if (report.detection?.length) {
+    lines.push('detector (gap between the clean and an auxiliary branch; AUROC 0.5 = chance):');
+    for (const d of report.detection) {
+      lines.push(`  ${d.attack.padEnd(10)} ${d.eps_text.padEnd(9)} branch ${d.branch}  AUROC ${d.auroc.toFixed(3)}  mean gap ${d.mean_gap_attacked.toFixed(4)} attacked, ${d.mean_gap_clean.toFixed(4)} clean`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -3,8 +3,10 @@
 // differences over seeds with a Student-t 95% interval, and per seed a bootstrap interval over
 // the queries (Recall@1, whose per-query hits eval.json keeps). Every number is measured on the
 // same seeded queries for every method, so differences are paired by seed and by query.
-import type { AttackEntry, Difference, EvalFile, ExperimentMethod, RobustStat, SeedStat } from '../formats/index.js';
-import { bootstrapDifference, excludesZero, mean, pairedDifference, sampleStd } from '../report/index.js';
+// Runs evaluated with one of RobRank's profiles add their ERS and its ten components.
+import { ERS_COMPONENTS, type ErsComponent } from '../adversarial/index.js';
+import type { AttackEntry, DetectionStat, Difference, ErsEntry, EvalFile, ExperimentMethod, RobustStat, SeedStat } from '../formats/index.js';
+import { bootstrapDifference, excludesZero, mean, meanInterval, pairedDifference, sampleStd } from '../report/index.js';
 
 export interface SeedResult {
   seed: number;
@@ -39,15 +41,59 @@ function attacked(e: EvalFile, condition: AttackEntry): { entry: AttackEntry; hi
   return { entry: e.attacks[i]!, hits: e.details[i]?.hits };
 }
 
-export function summarizeMethods(methods: readonly MethodResults[]): ExperimentMethod[] {
+/** The run's ERS entry: the first budget's (a profile has one) with a score; null when it has none or only an older file's six components. */
+function ersOf(e: EvalFile): ErsEntry | null {
+  const entry = e.ers?.[0];
+  if (entry === undefined || entry.score === null) return null;
+  const current = Object.keys(entry.components).every((k) => (ERS_COMPONENTS as readonly string[]).includes(k));
+  return current ? (entry as ErsEntry) : null;
+}
+
+/** Whether every run of every method has an ERS. */
+function everyRunHasErs(methods: readonly MethodResults[]): boolean {
+  return methods.length > 0 && methods.every((m) => m.seeds.every((s) => ersOf(s.evaluation) !== null));
+}
+
+/** Per method its ERS and each component every run measured, over the seeds; {} when some run has no ERS. */
+function ersStats(m: MethodResults, all: readonly MethodResults[]): Pick<ExperimentMethod, 'ers' | 'ers_components'> {
+  if (!everyRunHasErs(all)) return {};
+  const entries = m.seeds.map((s) => ersOf(s.evaluation)!);
+  const measured = ERS_COMPONENTS.filter((c) => all.every((x) => x.seeds.every((s) => ersOf(s.evaluation)!.components[c] !== undefined)));
+  return {
+    ers: stat(entries.map((e) => e.score!)),
+    ers_components: Object.fromEntries(measured.map((c: ErsComponent) => [c, stat(entries.map((e) => e.components[c]!.rescaled))])),
+  };
+}
+
+const detectionKey = (d: { attack: string; eps_text: string; iters: number; branch: number }) => `${d.attack}|${d.eps_text}|${d.iters}|${d.branch}`;
+
+/** The detector's AUROC over the seeds, per attack, budget and branch every run of the method scored; {} when a run has none. */
+function detectionStats(m: MethodResults): Pick<ExperimentMethod, 'detection'> {
+  const runs = m.seeds.map((s) => s.evaluation.detection);
+  if (runs.length === 0 || runs.some((d) => d === undefined || d.length === 0)) return {};
+  const shared = runs[0]!.filter((d) => runs.every((r) => r!.some((x) => detectionKey(x) === detectionKey(d))));
+  return {
+    detection: shared.map((d): DetectionStat => {
+      const values = runs.map((r) => r!.find((x) => detectionKey(x) === detectionKey(d))!.auroc);
+      const interval = values.length > 1 ? meanInterval(values) : null;
+      return { attack: d.attack, eps: d.eps, eps_text: d.eps_text, iters: d.iters, branch: d.branch, auroc: stat(values), ci95: interval ? [interval.lo, interval.hi] : null };
+    }),
+  };
+}
+
+/** `robust: false` leaves out Recall@1 under each attack (a profile's attacks are read through the ERS instead). */
+export function summarizeMethods(methods: readonly MethodResults[], options: { robust?: boolean } = {}): ExperimentMethod[] {
   const { metrics, conditions } = shared(methods);
+  const robust = options.robust === false ? [] : conditions;
   return methods.map((m) => ({
     name: m.name,
     runs: m.seeds.map((s) => s.dir),
     clean: Object.fromEntries(metrics.map((k) => [k, stat(m.seeds.map((s) => s.evaluation.clean[k]!))])),
-    robust: conditions.map(
+    robust: robust.map(
       (c): RobustStat => ({ attack: c.attack, eps: c.eps, iters: c.iters, 'recall@1': stat(m.seeds.map((s) => attacked(s.evaluation, c).entry['recall@1'])) }),
     ),
+    ...ersStats(m, methods),
+    ...detectionStats(m),
   }));
 }
 
@@ -84,20 +130,23 @@ function difference(
   return out;
 }
 
-/** Every method after the first against the first, seed by seed (seeds must be listed alike). */
-export function differencesToBaseline(methods: readonly MethodResults[]): Difference[] {
+/** Every method after the first against the first, seed by seed (seeds must be listed alike); ERS too where every run has one. */
+export function differencesToBaseline(methods: readonly MethodResults[], options: { robust?: boolean } = {}): Difference[] {
   const [baseline, ...others] = methods;
   if (!baseline) return [];
   const { metrics, conditions } = shared(methods);
+  const robust = options.robust === false ? [] : conditions;
+  const ers = everyRunHasErs(methods);
   return others.flatMap((m) => {
     if (m.seeds.map((s) => s.seed).join() !== baseline.seeds.map((s) => s.seed).join()) {
       throw new Error(`experiment: ${m.name} and ${baseline.name} have different seeds; differences pair runs by seed`);
     }
     return [
       ...metrics.map((k) => difference(m, baseline, k, (e) => e.clean[k]!, k === 'recall@1' ? (e) => e.clean_hits : null)),
-      ...conditions.map((c) =>
+      ...robust.map((c) =>
         difference(m, baseline, 'recall@1', (e) => attacked(e, c).entry['recall@1'], (e) => attacked(e, c).hits, c),
       ),
+      ...(ers ? [difference(m, baseline, 'ers', (e) => ersOf(e)!.score!, null)] : []),
     ];
   });
 }

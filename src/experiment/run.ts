@@ -2,11 +2,12 @@
 // ordinary run directory each, <out>/<method>/seed-<s>/), each evaluated on the same seeded
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
-import { attackIters, type AttackName } from '../adversarial/index.js';
+import { attackIters, PROFILES, type AttackName, type ProfileName } from '../adversarial/index.js';
 import { evaluate, EVALUATE_DEFAULTS, writeRunViews } from '../evaluate/index.js';
 import { ExperimentDirectory, experimentRunPath, methodName, RunDirectory, type EvalFile, type ExperimentFile, type TrainConfig } from '../formats/index.js';
 import type { MethodName, MethodSpec } from '../methods/index.js';
-import { ConfigError, resolveTrainConfig, resumeTraining, setting, train, type TrainControl, type TrainOptions } from '../train/index.js';
+import { archHasBatchNorm } from '../nn/index.js';
+import { ConfigError, methodOf, resolveTrainConfig, resumeTraining, setting, train, type TrainControl, type TrainOptions } from '../train/index.js';
 import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
 import { PRESETS, type PresetName } from './presets.js';
 import { writeExperimentReport, writeRunReport } from '../report/index.js';
@@ -18,11 +19,22 @@ export interface ExperimentOptions {
   seeds?: readonly number[];
   /** Training settings every run shares (dataset required unless the preset gives it). */
   train?: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>>;
+  /**
+   * RobRank's protocol for every run's evaluation (its nine attacks at its budget; `attacks` may
+   * narrow them; eps and iters come from the profile): experiment.json then carries each method's
+   * ERS and its components over the seeds, and the ERS difference to the baseline.
+   */
+  profile?: ProfileName;
   attacks?: readonly AttackName[];
   eps?: readonly (number | string)[];
   iters?: number;
   /** Attacked queries per run; null: the whole test set. */
   limit?: number | null;
+  /**
+   * Also score each run whose model has auxiliary BN branches with the detector (`evaluate`'s
+   * detect): experiment.json then gives those methods' AUROC per attack, budget and branch over seeds.
+   */
+  detect?: boolean;
   out: string;
   /** Compute views.json (embedding map, gallery) for each run's report; default true. */
   views?: boolean;
@@ -42,6 +54,7 @@ export interface ExperimentProgress {
 
 interface Plan {
   preset: PresetName | null;
+  profile: ProfileName | null;
   methods: (MethodName | MethodSpec)[];
   seeds: number[];
   train: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>> & { dataset: TrainOptions['dataset'] };
@@ -49,6 +62,7 @@ interface Plan {
   eps: (number | string)[];
   iters: number;
   limit: number | null;
+  detect: boolean;
 }
 
 function planOf(o: ExperimentOptions): Plan {
@@ -59,23 +73,49 @@ function planOf(o: ExperimentOptions): Plan {
   const seeds = [...(o.seeds ?? preset?.seeds ?? [0, 1, 2])];
   if (methods.length === 0 || seeds.length === 0) throw new Error('experiment: give at least one method and one seed');
   if (new Set(methods.map(methodName)).size !== methods.length) throw new Error('experiment: every method needs its own name');
+  const limit = o.limit === undefined ? (preset?.limit ?? null) : o.limit;
+  const common = { preset: o.preset ?? null, methods, seeds, train: { ...train, dataset: train.dataset }, limit, detect: o.detect === true };
+  if (o.profile !== undefined) {
+    const profile = PROFILES[o.profile];
+    if (profile === undefined) throw new ConfigError(`experiment: unknown profile '${String(o.profile)}'`);
+    if (o.eps !== undefined || o.iters !== undefined) throw new ConfigError(`experiment: the profile ${profile.name} fixes eps and iters (RobRank's protocol); leave them out or drop the profile`);
+    return { ...common, profile: profile.name, attacks: [...(o.attacks ?? profile.attacks)], eps: [profile.eps], iters: profile.iters };
+  }
   return {
-    preset: o.preset ?? null,
-    methods,
-    seeds,
-    train: { ...train, dataset: train.dataset },
+    ...common,
+    profile: null,
     attacks: [...(o.attacks ?? preset?.attacks ?? EVALUATE_DEFAULTS.attacks)],
     eps: [...(o.eps ?? preset?.eps ?? [0.03, 0.1, 0.3])],
     iters: o.iters ?? preset?.iters ?? EVALUATE_DEFAULTS.iters,
-    limit: o.limit === undefined ? (preset?.limit ?? null) : o.limit,
   };
 }
 
-/** Whether an eval.json measured what this experiment asks for. */
-function evaluatedAlike(e: EvalFile, plan: Plan): boolean {
+/** The evaluation each run gets; `detect` where the run's model has auxiliary BN branches to compare. */
+function evaluationOptions(plan: Plan, detect: boolean): Parameters<typeof evaluate>[1] {
+  const limit = plan.limit === null ? {} : { limit: plan.limit };
+  const detector = detect ? { detect: true } : {};
+  if (plan.profile !== null) return { profile: plan.profile, attacks: plan.attacks, ...limit, ...detector };
+  return { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...limit, ...detector };
+}
+
+/** Whether a run's model has auxiliary BN branches: its method has several and its network batch norms. */
+function hasAuxBranches(config: TrainConfig): boolean {
+  return methodOf(config).branches > 1 && archHasBatchNorm(config.arch);
+}
+
+/** The attack the views' retrieval gallery shows: a profile's embedding shift, else the first attack, at the middle budget. */
+function viewsAttack(plan: Plan): { attack: AttackName; eps: number | string; iters: number } {
+  if (plan.profile !== null) return { attack: plan.attacks.includes('es') ? 'es' : plan.attacks[0]!, eps: plan.eps[0]!, iters: plan.iters };
+  return { attack: plan.attacks[0]!, eps: plan.eps[Math.floor(plan.eps.length / 2)]!, iters: plan.iters };
+}
+
+/** Whether an eval.json measured what this experiment asks for (with the detector where `detect`). */
+function evaluatedAlike(e: EvalFile, plan: Plan, detect: boolean): boolean {
+  if (detect && !e.detection?.length) return false;
   const wanted = plan.attacks.flatMap((a) => plan.eps.map((eps) => `${a}|${String(eps)}`));
   const have = new Set(e.details.map((d) => `${d.attack}|${d.eps_text}`));
-  return e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.iters === attackIters(d.attack, plan.iters));
+  const sameProfile = (e.settings.profile ?? null) === plan.profile;
+  return sameProfile && e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.iters === attackIters(d.attack, plan.iters));
 }
 
 /** Training steps over the runs, for a progress display with a rate and an ETA in steps. */
@@ -150,12 +190,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       }
       steps.finished(run.readSummary().steps, `${label}: evaluating`);
       let evaluation = run.has('eval') ? run.readEval() : null;
-      if (evaluation === null || !evaluatedAlike(evaluation, plan)) {
-        evaluation = await evaluate(dir, { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...(plan.limit === null ? {} : { limit: plan.limit }) });
+      const detect = plan.detect && hasAuxBranches(run.readConfig());
+      if (evaluation === null || !evaluatedAlike(evaluation, plan, detect)) {
+        evaluation = await evaluate(dir, evaluationOptions(plan, detect));
         changed = true;
       }
       if (options.views !== false && !run.has('views')) {
-        await writeRunViews(dir, { attack: plan.attacks[0], eps: plan.eps[Math.floor(plan.eps.length / 2)], iters: plan.iters });
+        await writeRunViews(dir, viewsAttack(plan));
         changed = true;
       }
       if (changed) await writeRunReport(dir);
@@ -170,11 +211,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     format: 'mdprop.experiment/1',
     preset: plan.preset,
     dataset: plan.train.dataset,
-    methods: summarizeMethods(results),
-    differences: differencesToBaseline(results),
+    methods: summarizeMethods(results, { robust: plan.profile === null }),
+    differences: differencesToBaseline(results, { robust: plan.profile === null }),
     seeds: plan.seeds,
     train: shared,
-    evaluation: { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
+    evaluation: { profile: plan.profile, ...(plan.detect ? { detect: true } : {}), attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
     model_selection: configs[0]!.modelSelection,
     wall_seconds: Math.round((performance.now() - started) / 100) / 10,
     finished_at: new Date().toISOString(),

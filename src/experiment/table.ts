@@ -29,8 +29,28 @@ export function formatExperiment(file: ExperimentFile): string {
       ...others.map((m) => differenceText(find(m.name, 'recall@1', r.attack, r.eps))),
     ]);
   });
+  if (baseline.ers) {
+    const profile = file.evaluation.profile ? ` (${file.evaluation.profile})` : '';
+    rows.push([`ERS${profile}`, ...file.methods.map((m) => (m.ers ? spread(m.ers) : '-')), ...others.map((m) => differenceText(find(m.name, 'ers')))]);
+    for (const c of Object.keys(baseline.ers_components ?? {}) as (keyof NonNullable<typeof baseline.ers_components>)[]) {
+      rows.push([`  ${c}`, ...file.methods.map((m) => (m.ers_components?.[c] ? spread(m.ers_components[c]) : '-')), ...others.map(() => '')]);
+    }
+  }
+  // The detector's AUROC (methods with auxiliary branches only), mean ± std [95% interval] over seeds.
+  const detected = file.methods.flatMap((m) => (m.detection ?? []).map((d) => ({ m, d })));
+  for (const key of [...new Set(detected.map(({ d }) => `${d.attack}|${d.eps_text}|${d.branch}`))]) {
+    const [attack, eps, branch] = key.split('|');
+    const cell = (m: (typeof file.methods)[number]) => {
+      const d = m.detection?.find((x) => `${x.attack}|${x.eps_text}|${x.branch}` === key);
+      if (!d) return '-';
+      const ci = d.ci95 ? ` [${d.ci95[0].toFixed(3)}, ${d.ci95[1].toFixed(3)}]` : '';
+      return `${d.auroc.mean.toFixed(3)}${ci}`;
+    };
+    rows.push([`detect ${attack} eps ${eps} branch ${branch} AUROC`, ...file.methods.map(cell), ...others.map(() => '')]);
+  }
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
   const seeds = `${file.seeds.length} seed${file.seeds.length === 1 ? '' : 's'} (${file.seeds.join(', ')})`;
-  return `${lines.join('\n')}\n\nmean ± std over ${seeds}; differences: mean of per-seed differences [95% t-interval]; * = interval excludes 0\n`;
+  const detectNote = detected.length ? '; detector AUROC (0.5 = chance): mean [95% t-interval] over seeds' : '';
+  return `${lines.join('\n')}\n\nmean ± std over ${seeds}; differences: mean of per-seed differences [95% t-interval]; * = interval excludes 0${detectNote}\n`;
 }

@@ -59,7 +59,7 @@ function isLoaded(model: EmbeddingModel | LoadedModel): model is LoadedModel {
 /** The architecture name of a model built by createModel, read from its backbone. */
 export function archOf(model: EmbeddingModel): Arch {
   const b = model.backbone;
-  if (b instanceof C2f2Backbone) return 'c2f2';
+  if (b instanceof C2f2Backbone) return b.batchNorm ? 'c2f2-bn' : 'c2f2';
   if (b instanceof ResNetBackbone) {
     const same = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
     for (const name of Object.keys(RESNET_SPECS) as ResNetArch[]) {
@@ -78,7 +78,7 @@ function inChannelsOf(model: EmbeddingModel): number {
 }
 
 function defaultImageSize(arch: Arch): number {
-  if (arch === 'c2f2') return C2F2.side;
+  if (arch === 'c2f2' || arch === 'c2f2-bn') return C2F2.side;
   return arch === 'resnet-small' ? 32 : 224;
 }
 
@@ -108,7 +108,7 @@ function resolveRecord(model: EmbeddingModel | LoadedModel, options: ExportOptio
     throw new ExportOptionError('branch', `branch ${branch} does not exist: the model has ${branches} batch-norm branch${branches === 1 ? '' : 'es'}${loadedHint}`);
   }
   const imageSize = side('imageSize', options.imageSize ?? meta?.image_size ?? defaultImageSize(arch));
-  if (arch === 'c2f2' && imageSize !== C2F2.side) throw new ExportOptionError('imageSize', `c2f2 takes ${C2F2.side}x${C2F2.side} images, not ${imageSize}`);
+  if ((arch === 'c2f2' || arch === 'c2f2-bn') && imageSize !== C2F2.side) throw new ExportOptionError('imageSize', `${arch} takes ${C2F2.side}x${C2F2.side} images, not ${imageSize}`);
   // The recorded resize belongs to the recorded image size; another size takes ImageNet's 256-for-224 rule, else no resize.
   const recordedResize = meta?.test_resize !== undefined && meta.image_size === imageSize ? meta.test_resize : undefined;
   const testResize = side('testResize', options.testResize ?? recordedResize ?? (imageSize === 224 ? 256 : imageSize));

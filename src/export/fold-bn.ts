@@ -16,9 +16,20 @@ function epsilonOf(attributes: readonly OnnxAttribute[]): number {
   return Math.fround(a && a.kind === 'float' ? a.value : 1e-5);
 }
 
+/** A Gemm computing x W^T (+ b) with no scaling: the only form the exporter writes for Linear. */
+function isTransposedGemm(node: OnnxNode): boolean {
+  const value = (name: string, fallback: number) => {
+    const a = node.attributes.find((x) => x.name === name);
+    return a && (a.kind === 'int' || a.kind === 'float') ? a.value : fallback;
+  };
+  return value('transB', 0) === 1 && value('transA', 0) === 0 && value('alpha', 1) === 1 && value('beta', 1) === 1;
+}
+
 /**
  * Replaces every Conv -> BatchNormalization pair (the conv's output read by that BN alone) with one
- * Conv; constants nothing reads any more are dropped. Returns the number of batch norms folded.
+ * Conv, and every Gemm -> Reshape -> BatchNormalization chain (c2f2-bn's normalised fully connected
+ * layer; a transposed Gemm weight holds one output channel per row, as a conv weight does) with
+ * Gemm -> Reshape; constants nothing reads any more are dropped. Returns the number of batch norms folded.
  */
 export function foldBatchNorms(g: GraphBuilder): number {
   const readers = new Map<string, number>();
@@ -29,9 +40,16 @@ export function foldBatchNorms(g: GraphBuilder): number {
   const removed = new Set<number>();
   g.nodes.forEach((bn, bnIndex) => {
     if (bn.opType !== 'BatchNormalization') return;
-    const convIndex = producer.get(bn.inputs[0]!);
+    let convIndex = producer.get(bn.inputs[0]!);
+    let reshapeIndex: number | undefined;
+    const direct = convIndex === undefined ? undefined : g.nodes[convIndex];
+    if (direct?.opType === 'Reshape' && readers.get(direct.outputs[0]!) === 1) {
+      reshapeIndex = convIndex;
+      convIndex = producer.get(direct.inputs[0]!);
+    }
     const conv = convIndex === undefined ? undefined : g.nodes[convIndex];
-    if (convIndex === undefined || !conv || conv.opType !== 'Conv' || readers.get(conv.outputs[0]!) !== 1) return;
+    const foldable = reshapeIndex === undefined ? conv?.opType === 'Conv' : conv?.opType === 'Gemm' && isTransposedGemm(conv);
+    if (convIndex === undefined || !conv || !foldable || readers.get(conv.outputs[0]!) !== 1) return;
     const weight = g.initializers.get(conv.inputs[1]!);
     const w = floatData(g, conv.inputs[1]);
     const [gamma, beta, mean, variance] = bn.inputs.slice(1, 5).map((name) => floatData(g, name));
@@ -51,7 +69,13 @@ export function foldBatchNorms(g: GraphBuilder): number {
     g.initializers.set(weight.name, { ...weight, data: folded });
     const biasName = b ? conv.inputs[2]! : g.constant(`${conv.name}.bias`, [channels], shift);
     if (b) g.initializers.set(biasName, { ...(g.initializers.get(biasName) as OnnxInitializer), data: shift });
-    replaced.set(convIndex, { ...conv, inputs: [conv.inputs[0]!, weight.name, biasName], outputs: bn.outputs });
+    if (reshapeIndex === undefined) {
+      replaced.set(convIndex, { ...conv, inputs: [conv.inputs[0]!, weight.name, biasName], outputs: bn.outputs });
+    } else {
+      replaced.set(convIndex, { ...conv, inputs: [conv.inputs[0]!, weight.name, biasName] });
+      const reshape = g.nodes[reshapeIndex]!;
+      replaced.set(reshapeIndex, { ...reshape, outputs: bn.outputs });
+    }
     removed.add(bnIndex);
   });
   const kept = g.nodes.flatMap((n, i) => (removed.has(i) ? [] : [replaced.get(i) ?? n]));

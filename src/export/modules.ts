@@ -8,7 +8,6 @@ import {
   BatchNorm2d,
   Bottleneck,
   C2F2,
-  C2F2_ORDER,
   C2f2Backbone,
   Conv2d,
   EmbeddingModel,
@@ -20,6 +19,7 @@ import {
   ReLU,
   ResNetBackbone,
   Sequential,
+  ToMap,
   type Module,
   type Pair,
 } from '../nn/index.js';
@@ -65,6 +65,8 @@ export function emitModule(ctx: EmitContext, m: AnyModule, x: string, path: stri
     return ctx.graph.node('Flatten', [x], [int('axis', 1)], path);
   }
   if (m instanceof Linear) return linear(ctx, m, x, path);
+  // c2f2-bn's view of fc1's outputs as a 1x1 map, so a BatchNorm2d can normalise them.
+  if (m instanceof ToMap) return ctx.graph.node('Reshape', [x, ctx.graph.int64s(join(path, 'shape'), [0, -1, 1, 1])], [], path);
   if (m instanceof Sequential) return m.namedChildren().reduce((h, [name, child]) => emitModule(ctx, child, h, join(path, name)), x);
   if (m instanceof BasicBlock || m instanceof Bottleneck) return residualBlock(ctx, m, x, path);
   if (m instanceof ResNetBackbone) {
@@ -73,7 +75,7 @@ export function emitModule(ctx: EmitContext, m: AnyModule, x: string, path: stri
     return names.reduce((h, name) => emitModule(ctx, m.child(name), h, join(path, name)), x);
   }
   if (m instanceof C2f2Backbone) {
-    const features = C2F2_ORDER.reduce((h, name) => emitModule(ctx, m.child(name), h, join(path, name)), x);
+    const features = m.order.reduce((h, name) => emitModule(ctx, m.child(name), h, join(path, name)), x);
     // As its forward: the features as a 1x1 map, so the embedding model's pooling passes them through.
     return ctx.graph.node('Reshape', [features, ctx.graph.int64s(join(path, 'feature_map_shape'), [-1, C2F2.hidden, 1, 1])], [], join(path, 'feature_map'));
   }

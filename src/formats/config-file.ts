@@ -36,6 +36,7 @@ export const CONFIG_LIMITS = {
   mtaxTargets: 1024,
   threads: 1024,
   worldSize: 65536,
+  bnReplicas: 64,
 } as const;
 const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveNumber = z.number().positive().finite();
@@ -104,6 +105,8 @@ export const configSchema = z.strictObject({
   worldSize: positiveInt.max(CONFIG_LIMITS.worldSize).default(1),
   /** Batch norms in training take their statistics over the rows of all processes (no effect alone). Older runs did not. */
   syncBn: z.boolean().default(false),
+  /** The MDProp authors' nn.DataParallel replicas in one process (src/methods/step.ts); 1: none. Older runs: 1. */
+  bnReplicas: positiveInt.max(CONFIG_LIMITS.bnReplicas).default(1),
 });
 
 /** Every resolved setting of a run: what config.json holds. */

@@ -74,6 +74,26 @@ export const attackDetailSchema = z.strictObject({
 });
 
 
+/**
+ * One detector result (`mdprop eval --detect`): how well the gap between a query's embeddings
+ * through the clean branch and through auxiliary branch `branch` separates the queries attacked
+ * by `attack` at `eps` from the clean queries.
+ */
+export const detectionEntrySchema = z.strictObject({
+  attack: z.enum(ATTACK_NAMES),
+  eps: z.number().nonnegative(),
+  eps_text: z.string(),
+  iters,
+  branch: z.number().int().positive(),
+  /** Area under the ROC curve: 0.5 is chance, 1 perfect, below 0.5 attacked queries look cleaner. */
+  auroc: rate,
+  /** The ROC curve (at most 101 points): false- and true-positive rates. */
+  roc: z.strictObject({ fpr: z.array(rate), tpr: z.array(rate) }),
+  /** Mean gap of the attacked and of the clean queries. */
+  mean_gap_attacked: z.number().nonnegative(),
+  mean_gap_clean: z.number().nonnegative(),
+});
+
 export const evalSettingsSchema = z.strictObject({
   run: z.string().nullable(),
   weights: z.string(),
@@ -117,6 +137,8 @@ export const evalFileSchema = z.strictObject({
   query_ids: z.array(z.number().int().nonnegative()).optional(),
   details: z.array(attackDetailSchema),
   ers: z.array(z.union([ersEntrySchema, legacyErsEntrySchema])),
+  /** With --detect: per attack, budget and auxiliary branch, the detector's AUROC. */
+  detection: z.array(detectionEntrySchema).optional(),
   settings: evalSettingsSchema,
 });
 
@@ -127,3 +149,4 @@ export type ErsEntry = z.infer<typeof ersEntrySchema>;
 export type LegacyErsEntry = z.infer<typeof legacyErsEntrySchema>;
 export type EvalSettings = z.infer<typeof evalSettingsSchema>;
 export type EvalFile = z.infer<typeof evalFileSchema>;
+export type DetectionEntry = z.infer<typeof detectionEntrySchema>;

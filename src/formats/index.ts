@@ -9,6 +9,7 @@ export { epochLineSchema, evalLineSchema, metricsLineSchema, type EpochLine, typ
 export {
   attackDetailSchema,
   attackEntrySchema,
+  detectionEntrySchema,
   ersEntrySchema,
   ersValueSchema,
   legacyErsEntrySchema,
@@ -17,6 +18,7 @@ export {
   evalSettingsSchema,
   type AttackDetail,
   type AttackEntry,
+  type DetectionEntry,
   type ErsEntry,
   type LegacyErsEntry,
   type EvalFile,
@@ -53,11 +55,13 @@ export { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
 export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';
 export {
+  detectionStatSchema,
   differenceSchema,
   experimentMethodSchema,
   experimentSchema,
   robustStatSchema,
   seedStatSchema,
+  type DetectionStat,
   type Difference,
   type ExperimentFile,
   type ExperimentMethod,

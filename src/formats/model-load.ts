@@ -17,6 +17,8 @@ export interface ModelRequest {
   inChannels?: number;
   /** The BN branch to embed with (0 = clean; K > 0 reads the aux file). Default 0. */
   branch?: number;
+  /** Also read the aux file beside it (if there is one) for branch 0, so every branch is loaded (the detector compares them). */
+  allBranches?: boolean;
 }
 
 export interface LoadedModel {
@@ -135,7 +137,8 @@ function loadChecked(path: string, main: SafetensorsHeader, request: ModelReques
   const branch = request.branch ?? 0;
   if (!(Number.isInteger(branch) && branch >= 0 && branch < MODEL_LIMITS.branches)) throw new FormatError(path, null, `BN branch ${branch} was asked for; branches are 0..${MODEL_LIMITS.branches - 1}`);
   const headers = [main];
-  if (branch > 0 && branchesIn(path, main.entries.keys()) === 1) {
+  const wanted = branch > 0 || (request.allBranches === true && existsSync(auxFileOf(path)));
+  if (wanted && branchesIn(path, main.entries.keys()) === 1) {
     const auxPath = auxFileOf(path);
     if (!existsSync(auxPath)) throw new FormatError(path, null, `BN branch ${branch} was asked for; the model has no auxiliary branches (no ${auxPath})`);
     const aux = readHeader(auxPath);

@@ -17,5 +17,5 @@ export {
   type DefenseMemory,
   type DefenseSpec,
 } from './defenses.js';
-export { buildPieces, distributionJobs, jointAttackPays, methodStep, NonFiniteLossError, type Criterion, type StepContext, type StepLossScale, type StepOptimizer, type StepResult, type StepRows, type StepSync } from './step.js';
+export { buildPieces, distributionJobs, jointAttackPays, methodStep, NonFiniteLossError, replicaChunks, type Criterion, type StepContext, type StepLossScale, type StepOptimizer, type StepResult, type StepRows, type StepSync } from './step.js';
 export { modelParameterGroups, type GroupRates, type NamedGroup } from './param-groups.js';

@@ -1,7 +1,7 @@
 // One training step of a method: build each auxiliary distribution from its slice of the batch
 // (eval mode, its own BN branch), then one joint forward of clean and perturbed images in train
 // mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
-import { BatchNorm2d, bnBranchCount, MultiBatchNorm2d, setBnRouting, withFrozenParameters, type BnSegment, type EmbeddingModel } from '../nn/index.js';
+import { BatchNorm2d, bnBranchCount, MultiBatchNorm2d, setBnRouting, withFrozenParameters, withoutRunningStatUpdates, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import { cat, tidy, type Tensor } from '../torch/index.js';
 import { defenseLoss, freshDefenseMemory, type DefenseMemory } from './defenses.js';
 import { makeDistribution, makeDistributions, type DistributionDraws, type DistributionJob } from './distributions.js';
@@ -54,6 +54,12 @@ export interface StepContext {
   sync?: StepSync;
   /** float16 training's loss scale; absent in float32 and bfloat16. */
   lossScale?: StepLossScale;
+  /**
+   * The MDProp authors' nn.DataParallel replicas, in one process: the batch is cut into this many
+   * chunks (see replicaChunks), each makes its attacks and its mixed-BN forward alone, and the
+   * running statistics kept are the first chunk's. 1 (or absent): one replica.
+   */
+  bnReplicas?: number;
 }
 
 export interface StepResult {
@@ -144,26 +150,82 @@ function defenseStep(ctx: StepContext, images: Tensor, labels: Tensor): StepResu
   });
 }
 
-/** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). */
-export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[]): StepResult {
+/**
+ * The rows [start, end) of each replica's chunk, as nn.DataParallel scatters a batch (torch.chunk):
+ * chunks of ceil(B / R) rows, the last one what remains (64 over 3: 22, 22, 20; 112 over 3: 38,
+ * 38, 36); fewer than R chunks when B is too small to give every replica a row.
+ */
+export function replicaChunks(size: number, replicas: number): [number, number][] {
+  if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`bnReplicas must be a positive integer, got ${replicas}`);
+  const per = Math.ceil(size / replicas);
+  const out: [number, number][] = [];
+  for (let start = 0; start < size; start += per) out.push([start, Math.min(size, start + per)]);
+  return out;
+}
+
+/**
+ * The joint forward of the replicas: each chunk's pieces through the model alone (every segment
+ * normalised with its own chunk's batch statistics), outputs concatenated in chunk order as
+ * DataParallel gathers them. Only the first chunk moves the running statistics: DataParallel keeps
+ * replica 0's.
+ */
+function replicaForward(model: EmbeddingModel, chunks: readonly Piece[][]): { embedding: Tensor; labels: Tensor; features: Tensor; segments: BnSegment[] } {
+  const outputs: { embedding: Tensor; features: Tensor }[] = [];
+  const all: BnSegment[] = [];
+  chunks.forEach((pieces, r) => {
+    const segments = segmentsOf(pieces);
+    all.push(...segments);
+    setBnRouting(model, segments.length > 1 ? { kind: 'segments', segments } : { kind: 'branch', branch: 0 });
+    const forward = () => model.forwardAll(pieces.length > 1 ? cat(pieces.map((p) => p.images)) : pieces[0]!.images);
+    const out = r === 0 ? forward() : withoutRunningStatUpdates(model, forward);
+    outputs.push({ embedding: out.embedding, features: out.features });
+  });
+  return {
+    embedding: cat(outputs.map((o) => o.embedding)),
+    features: cat(outputs.map((o) => o.features)),
+    labels: cat(chunks.flatMap((pieces) => pieces.map((p) => p.labels))),
+    segments: all,
+  };
+}
+
+/** One step; `draws` as for buildPieces (tests replaying a reference step; training leaves it out). With replicas, `draws[r]` are chunk r's. */
+export function methodStep(ctx: StepContext, images: Tensor, labels: Tensor, draws?: readonly (DistributionDraws | undefined)[] | readonly (readonly (DistributionDraws | undefined)[])[]): StepResult {
   const { model, method, criterion, optimizer, sync, lossScale } = ctx;
+  const replicas = ctx.bnReplicas ?? 1;
   if (method.branches > 1 && hasBatchNorm(model) && bnBranchCount(model) !== method.branches) {
     throw new Error(`method '${method.name}' needs ${method.branches} BN branches, the model has ${bnBranchCount(model)}`);
   }
   if (images.shape[0] !== labels.shape[0]) {
     throw new Error(`methodStep: ${images.shape[0]} images but ${labels.shape[0]} labels`);
   }
-  if (method.defense !== undefined) return defenseStep(ctx, images, labels);
+  if (method.defense !== undefined) {
+    if (replicas > 1) throw new Error(`method '${method.name}' is a defense; bnReplicas (the MDProp authors' replicas) applies to methods of distributions`);
+    return defenseStep(ctx, images, labels);
+  }
+  if (replicas > 1 && sync) throw new Error('bnReplicas splits the batch of one process; it cannot be combined with data-parallel training');
   try {
     return tidy(() => {
-      const pieces = buildPieces(model, method, images, labels, draws);
-      model.train();
-      const segments = segmentsOf(pieces);
-      setBnRouting(model, segments.length > 1 ? { kind: 'segments', segments } : { kind: 'branch', branch: 0 });
-      const allImages = pieces.length > 1 ? cat(pieces.map((p) => p.images)) : images;
-      const allLabels = pieces.length > 1 ? cat(pieces.map((p) => p.labels)) : labels;
-      const out = model.forwardAll(allImages);
-      const local = { embedding: out.embedding, labels: allLabels, features: out.features };
+      let local: StepRows;
+      let segments: BnSegment[];
+      if (replicas > 1) {
+        // Every replica makes its attacks with the same (current) running statistics before any of them trains.
+        const chunks = replicaChunks(images.shape[0]!, replicas).map(([start, end], r) =>
+          buildPieces(model, method, images.narrow(0, start, end - start), labels.narrow(0, start, end - start), (draws?.[r] as readonly (DistributionDraws | undefined)[] | undefined) ?? []),
+        );
+        model.train();
+        const joint = replicaForward(model, chunks);
+        local = { embedding: joint.embedding, labels: joint.labels, features: joint.features };
+        segments = joint.segments;
+      } else {
+        const pieces = buildPieces(model, method, images, labels, draws as readonly (DistributionDraws | undefined)[] | undefined);
+        model.train();
+        segments = segmentsOf(pieces);
+        setBnRouting(model, segments.length > 1 ? { kind: 'segments', segments } : { kind: 'branch', branch: 0 });
+        const allImages = pieces.length > 1 ? cat(pieces.map((p) => p.images)) : images;
+        const allLabels = pieces.length > 1 ? cat(pieces.map((p) => p.labels)) : labels;
+        const out = model.forwardAll(allImages);
+        local = { embedding: out.embedding, labels: allLabels, features: out.features };
+      }
       const rows = sync ? sync.gather(local) : local;
       const loss = criterion.compute(rows.embedding, rows.labels, { features: rows.features });
       const value = loss.item();

@@ -36,6 +36,11 @@ export class BatchNorm2d extends Module {
   readonly config: BatchNormConfig;
   /** Where training-mode statistics come from when they span several processes; null: this batch alone. */
   statsSync: BatchStatsSync | null = null;
+  /**
+   * Whether training-mode forwards fold their batch statistics into the running ones (and count the
+   * batch). Off for the rows of a replica whose statistics are discarded (src/methods/step.ts).
+   */
+  updatesRunningStats = true;
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
@@ -103,6 +108,10 @@ export class BatchNorm2d extends Module {
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
     }
     const useBatchStats = this.training || !this.config.trackRunningStats;
+    if (this.training && !this.updatesRunningStats) {
+      if (this.statsSync) throw new Error('BatchNorm2d: a forward that leaves the running statistics alone cannot take synchronised statistics');
+      return F.batchNorm(x, null, null, this.weight, this.bias, { training: true, momentum: this.config.momentum, eps: this.config.eps });
+    }
     if (this.training && this.config.trackRunningStats) noGrad(() => this.buffer('num_batches_tracked').add_(1));
     if (this.training && this.statsSync) {
       const { weight, bias, runningMean, runningVar } = this;
@@ -121,6 +130,17 @@ export function copyBatchNorm(source: BatchNorm2d, target: BatchNorm2d): void {
   tidy(() => {
     target.loadStateDict(source.stateDict());
   });
+}
+
+/** Runs fn with every batch norm under `root` leaving its running statistics (and batch count) as they are. */
+export function withoutRunningStatUpdates<R>(root: Module<unknown, unknown>, fn: () => R): R {
+  const norms = root.namedModules().flatMap(([, m]) => (m instanceof BatchNorm2d ? [m] : []));
+  for (const m of norms) m.updatesRunningStats = false;
+  try {
+    return fn();
+  } finally {
+    for (const m of norms) m.updatesRunningStats = true;
+  }
 }
 
 /** Every batch norm under `root` (each branch of a multi-branch one too) takes its training statistics from `sync`; null: back to per-process. */

@@ -3,7 +3,7 @@ export { Module, type LoadOptions } from './module.js';
 export { StateDictError, describeReport, type LoadReport, type ShapeMismatch } from './state-dict.js';
 export { Conv2d, type Conv2dOptions, type Pair } from './conv.js';
 export { Linear, type LinearOptions } from './linear.js';
-export { BatchNorm2d, copyBatchNorm, setBatchStatsSync, type BatchNormConfig, type BatchNormOptions, type BatchStatsSync } from './batchnorm.js';
+export { BatchNorm2d, copyBatchNorm, setBatchStatsSync, withoutRunningStatUpdates, type BatchNormConfig, type BatchNormOptions, type BatchStatsSync } from './batchnorm.js';
 export { AdaptiveAvgPool2d, Flatten, Identity, MaxPool2d, ReLU, Sequential, type MaxPool2dOptions } from './layers.js';
 export { replaceBatchNorms, replaceModules } from './replace.js';
 export { freezeParameters, withFrozenParameters } from './freeze.js';
@@ -19,11 +19,11 @@ export {
   type ResNetArch,
   type ResNetSpec,
 } from './resnet.js';
-export { C2F2, C2F2_ORDER, C2f2Backbone } from './c2f2.js';
+export { C2F2, C2F2_BN_ORDER, C2F2_ORDER, C2f2Backbone, ToMap } from './c2f2.js';
 export { EmbeddingModel, type EmbeddingOutput } from './embedding.js';
 export { isBatchCounter, modelNames, planLoad, type EntryShape, type LoadPlan } from './load-rules.js';
 export { modelStateShapes, type StateEntrySpec, type StateShapes } from './state-shapes.js';
-export { ARCHS, createModel, isArch, type Arch, type ModelConfig } from './registry.js';
+export { ARCHS, archHasBatchNorm, createModel, isArch, type Arch, type ModelConfig } from './registry.js';
 export {
   MultiBatchNorm2d,
   bnBranchCount,

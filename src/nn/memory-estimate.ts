@@ -83,13 +83,27 @@ function resnetWalk(spec: ResNetSpec, imageSize: number, embedDim: number): Walk
   return { stem, stages, tail: 2 * channels + 2 * embedDim };
 }
 
-function c2f2Walk(imageSize: number, embedDim: number): Walk {
+function c2f2Walk(imageSize: number, embedDim: number, batchNorm: boolean): Walk {
   const half = Math.ceil(imageSize / 2);
   const quarter = Math.ceil(half / 2);
   const c1 = C2F2.conv1 * imageSize * imageSize;
   const c2 = C2F2.conv2 * half * half;
+  // c2f2-bn: a batch norm's output after each of the three layers.
+  const norm = (elements: number) => (batchNorm ? [plain(elements)] : []);
   // One scope: convolution, ReLU (a new tensor), pooling, twice; then the hidden layer and its ReLU.
-  const stem = [conv(C2F2.conv1, imageSize), plain(c1), plain(C2F2.conv1 * half * half), conv(C2F2.conv2, half), plain(c2), plain(C2F2.conv2 * quarter * quarter), plain(C2F2.hidden), plain(C2F2.hidden)];
+  const stem = [
+    conv(C2F2.conv1, imageSize),
+    ...norm(c1),
+    plain(c1),
+    plain(C2F2.conv1 * half * half),
+    conv(C2F2.conv2, half),
+    ...norm(c2),
+    plain(c2),
+    plain(C2F2.conv2 * quarter * quarter),
+    plain(C2F2.hidden),
+    ...norm(C2F2.hidden),
+    plain(C2F2.hidden),
+  ];
   return { stem, stages: [], tail: 2 * embedDim };
 }
 
@@ -144,7 +158,7 @@ const ALLOCATOR_OVERHEAD = 1.5;
 
 /** Estimated peak bytes of one forward pass (with its backward, for the kinds that need gradients). */
 export function forwardPeakBytes(r: ForwardMemoryRequest): number {
-  const walk = r.arch === 'c2f2' ? c2f2Walk(r.imageSize, r.embedDim) : resnetWalk(RESNET_SPECS[r.arch], r.imageSize, r.embedDim);
+  const walk = r.arch === 'c2f2' || r.arch === 'c2f2-bn' ? c2f2Walk(r.imageSize, r.embedDim, r.arch === 'c2f2-bn') : resnetWalk(RESNET_SPECS[r.arch], r.imageSize, r.embedDim);
   const input = r.inChannels * r.imageSize * r.imageSize;
   const perImage = r.kind === 'inference' ? inferencePeak(walk, input) : gradientPeak(walk, input);
   const params = modelElements(r.arch, r.embedDim, r.inChannels, r.branches ?? 1);

@@ -18,19 +18,6 @@ export type StateShapes = Map<string, StateEntrySpec>;
 export function modelStateShapes(config: ModelConfig, branches = 1): StateShapes {
   const out: StateShapes = new Map();
   const f32 = (name: string, shape: number[]) => out.set(name, { shape, dtype: 'float32' });
-  if (config.arch === 'c2f2') {
-    f32('conv1.weight', [C2F2.conv1, config.inChannels ?? 1, C2F2.kernel, C2F2.kernel]);
-    f32('conv1.bias', [C2F2.conv1]);
-    f32('conv2.weight', [C2F2.conv2, C2F2.conv1, C2F2.kernel, C2F2.kernel]);
-    f32('conv2.bias', [C2F2.conv2]);
-    f32('fc1.weight', [C2F2.hidden, C2F2.conv2 * (C2F2.side / 4) ** 2]);
-    f32('fc1.bias', [C2F2.hidden]);
-    f32('fc.weight', [config.embedDim, C2F2.hidden]);
-    f32('fc.bias', [config.embedDim]);
-    return out;
-  }
-  const spec = RESNET_SPECS[config.arch];
-  const conv = (name: string, outC: number, inC: number, k: number) => f32(`${name}.weight`, [outC, inC, k, k]);
   const bn = (name: string, c: number) => {
     for (let k = 0; k < branches; k++) {
       const prefix = k === 0 ? name : `${name}.aux.${k - 1}`;
@@ -38,6 +25,23 @@ export function modelStateShapes(config: ModelConfig, branches = 1): StateShapes
       out.set(`${prefix}.num_batches_tracked`, { shape: [], dtype: 'int64' });
     }
   };
+  if (config.arch === 'c2f2' || config.arch === 'c2f2-bn') {
+    const withBn = config.arch === 'c2f2-bn';
+    f32('conv1.weight', [C2F2.conv1, config.inChannels ?? 1, C2F2.kernel, C2F2.kernel]);
+    f32('conv1.bias', [C2F2.conv1]);
+    if (withBn) bn('bn1', C2F2.conv1);
+    f32('conv2.weight', [C2F2.conv2, C2F2.conv1, C2F2.kernel, C2F2.kernel]);
+    f32('conv2.bias', [C2F2.conv2]);
+    if (withBn) bn('bn2', C2F2.conv2);
+    f32('fc1.weight', [C2F2.hidden, C2F2.conv2 * (C2F2.side / 4) ** 2]);
+    f32('fc1.bias', [C2F2.hidden]);
+    if (withBn) bn('bn3', C2F2.hidden);
+    f32('fc.weight', [config.embedDim, C2F2.hidden]);
+    f32('fc.bias', [config.embedDim]);
+    return out;
+  }
+  const spec = RESNET_SPECS[config.arch];
+  const conv = (name: string, outC: number, inC: number, k: number) => f32(`${name}.weight`, [outC, inC, k, k]);
   const imagenet = spec.stem === 'imagenet';
   const stemWidth = imagenet ? 64 : spec.widths[0];
   conv('conv1', stemWidth, config.inChannels ?? spec.inChannels, imagenet ? 7 : 3);

@@ -9,7 +9,7 @@ export type { BootstrapInterval, BootstrapOptions, Interval, MeanInterval, Paire
 
 export { CHART_CONFIG, renderSvg } from './charts/render.js';
 export type { RenderOptions, SvgMarkup, TopLevelSpec } from './charts/render.js';
-export { differenceChart, lineBandChart, robustnessChart, scatterChart, summarizeSeries } from './charts/charts.js';
+export { differenceChart, lineBandChart, robustnessChart, rocChart, scatterChart, summarizeSeries } from './charts/charts.js';
 export type {
   BandRow,
   DifferenceChartOptions,

@@ -25,7 +25,7 @@ const upTo = (field: keyof typeof CONFIG_LIMITS, min = 1): string => `an integer
 /** Help and error text of every field; the flag is `--` + the kebab-case name. */
 export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   dataset: { arg: 'name', expected: `one of ${names(DATASET_NAMES)}`, help: `dataset: ${names(DATASET_NAMES)}` },
-  dataRoot: { arg: 'dir', expected: 'a folder path', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
+  dataRoot: { arg: 'dir', expected: 'a folder path', help: "folder the dataset was downloaded to (not for mnist; fashion-mnist and fashion-mnist-all: a folder holding the four official files, default /usr/share/datasets/fashion-mnist where Debian's dataset-fashion-mnist puts them)" },
   method: { arg: 'name|file', expected: `one of ${names(METHOD_NAMES)}, or a method written as data`, help: `training method: ${names(METHOD_NAMES)} (default mdprop), or a JSON file of a method written as data (see README)` },
   arch: { arg: 'name', expected: `one of ${names(ARCHS)}`, help: `backbone: ${names(ARCHS)} (default: resnet-small for fashion-mnist/mnist, resnet50 otherwise)` },
   embedDim: { arg: 'D', expected: upTo('embedDim'), help: 'embedding dimension (default 128)' },
@@ -70,6 +70,11 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
     arg: 'yes|no',
     expected: 'yes or no',
     help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
+  },
+  bnReplicas: {
+    arg: 'R',
+    expected: upTo('bnReplicas'),
+    help: "the MDProp authors' nn.DataParallel over R GPUs, in one process: the batch is cut into R chunks as DataParallel scatters it (64 over 3: 22/22/20), each chunk makes its attacks with targets from itself and normalises each of its segments with its own statistics, the running statistics kept are the first chunk's (default 1; --preset paper: 3)",
   },
   precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: `${COMPUTE_TEXT.precision}; fp16 trains with dynamic loss scaling; weights, losses and optimizer state stay float32` },
   memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: COMPUTE_TEXT.memoryFormat },

@@ -39,6 +39,7 @@ const COMMON = {
   device: 'cpu',
   worldSize: 1,
   syncBn: false,
+  bnReplicas: 1,
   precision: 'fp32',
   memoryFormat: 'contiguous',
 } as const satisfies Partial<DefaultedConfig>;

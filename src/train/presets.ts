@@ -5,7 +5,8 @@
 // Adam lr 1e-5 with weight decay 4e-4 and no effective schedule (their step at epoch 1000 never
 // comes), batches of 64 (SOP 112) with 2 images per class drawn with replacement, 125 epochs,
 // MDProp with eps 0.01 in normalised units, 1 iteration, T = 5 for MTAX, auxiliary BNs starting
-// from the main ones' scale and shift with fresh running statistics. The datasets it covers and
+// from the main ones' scale and shift with fresh running statistics, and their 3-GPU nn.DataParallel
+// (bnReplicas 3: each third of the batch attacked and normalised alone). The datasets it covers and
 // their batches are the dataset table's (inPaper, paperBatch).
 import { DATASET_NAMES, DATASETS, type DatasetName } from '../data/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
@@ -39,6 +40,7 @@ export function presetSettings(preset: TrainPreset, dataset: DatasetName): Parti
     samplesPerClass: 2,
     sampling: 'with-replacement',
     auxBnInit: 'copy-weights',
+    bnReplicas: 3,
     eps: 0.01,
     attackIters: 1,
     mtaxTargets: 5,

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { DATASETS, isDirectoryNow, isFileNow } from '../data/index.js';
+import { acceptsRoot, DATASETS, isDirectoryNow, isFileNow } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
 import { isMethodName, presetMethod, type MethodName, type MethodSpec } from '../methods/index.js';
 import { describeShortfall, memoryShortfall, precisionProblem, type ForwardMemoryRequest } from '../nn/index.js';
@@ -33,7 +33,7 @@ export type GivenSettings = Partial<Record<ConfigField, unknown>>;
 const NUMERIC = new Set<ConfigField>([
   'embedDim', 'epochs', 'batchSize', 'samplesPerClass', 'lr', 'lrHead', 'lrMainBn', 'lrAuxBn', 'weightDecay', 'eps',
   'attackIters', 'attackStep', 'mtaxTargets', 'imageSize', 'testResize', 'channels', 'minCropScale', 'limitTrain', 'limitTest',
-  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads', 'worldSize',
+  'evalEvery', 'checkpointEvery', 'evalBatchSize', 'seed', 'threads', 'worldSize', 'bnReplicas',
 ]);
 
 /** Settings a resumed run may change: they do not alter what has been trained so far. */
@@ -197,7 +197,7 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
   }
   if (c.testResize < c.imageSize) throw new ConfigError(`${origin.name('testResize')} ${c.testResize} is smaller than ${origin.name('imageSize')} ${c.imageSize}`);
   const needsRoot = DATASETS[c.dataset].needsRoot;
-  if (!needsRoot && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
+  if (!acceptsRoot(c.dataset) && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
   if (needsRoot && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
   if (c.dataRoot !== null && !isDirectoryNow(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
   if (c.pretrained !== null && !isFileNow(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
@@ -305,6 +305,17 @@ export function checkShards(config: TrainConfig, method: MethodSpec): void {
   // A defense's loss is computed on one process's rows; gathering it across ranks is not built.
   if (config.worldSize > 1 && method.defense !== undefined) {
     throw new ConfigError(`${setting('method')} ${methodName(config.method)} is a defense, which trains in one process; data-parallel training covers baseline, advprop-d, mdprop and methods of distributions`);
+  }
+  if (config.bnReplicas > 1) {
+    const why =
+      config.worldSize > 1 || config.syncBn
+        ? `splits one process's batch as the MDProp authors' nn.DataParallel does; it cannot be combined with data-parallel training (${config.worldSize} processes${config.syncBn ? `, ${setting('syncBn')}` : ''})`
+        : method.defense !== undefined
+          ? `is the MDProp authors' replicas, for methods of distributions; ${methodName(config.method)} is a defense`
+          : config.bnReplicas > config.batchSize
+            ? `is more than the ${config.batchSize} images of a batch (${setting('batchSize')})`
+            : null;
+    if (why !== null) throw new ConfigError(`${setting('bnReplicas')} ${config.bnReplicas} ${why}`);
   }
 }
 

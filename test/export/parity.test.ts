@@ -31,6 +31,7 @@ interface Case {
 const CASES: Case[] = [
   { arch: 'resnet-small', channels: 1, size: 28, normalization: 'mean-std', embedDim: 16 },
   { arch: 'c2f2', channels: 1, size: 28, normalization: 'none', embedDim: 16 },
+  { arch: 'c2f2-bn', channels: 1, size: 28, normalization: 'none', embedDim: 16 },
   { arch: 'resnet18', channels: 3, size: 64, normalization: 'mean-std', embedDim: 32 },
   { arch: 'resnet34', channels: 3, size: 64, normalization: 'mean-std', embedDim: 32 },
   { arch: 'resnet50', channels: 3, size: 64, normalization: 'mean-std', embedDim: 32 },

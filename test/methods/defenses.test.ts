@@ -109,6 +109,20 @@ describe('pair miners', () => {
       }
     });
   });
+
+  it("softhard: with no soft positive, the positive is any row of the anchor's class, the anchor itself included (RobRank's fallback)", () => {
+    tidy(() => {
+      // Anchor 0's same-class rows 1 (0.1) and 4 (0.2) are nearer than its nearest negative 2 (0.5):
+      // no soft positive, so the positive is drawn from {0, 1, 4, 5} (5 at 0.3), the anchor included.
+      const d = T.tensor([0, 0.1, 0.5, 1.2, 0.2, 0.3], [1, 6]).expand([6, 6]).contiguous();
+      const seen = new Set<number>();
+      for (let seed = 0; seed < 60; seed++) {
+        T.manualSeed(seed);
+        seen.add(minePairs('softhard', ids([0, 0, 1, 1, 0, 0]), d).positives.toNumbers()[0]!);
+      }
+      assert.deepEqual([...seen].sort(), [0, 1, 4, 5]);
+    });
+  });
 });
 
 describe('EST: embedding shift', () => {

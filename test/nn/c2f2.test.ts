@@ -1,6 +1,8 @@
 // c2f2 against an independent PyTorch build of RobRank's layers (conv 1->32 5x5 pad 2, ReLU, max-pool,
 // conv 32->64 5x5 pad 2, ReLU, max-pool, fc 3136->1024, ReLU, fc 1024->D), same weights and inputs:
-// the L2-normalised embeddings agree. Also: parameter count and the shape checks.
+// the L2-normalised embeddings agree; c2f2-bn likewise with BatchNorm2d/BatchNorm1d after conv1,
+// conv2 and fc1, in train mode (batch statistics) and then in eval mode (the running statistics
+// that train-mode forward left). Also: parameter count and the shape checks.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -31,26 +33,43 @@ def read(path):
     body = raw[8 + n:]
     out = {}
     for name, e in header.items():
-        if name == '__metadata__':
+        if name == '__metadata__' or e['dtype'] != 'F32':
             continue
         a, b = e['data_offsets']
         out[name] = torch.frombuffer(bytearray(body[a:b]), dtype=torch.float32).reshape(e['shape'])
     return out
 t = read(sys.argv[1])
 dim = t['fc.weight'].shape[0]
-net = torch.nn.Sequential(
-    torch.nn.Conv2d(1, 32, kernel_size=5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(kernel_size=2, stride=2),
-    torch.nn.Conv2d(32, 64, kernel_size=5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(kernel_size=2, stride=2),
-    torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, dim))
-names = ['conv1', None, None, 'conv2', None, None, None, 'fc1', None, 'fc']
+nn = torch.nn
+if 'bn1.weight' in t:
+    net = nn.Sequential(
+        nn.Conv2d(1, 32, kernel_size=5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(32, 64, kernel_size=5, padding=2), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 1024), nn.BatchNorm1d(1024), nn.ReLU(), nn.Linear(1024, dim))
+    names = ['conv1', 'bn1', None, None, 'conv2', 'bn2', None, None, None, 'fc1', 'bn3', None, 'fc']
+else:
+    net = nn.Sequential(
+        nn.Conv2d(1, 32, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(32, 64, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 1024), nn.ReLU(), nn.Linear(1024, dim))
+    names = ['conv1', None, None, 'conv2', None, None, None, 'fc1', None, 'fc']
 with torch.no_grad():
     for layer, name in zip(net, names):
         if name:
             layer.weight.copy_(t[name + '.weight'])
             layer.bias.copy_(t[name + '.bias'])
-    e = F.normalize(net(t['images']), dim=1).contiguous()
-body = e.numpy().tobytes()
-header = json.dumps({'embeddings': {'dtype': 'F32', 'shape': list(e.shape), 'data_offsets': [0, len(body)]}}).encode()
+    out = {}
+    if 'bn1.weight' in t:
+        net.train()
+        out['train'] = F.normalize(net(t['images']), dim=1).contiguous()
+    net.eval()
+    out['embeddings'] = F.normalize(net(t['images']), dim=1).contiguous()
+header, body = {}, b''
+for name, e in out.items():
+    data = e.numpy().tobytes()
+    header[name] = {'dtype': 'F32', 'shape': list(e.shape), 'data_offsets': [len(body), len(body) + len(data)]}
+    body += data
+header = json.dumps(header).encode()
 open(sys.argv[2], 'wb').write(struct.pack('<Q', len(header)) + header + body)
 `;
 
@@ -100,6 +119,39 @@ describe('c2f2', () => {
         const diff = ours.sub(reference).abs().max().item();
         t.diagnostic(`max abs difference ${diff.toExponential(2)}`);
         assert.ok(diff < 1e-5, `max abs difference ${diff}`);
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+  it('c2f2-bn: the same with batch norm after conv1, conv2 and fc1, in train then eval mode (max abs difference < 1e-5)', (t) => {
+    const skip = pythonMissing();
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'mdprop-c2f2-bn-'));
+    const script = join(dir, 'reference.py');
+    writeFileSync(script, REFERENCE);
+    T.manualSeed(4);
+    const model = createModel({ arch: 'c2f2-bn', embedDim: 16, inChannels: 1 });
+    try {
+      assert.equal([...model.stateDict().keys()].filter((k) => k.startsWith('bn')).length, 15);
+      tidy(() => {
+        // Scales and shifts away from 1 and 0, so that a misplaced norm shows.
+        for (const [name, p] of model.stateDict()) if (/^bn\d\.(weight|bias)$/.test(name)) T.noGrad(() => p.copy_(T.rand(p.shape).add(0.5)));
+        const images = T.rand([6, 1, 28, 28]);
+        writeSafetensors(join(dir, 'in.safetensors'), new Map([...model.stateDict(), ['images', images]]));
+        const py = spawnSync(python, [script, join(dir, 'in.safetensors'), join(dir, 'out.safetensors')], { encoding: 'utf8' });
+        assert.equal(py.status, 0, py.stderr);
+        const reference = readSafetensors(join(dir, 'out.safetensors')).tensors;
+        const trained = model.train().forward(images);
+        const evaluated = model.eval().forward(images);
+        for (const [ours, theirs, mode] of [[trained, reference.get('train')!, 'train'], [evaluated, reference.get('embeddings')!, 'eval']] as const) {
+          const diff = ours.sub(theirs).abs().max().item();
+          t.diagnostic(`${mode} mode: max abs difference ${diff.toExponential(2)}`);
+          assert.ok(diff < 1e-5, `${mode} mode: max abs difference ${diff}`);
+        }
       });
     } finally {
       model.dispose();

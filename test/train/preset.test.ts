@@ -10,7 +10,7 @@ import { ClassBalancedSampler, ClassRandomSampler, restoreSampler } from '../../
 import { configSchema } from '../../src/formats/index.js';
 import { resolveTrainConfig } from '../../src/index.js';
 import { createModel, multiBatchNorms } from '../../src/nn/index.js';
-import { buildParts, disposeParts, flagOf, resolveConfig, trainSampler, type ConfigError } from '../../src/train/index.js';
+import { buildParts, checkShards, ConfigError, disposeParts, flagOf, methodOf, resolveConfig, trainSampler } from '../../src/train/index.js';
 import { tidy, writeSafetensors } from '../../src/torch/index.js';
 import { spawnMdprop } from '../helpers/cli.js';
 
@@ -34,7 +34,23 @@ describe('--preset paper', () => {
       );
       assert.equal(c.sampling, 'with-replacement');
       assert.equal(c.auxBnInit, 'copy-weights');
+      assert.equal(c.bnReplicas, 3, "the authors' three GPUs under nn.DataParallel");
     }
+  });
+
+  it('--bn-replicas: 1 by default, recorded, refused beside data-parallel training, a defense or a batch smaller than it', () => {
+    assert.equal(resolveConfig({ flags: { dataset: 'mnist' } }).bnReplicas, 1);
+    assert.equal(resolveConfig({ flags: { dataset: 'mnist', bnReplicas: '3' } }).bnReplicas, 3);
+    const { bnReplicas: _r, ...older } = resolveConfig({ flags: { dataset: 'mnist', out: join(dir, 'older-replicas') } });
+    assert.equal(configSchema.parse(older).bnReplicas, 1, 'runs written before it existed had one replica');
+    const refused = (config: Parameters<typeof checkShards>[0], pattern: RegExp) =>
+      assert.throws(() => checkShards(config, methodOf(config)), (err: unknown) => err instanceof ConfigError && pattern.test(cli(err)));
+    const base = resolveConfig({ flags: { dataset: 'mnist', bnReplicas: '3' } });
+    refused({ ...base, worldSize: 2 }, /^--bn-replicas 3 splits one process's batch .* cannot be combined with data-parallel training \(2 processes\)/);
+    refused({ ...base, syncBn: true }, /^--bn-replicas 3 .*--sync-bn/);
+    refused({ ...base, method: 'act' }, /^--bn-replicas 3 is the MDProp authors' replicas, for methods of distributions; act is a defense/);
+    refused({ ...base, batchSize: 2 }, /^--bn-replicas 3 is more than the 2 images of a batch \(--batch-size\)/);
+    assert.doesNotThrow(() => checkShards(base, methodOf(base)));
   });
 
   it('gives way to explicit flags and config values', () => {

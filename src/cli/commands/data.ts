@@ -3,7 +3,7 @@
 // image. Exit 0 when all images decode, 1 when any does not (after listing them all), 2 for
 // bad flags; a missing root, index file or class folder is an error naming the path (exit 1).
 import type { Command } from 'commander';
-import { checkDataset, DATASET_NAMES, DATASETS, imageCount, isDatasetName, openDataset, type CheckReport } from '../../data/index.js';
+import { acceptsRoot, checkDataset, DATASET_NAMES, DATASETS, imageCount, isDatasetName, openDataset, type CheckReport } from '../../data/index.js';
 import { UsageError } from '../errors.js';
 import { printable, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
@@ -20,7 +20,7 @@ export function registerData(program: Command, io: CliStreams): void {
     .command('check')
     .description('decode every image of every split and report classes and images per split')
     .requiredOption('--dataset <name>', `dataset: ${DATASET_NAMES.join(', ')}`)
-    .option('--root <dir>', 'folder the dataset was downloaded to (not for fashion-mnist, mnist)')
+    .option('--root <dir>', 'folder the dataset was downloaded to (not for mnist; fashion-mnist and fashion-mnist-all: the four official files, default where Debian\'s dataset-fashion-mnist puts them)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: CheckFlags) => {
       process.exitCode = await runCheck(flags, io);
@@ -30,7 +30,7 @@ export function registerData(program: Command, io: CliStreams): void {
 async function runCheck(flags: CheckFlags, io: CliStreams): Promise<number> {
   const name = flags.dataset;
   if (!isDatasetName(name)) throw new UsageError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
-  if (!DATASETS[name].needsRoot && flags.root !== undefined) throw new UsageError(`${name} is embedded and takes no --root`);
+  if (!acceptsRoot(name) && flags.root !== undefined) throw new UsageError(`${name} is embedded and takes no --root`);
   if (DATASETS[name].needsRoot && flags.root === undefined) throw new UsageError(`--root <dir> is required for ${name}`);
 
   const dataset = await openDataset(name, { root: flags.root });
@@ -45,9 +45,8 @@ async function runCheck(flags: CheckFlags, io: CliStreams): Promise<number> {
   return report.unreadable.length === 0 ? 0 : 1;
 }
 
-/** Exactly the keys of the contract in issue 3. */
 function jsonReport(report: CheckReport): object {
-  return { dataset: report.dataset, splits: report.splits, unreadable: report.unreadable.map((u) => u.path) };
+  return { dataset: report.dataset, splits: report.splits, files: report.files, unreadable: report.unreadable.map((u) => u.path) };
 }
 
 function textReport(report: CheckReport, root: string | undefined): string {
@@ -55,6 +54,7 @@ function textReport(report: CheckReport, root: string | undefined): string {
   for (const [split, count] of Object.entries(report.splits)) {
     lines.push(`  ${split.padEnd(8)} ${String(count.classes).padStart(6)} classes ${String(count.images).padStart(8)} images`);
   }
+  for (const file of report.files) lines.push(`  ${printable(file.path, true)}  sha256 ${file.sha256}`);
   if (report.unreadable.length === 0) {
     lines.push('all images decode');
   } else {

@@ -1,10 +1,10 @@
-// `mdprop eval --run DIR [--weights FILE] [--profile rob28|rob224] [--attacks ...] [--eps LIST] [--iters N] [--limit N] [--json] ...`
+// `mdprop eval --run DIR [--weights FILE] [--profile rob28|rob224] [--attacks ...] [--eps LIST] [--iters N] [--limit N] [--detect] [--json] ...`
 // Its flags are evaluate()'s options (src/evaluate/options.ts, derived by ../schema-flags.ts); it prints the table, or with --json exactly
 //   {"clean": {"recall@1", ..., "map@r", "map_c", "nmi"}, "attacks": [{"attack", "eps", "iters", "recall@1", "map@r", "success_rate"?}, ...],
 //    "ers"?: [{"eps", "eps_text", "iters", "score", "components": {"CA+": {"raw", "rescaled"}, ...}, "missing"}]}
 // Bad flags exit 2 before any work, naming the flag.
 import type { Command } from 'commander';
-import { contractOutput, evaluate, EVALUATE_OPTION_TEXT, evaluateOptionsSchema, formatEvaluation, OptionError, type EvaluateOptions, type EvalProgress } from '../../evaluate/index.js';
+import { contractOutput, DETECT_HELP, evaluate, EVALUATE_OPTION_TEXT, evaluateOptionsSchema, formatEvaluation, OptionError, type EvaluateOptions, type EvalProgress } from '../../evaluate/index.js';
 import { RUN_FILES } from '../../formats/index.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
@@ -15,6 +15,7 @@ import { addSchemaFlags, flagFor, schemaFlagValues } from '../schema-flags.js';
 interface EvalFlags extends Record<string, unknown> {
   run?: string;
   json?: boolean;
+  detect?: boolean;
 }
 
 export function registerEval(program: Command, io: CliStreams = processStreams): void {
@@ -24,9 +25,10 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--run <dir>', `run directory of mdprop train (${RUN_FILES.config}, ${RUN_FILES.model})`);
   // Every other flag is an option of evaluate(): its schema and text decide name, help and value.
   addSchemaFlags(command, evaluateOptionsSchema.shape, EVALUATE_OPTION_TEXT)
+    .option('--detect', DETECT_HELP)
     .option('--json', 'print the contract JSON instead of a table')
     .action(async (flags: EvalFlags) => {
-      const options = schemaFlagValues(flags, evaluateOptionsSchema.shape, EVALUATE_OPTION_TEXT) as EvaluateOptions;
+      const options = { ...schemaFlagValues(flags, evaluateOptionsSchema.shape, EVALUATE_OPTION_TEXT), ...(flags.detect ? { detect: true } : {}) } as EvaluateOptions;
       if (flags.run === undefined && flags.weights === undefined) throw new UsageError('--run: give a run directory (or --weights with --dataset)');
       const gallery = progressTo('gallery', 'img');
       const queries = progressTo('eval', 'query');

@@ -36,13 +36,14 @@ export function queryGalleryDataset(
 export function limitDataset(dataset: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined) return dataset;
   const train = limitSplit(dataset.train, limit);
+  const files = dataset.files === undefined ? {} : { files: dataset.files };
   if (dataset.evaluation.sameSet) {
     const test = limitSplit(dataset.evaluation.query, limit);
-    return trainTestDataset(dataset.name, dataset.root, train, test);
+    return { ...trainTestDataset(dataset.name, dataset.root, train, test), ...files };
   }
   const query = limitSplit(dataset.evaluation.query, limit);
   const gallery = limitSplit(dataset.evaluation.gallery, limit);
-  return queryGalleryDataset(dataset.name, dataset.root, train, query, gallery);
+  return { ...queryGalleryDataset(dataset.name, dataset.root, train, query, gallery), ...files };
 }
 
 /** An image listed by an index: its path relative to the root and its numeric class id. */

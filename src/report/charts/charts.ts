@@ -141,3 +141,51 @@ export function robustnessChart(results: readonly RobustnessResult[], options: R
     },
   };
 }
+
+/** One ROC curve of the detector: an attack at a budget, scored through one auxiliary branch. */
+export interface RocSeries {
+  attack: string;
+  /** The budget as written ("77/255", "0.1"). */
+  eps: string;
+  branch: number;
+  auroc: number;
+  fpr: readonly number[];
+  tpr: readonly number[];
+}
+
+/** (c) ROC curves of the detector, one panel per attack, a line per budget and branch, with the chance diagonal. */
+export function rocChart(curves: readonly RocSeries[], options: { title?: string; subtitle?: string; width?: number; height?: number } = {}): TopLevelSpec {
+  // Colour by budget and branch, shared by the panels; each curve's AUROC is in the table beside the chart.
+  const line = (c: RocSeries) => `eps ${c.eps}, branch ${c.branch}`;
+  const values = curves.flatMap((c) => c.fpr.map((fpr, i) => ({ attack: c.attack, curve: line(c), order: i, fpr, tpr: c.tpr[i]! })));
+  const attacks = distinctInOrder(curves.map((c) => c.attack));
+  const diagonal = attacks.flatMap((attack) => [0, 1].map((v) => ({ attack, fpr: v, tpr: v })));
+  const axis = (field: 'fpr' | 'tpr', title: string) => ({ field, type: 'quantitative' as const, title, scale: { domain: [0, 1] } });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: options.title ?? 'Detector ROC', subtitle: options.subtitle ?? 'attacked queries against clean ones; the diagonal is chance' },
+    data: { values: [...values, ...diagonal.map((d) => ({ ...d, curve: 'chance', order: d.fpr }))] },
+    facet: { column: { field: 'attack', type: 'nominal', title: null, sort: attacks } },
+    spec: {
+      width: options.width ?? 220,
+      height: options.height ?? 220,
+      layer: [
+        {
+          transform: [{ filter: "datum.curve === 'chance'" }],
+          mark: { type: 'line', strokeDash: [4, 4], color: '#999', strokeWidth: 1 },
+          encoding: { x: axis('fpr', 'false-positive rate'), y: axis('tpr', 'true-positive rate'), order: { field: 'order', type: 'quantitative' } },
+        },
+        {
+          transform: [{ filter: "datum.curve !== 'chance'" }],
+          mark: { type: 'line', strokeWidth: 2, interpolate: 'step-after' },
+          encoding: {
+            x: axis('fpr', 'false-positive rate'),
+            y: axis('tpr', 'true-positive rate'),
+            color: { field: 'curve', type: 'nominal', title: 'budget and branch', scale: { scheme: 'tableau10' }, legend: { labelLimit: 320 } },
+            order: { field: 'order', type: 'quantitative' },
+          },
+        },
+      ],
+    },
+  };
+}

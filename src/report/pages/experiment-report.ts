@@ -6,7 +6,7 @@ import { ExperimentDirectory, type ExperimentFile, type RunDirectory, type Views
 import { writeFileAtomic } from '../../torch/index.js';
 import { differenceChart, lineBandChart, robustnessChart, scatterChart, type ScatterPanel, type SeedSeries } from '../charts/charts.js';
 import { differenceRows, resultsTable, summaryParagraphs } from './experiment-results.js';
-import { renderReportPage, type Block, type Section } from './html.js';
+import { renderReportPage, type Block, type Cell, type Section } from './html.js';
 import type { ReportOptions } from './run-report.js';
 import { renderSvg } from '../charts/render.js';
 import { flatSettings, robustnessPoints, SELECTION_TEXT, trainingCurves } from './report-data.js';
@@ -31,6 +31,7 @@ function settingsSection(exp: ExperimentFile): Section {
     baseline: exp.methods[0]?.name ?? null,
     seeds: exp.seeds.join(', '),
     'model selection': SELECTION_TEXT[exp.model_selection],
+    ...(e.profile ? { profile: `${e.profile} (RobRank's protocol)` } : {}),
     attacks: e.attacks.join(', '),
     eps: e.eps.join(', '),
     'attack iterations': e.iters,
@@ -53,10 +54,40 @@ async function resultsSection(exp: ExperimentFile): Promise<Section> {
   blocks.push(resultsTable(exp));
   const rows = differenceRows(exp);
   if (rows.length > 0) {
-    const title = `Recall@1 minus ${exp.methods[0]!.name}'s (points), 95% interval over seeds`;
-    blocks.push({ kind: 'chart', svg: await renderSvg(differenceChart(rows, { title, xTitle: 'difference in Recall@1 (points)' })) });
+    const what = exp.methods.some((m) => m.ers) ? 'Recall@1 and ERS' : 'Recall@1';
+    const title = `${what} minus ${exp.methods[0]!.name}'s (points), 95% interval over seeds`;
+    blocks.push({ kind: 'chart', svg: await renderSvg(differenceChart(rows, { title, xTitle: `difference in ${what} (points)` })) });
   }
+  blocks.push(...detectionBlocks(exp));
   return { title: 'Results', blocks };
+}
+
+/** The detector's AUROC over the seeds (methods whose models have auxiliary BN branches). */
+function detectionBlocks(exp: ExperimentFile): Block[] {
+  const methods = exp.methods.filter((m) => m.detection?.length);
+  if (methods.length === 0) return [];
+  const keys = [...new Set(methods.flatMap((m) => m.detection!.map((d) => `${d.attack}|${d.eps_text}|${d.branch}`)))];
+  const rows = keys.map((key): Cell[] => {
+    const [attack, eps, branch] = key.split('|');
+    return [
+      `${attack} ε=${eps}, branch ${branch}`,
+      ...methods.map((m) => {
+        const d = m.detection!.find((x) => `${x.attack}|${x.eps_text}|${x.branch}` === key);
+        if (!d) return null;
+        const ci = d.ci95 ? ` [${d.ci95[0].toFixed(3)}, ${d.ci95[1].toFixed(3)}]` : '';
+        return `${d.auroc.mean.toFixed(3)}${d.auroc.std === null ? '' : ` ± ${d.auroc.std.toFixed(3)}`}${ci}`;
+      }),
+    ];
+  });
+  return [
+    {
+      kind: 'table',
+      caption: "Detector AUROC: the gap between a query's embeddings through the clean and an auxiliary BN branch, attacked queries against clean ones (0.5 is chance)",
+      columns: ['attack, budget, branch', ...methods.map((m) => m.name)],
+      rows,
+      note: `Mean ± sample std [95% t interval of the mean] over ${exp.seeds.length} seed${exp.seeds.length === 1 ? '' : 's'}. Methods without auxiliary branches have no detector.`,
+    },
+  ];
 }
 
 async function trainingSection(methods: readonly MethodRuns[], options: ReportOptions): Promise<Section> {

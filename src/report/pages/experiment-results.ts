@@ -28,6 +28,12 @@ function resultRows(exp: ExperimentFile): ResultRow[] {
     const stat = (m: ExperimentFile['methods'][number]) => m.robust.find((x) => x.attack === r.attack && x.eps === r.eps && x.iters === r.iters)?.['recall@1'];
     rows.push({ label: `${r.attack} ε=${r.eps} Recall@1`, metric: 'recall@1', attack: r.attack, eps: r.eps, iters: r.iters, stat });
   }
+  if (exp.methods.some((m) => m.ers)) {
+    const profile = exp.evaluation.profile ? `, ${exp.evaluation.profile}` : '';
+    rows.push({ label: `ERS (RobRank${profile})`, metric: 'ers', stat: (m) => m.ers });
+    const components = [...new Set(exp.methods.flatMap((m) => Object.keys(m.ers_components ?? {})))] as (keyof NonNullable<ExperimentFile['methods'][number]['ers_components']>)[];
+    for (const c of components) rows.push({ label: `ERS component ${c}`, metric: `ers:${c}`, stat: (m) => m.ers_components?.[c] });
+  }
   return rows;
 }
 
@@ -75,11 +81,11 @@ export function resultsTable(exp: ExperimentFile): Block {
   };
 }
 
-/** Recall@1 differences (clean and attacked) with an interval, in points, for the difference chart. */
+/** Recall@1 differences (clean and attacked) and the ERS difference with an interval, in points, for the difference chart. */
 export function differenceRows(exp: ExperimentFile): DifferenceRow[] {
   const others = exp.methods.slice(1).map((m) => m.name);
   return resultRows(exp)
-    .filter((row) => row.metric === 'recall@1')
+    .filter((row) => row.metric === 'recall@1' || row.metric === 'ers')
     .flatMap((row) =>
       others.flatMap((m) => {
         const d = findDifference(exp, m, row);

@@ -15,6 +15,7 @@ const LABELS: Record<string, string> = {
   f1: 'F1',
   pi_ratio: 'π-ratio',
   rho_spectrum: 'ρ-spectrum',
+  ers: 'ERS (RobRank)',
 };
 const ORDER = ['map@r', 'map_c', 'r_precision', 'map', 'nmi', 'f1', 'pi_ratio', 'rho_spectrum'];
 /** Metrics that are shares in [0, 1], printed as percentages. */
@@ -24,6 +25,7 @@ const recallK = (name: string) => /^recall@(\d+)$/.exec(name)?.[1];
 
 export function metricLabel(name: string): string {
   const k = recallK(name);
+  if (name.startsWith('ers:')) return `ERS component ${name.slice(4)}`;
   return k === undefined ? (LABELS[name] ?? name) : `Recall@${k}`;
 }
 
@@ -42,8 +44,11 @@ export function orderMetrics(names: Iterable<string>): string[] {
   });
 }
 
+/** RobRank's ERS ('ers') and its components ('ers:CA+', ...): 1 robust, printed x 100 like its tables. */
+const isErs = (name: string) => name === 'ers' || name.startsWith('ers:');
+
 export function isRateMetric(name: string): boolean {
-  return recallK(name) !== undefined || RATES.has(name);
+  return recallK(name) !== undefined || RATES.has(name) || isErs(name);
 }
 
 /** Whether a larger value is better; null where the report claims no direction (π-ratio, ρ-spectrum). */

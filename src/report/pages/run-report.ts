@@ -4,7 +4,7 @@
 // with one line naming the command that writes it.
 import { methodName, RUN_FILES, RunDirectory, type EvalFile, type RunSummary } from '../../formats/index.js';
 import { writeFileAtomic } from '../../torch/index.js';
-import { lineBandChart, robustnessChart, scatterChart } from '../charts/charts.js';
+import { lineBandChart, robustnessChart, rocChart, scatterChart } from '../charts/charts.js';
 import { renderReportPage, type Block, type Cell, type Section } from './html.js';
 import { renderSvg } from '../charts/render.js';
 import { flatSettings, formatMetric, metricLabel, orderMetrics, robustnessPoints, SELECTION_TEXT, summarySelection, trainingCurves } from './report-data.js';
@@ -91,7 +91,24 @@ async function attackSection(evaluation: EvalFile, method: string, seed: number)
     blocks.push({ kind: 'chart', svg });
   }
   blocks.push(...ersBlocks(evaluation));
+  blocks.push(...(await detectionBlocks(evaluation)));
   return { title: 'Under attack', blocks };
+}
+
+/** The detector's results (eval --detect): a table of AUROCs and the ROC curves. */
+async function detectionBlocks(evaluation: EvalFile): Promise<Block[]> {
+  const detection = evaluation.detection ?? [];
+  if (detection.length === 0) return [];
+  const text =
+    "Detector: each query's score is the distance between its embeddings through the clean BN branch and through an auxiliary branch; " +
+    'the AUROC is how well the score separates the attacked queries from the same queries clean (0.5: chance, 1: every attacked query scores above every clean one).';
+  const rows = detection.map((d): Cell[] => [d.attack, d.eps_text, d.branch, d.auroc.toFixed(3), d.mean_gap_attacked.toFixed(4), d.mean_gap_clean.toFixed(4)]);
+  const svg = await renderSvg(rocChart(detection.map((d) => ({ attack: d.attack, eps: d.eps_text, branch: d.branch, auroc: d.auroc, fpr: d.roc.fpr, tpr: d.roc.tpr }))));
+  return [
+    { kind: 'paragraph', text },
+    { kind: 'table', columns: ['attack', 'eps', 'branch', 'AUROC', 'mean gap, attacked', 'mean gap, clean'], rows },
+    { kind: 'chart', svg },
+  ];
 }
 
 async function viewsSections(run: RunDirectory, method: string): Promise<Section[]> {
