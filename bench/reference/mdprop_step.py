@@ -13,8 +13,9 @@ weight decay 4e-4). Batches are normal noise with 2 images per class.
 
 --task embed times no-grad forwards of a batch (embedding throughput); --task attack times a
 10-iteration untargeted feature-space PGD on a batch in eval mode (attacked queries per second),
-the weights out of autograd. --precision bf16/fp16 runs under torch.autocast; --memory-format
-channels-last converts the model and the batches.
+the weights out of autograd. --precision bf16/fp16 (or --bf16) runs the whole step under
+torch.autocast; --memory-format channels-last (or --channels-last) converts the model and the
+batches.
 
 Prints {"ms_per_step", "images_per_s", "peak_rss_mb", ...settings} (the keys of `mdprop bench`).
 Run with Debian's interpreter, which has torch 1.13 and torchvision 0.14:
@@ -191,9 +192,15 @@ def main():
     p.add_argument("--task", default="step", choices=["step", "embed", "attack"])
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--memory-format", default="contiguous", choices=["contiguous", "channels-last"])
+    p.add_argument("--bf16", action="store_true", help="same as --precision bf16: torch.autocast with bfloat16")
+    p.add_argument("--channels-last", action="store_true", help="same as --memory-format channels-last")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true", help="add each aten op's time per step (torch.profiler)")
     a = p.parse_args()
+    if a.bf16:
+        a.precision = "bf16"
+    if a.channels_last:
+        a.memory_format = "channels-last"
     device_type = "cuda" if a.device.startswith("cuda") else "cpu"
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
     fmt = torch.channels_last if a.memory_format == "channels-last" else torch.contiguous_format

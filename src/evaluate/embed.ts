@@ -2,7 +2,7 @@
 // with the evaluation transform that fits the model (its recorded image size and channels).
 import { imageFolderSplit, inputScaling, testTransform, type DataSplit } from '../data/index.js';
 import type { LoadedModel } from '../formats/index.js';
-import { precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
+import { defaultMemoryFormat, precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { noGrad, resolveDevice, type Tensor } from '../torch/index.js';
 import { embedSplit } from './embed-split.js';
 import { OptionError } from './options.js';
@@ -59,7 +59,8 @@ export async function embedFolder(loaded: LoadedModel, folder: string, options: 
   const precisionIssue = precisionProblem(options.precision ?? 'fp32', device);
   if (precisionIssue) throw new OptionError('precision', precisionIssue);
   loaded.model.eval().to(device);
-  setComputeMode(loaded.model, { precision: options.precision ?? 'fp32', memoryFormat: options.memoryFormat ?? 'contiguous' });
+  const precision = options.precision ?? 'fp32';
+  setComputeMode(loaded.model, { precision, memoryFormat: options.memoryFormat ?? defaultMemoryFormat(precision, device) });
   const channels = loaded.inChannels as 1 | 3;
   const transform = testTransform({ resize, crop, channels, ...inputScaling(meta?.normalization ?? 'mean-std', channels) });
   const { rows, dim } = await embedSplit((x) => loaded.model.forward(x), split, { transform, batchSize, device, onProgress: options.onProgress });

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
 import { DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
 import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
-import { precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
+import { defaultMemoryFormat, precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { resolveDevice } from '../torch/index.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
 
@@ -167,7 +167,7 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       threads: o.threads,
       conditionsPerPass: o.conditionsPerPass,
       precision,
-      memoryFormat: o.memoryFormat ?? 'contiguous',
+      memoryFormat: o.memoryFormat ?? defaultMemoryFormat(precision, device),
       out: o.out === undefined ? defaultOut : o.out,
     };
   } catch (err) {

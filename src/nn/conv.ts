@@ -1,7 +1,8 @@
 // 2-D convolution with PyTorch's parameter names (weight [out, in/groups, kh, kw], bias [out]).
-import { empty, F, tidy, type DType, type MemoryFormat, type Tensor } from '../torch/index.js';
+import { empty, F, type DType, type MemoryFormat, type Tensor } from '../torch/index.js';
 import { defaultLayerInit_ } from './init.js';
 import { Module } from './module.js';
+import { WeightCasts } from './weight-cast.js';
 
 export type Pair = number | [number, number];
 
@@ -21,10 +22,21 @@ export class Conv2d extends Module {
   readonly dilation: Pair;
   readonly groups: number;
   readonly hasBias: boolean;
-  /** The dtype the convolution runs in (weights stay float32; see precision.ts); null: the input's. */
-  computeDtype: DType | null = null;
+  /**
+   * The dtype the convolution runs in and returns (see precision.ts); null: the input's. The
+   * float32 weights are cast to it once per change of their values.
+   */
+  get computeDtype(): DType | null {
+    return this.#computeDtype;
+  }
+  set computeDtype(dtype: DType | null) {
+    this.#computeDtype = dtype;
+    this.#casts.clear();
+  }
   /** The memory format the convolution takes its input in (see precision.ts). */
   memoryFormat: MemoryFormat = 'contiguous';
+  #computeDtype: DType | null = null;
+  readonly #casts = new WeightCasts();
 
   constructor(
     readonly inChannels: number,
@@ -59,11 +71,31 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     const options = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
-    // A no-op once the input is channels-last: libtorch keeps the format through the layers that follow.
-    const input = this.memoryFormat === 'channels_last' ? x.contiguous('channels_last') : x;
     const dt = this.computeDtype;
-    if (dt === null || dt === x.dtype) return F.conv2d(input, this.weight, this.bias, options);
-    return tidy(() => F.conv2d(input.to(dt), this.weight.to(dt), this.bias?.to(dt) ?? null, options).to(x.dtype));
+    if (dt === null) {
+      // A no-op once the input is channels-last: libtorch keeps the format through the layers that follow.
+      const input = this.memoryFormat === 'channels_last' ? x.contiguous('channels_last') : x;
+      return F.conv2d(input, this.weight, this.bias, options);
+    }
+    // Mixed precision: the input is cast once, where it enters (the images); activations arrive in dt.
+    const format = this.memoryFormat === 'channels_last' ? 'channels_last' : undefined;
+    const input = x.dtype !== dt ? x.to(dt, format) : format ? x.contiguous(format) : x;
+    const bias = this.bias && this.#casts.get('bias', this.bias, dt);
+    const out = F.conv2d(input, this.#casts.get('weight', this.weight, dt, format), bias, options);
+    if (input !== x) input.dispose(); // autograd keeps what backward needs
+    return out;
+  }
+
+  /** Makes the cast copies of the weights in the graph now (see WeightCasts.prepare). */
+  prepareCasts(): void {
+    const dt = this.computeDtype;
+    if (dt === null) return;
+    this.#casts.prepare('weight', this.weight, dt, this.memoryFormat === 'channels_last' ? 'channels_last' : undefined);
+    if (this.bias) this.#casts.prepare('bias', this.bias, dt);
+  }
+
+  protected override releaseDerived(): void {
+    this.#casts.clear();
   }
 }
 

@@ -39,10 +39,14 @@ export {
   MEMORY_FORMATS,
   PRECISIONS,
   isMemoryFormatName,
+  defaultMemoryFormat,
+  fullPrecision,
   isPrecision,
   precisionProblem,
+  prepareWeightCasts,
   setComputeMode,
   type MemoryFormatName,
   type Precision,
 } from './precision.js';
 export { forwardFlops } from './flops.js';
+export { WeightCasts } from './weight-cast.js';

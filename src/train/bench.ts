@@ -8,7 +8,7 @@ import type { MethodName } from '../methods/index.js';
 import { createLoss } from '../dml/index.js';
 import { methodStep, modelParameterGroups, presetMethod } from '../methods/index.js';
 import { featurePgd } from '../adversarial/index.js';
-import { convertToMultiBatchNorm, createModel, forwardFlops, freezeParameters, type EmbeddingModel, precisionProblem, setComputeMode, type Arch, type MemoryFormatName, type Precision } from '../nn/index.js';
+import { convertToMultiBatchNorm, createModel, defaultMemoryFormat, forwardFlops, freezeParameters, type EmbeddingModel, precisionProblem, setComputeMode, type Arch, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { Adam } from '../optim/index.js';
 import { cuda, manualSeed, noGrad, profileOps, randn, setNumThreads, tensor, tidy, torchVersion, type OpTime, type Tensor } from '../torch/index.js';
 
@@ -26,7 +26,7 @@ export interface BenchSettings {
   seed: number;
   /** Default fp32. */
   precision?: Precision;
-  /** Default contiguous. */
+  /** Default: the precision's (defaultMemoryFormat). */
   memoryFormat?: MemoryFormatName;
   /** Default step. */
   task?: BenchTask;
@@ -85,7 +85,7 @@ export interface BenchReport {
 
 export function benchTrainingSteps(s: BenchSettings): BenchReport {
   const precision = s.precision ?? 'fp32';
-  const memoryFormat = s.memoryFormat ?? 'contiguous';
+  const memoryFormat = s.memoryFormat ?? defaultMemoryFormat(precision, s.device);
   const problem = precisionProblem(precision, s.device);
   if (problem) throw new Error(`precision ${precision} on ${s.device}: ${problem}`);
   setNumThreads(s.threads);

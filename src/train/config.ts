@@ -70,8 +70,8 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
     expected: 'yes or no',
     help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
   },
-  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); weights, losses and optimizer state stay float32' },
-  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: "memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)" },
+  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); activations between them stay 16-bit, while batch-norm statistics, weights, losses and optimizer state stay float32' },
+  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: 'memory format of the convolutions: contiguous (NCHW) or channels-last (NHWC); default: channels-last for bf16 on a CPU, else contiguous' },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };
 

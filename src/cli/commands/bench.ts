@@ -26,7 +26,7 @@ interface BenchFlags {
   readonly seed: string;
   readonly task: string;
   readonly precision: string;
-  readonly memoryFormat: string;
+  readonly memoryFormat?: string;
   readonly json?: boolean;
   readonly profile?: boolean;
 }
@@ -48,7 +48,7 @@ export function registerBench(program: Command, io: CliStreams): void {
     .option('--seed <n>', 'seed of the weights and the noise', '0')
     .option('--task <t>', `what to time: ${BENCH_TASKS.join(', ')} (a training step; embedding a batch; attacking a batch, 10 untargeted PGD iterations at eps 0.1)`, 'step')
     .option('--precision <p>', `compute precision of convolutions and matrix products: ${PRECISIONS.join(', ')} (fp16: CUDA only)`, 'fp32')
-    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')}`, 'contiguous')
+    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default: channels-last for bf16 on a CPU, else contiguous)`)
     .option('--json', 'print one JSON object')
     .option('--profile', "add each aten op's time per step (libtorch's profiler; key ops, the 30 largest self times)")
     .action((flags: BenchFlags) => {

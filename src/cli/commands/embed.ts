@@ -42,7 +42,7 @@ export function registerEmbed(program: Command): void {
     .option('--batch-size <n>', 'images per forward pass', '32')
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option('--precision <p>', `precision of convolutions and matrix products: ${PRECISIONS.join(', ')} (default fp32; fp16: CUDA only)`)
-    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default contiguous)`)
+    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default: channels-last for bf16 on a CPU, else contiguous)`)
     .action(async (flags: EmbedFlags) => {
       const int = (flag: string, text: string | undefined) => (text === undefined ? undefined : integerFlag(flag, text));
       const options = { resize: int('--resize', flags.resize), crop: int('--crop', flags.crop), batchSize: int('--batch-size', flags.batchSize), device: flags.device, ...computeModeFlags(flags, flags.device) };

@@ -50,7 +50,7 @@ export function registerEval(program: Command, io: CliStreams = processStreams):
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option('--threads <n>', 'CPU threads of libtorch')
     .option('--precision <p>', `precision of convolutions and matrix products, attacks included: ${PRECISIONS.join(', ')} (default fp32; fp16: CUDA only)`)
-    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default contiguous)`)
+    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default: channels-last for bf16 on a CPU, else contiguous)`)
     .option('--out <file>', `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)`)
     .option('--json', 'print the contract JSON instead of a table')
     .action(async (flags: EvalFlags, command: Command) => {
