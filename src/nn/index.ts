@@ -39,6 +39,7 @@ export {
   MEMORY_FORMATS,
   PRECISIONS,
   isMemoryFormatName,
+  computeDtypeOf,
   defaultMemoryFormat,
   fullPrecision,
   isPrecision,

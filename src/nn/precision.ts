@@ -64,6 +64,12 @@ export function setComputeMode(model: Module<unknown, unknown>, mode: { precisio
   }
 }
 
+/** The dtype the model's convolutions and linear layers compute in; null when they compute in the input's (fp32). */
+export function computeDtypeOf(model: Module<unknown, unknown>): DType | null {
+  for (const [, m] of model.namedModules()) if (m instanceof Conv2d || m instanceof Linear) return m.computeDtype;
+  return null;
+}
+
 /**
  * Casts the weights of every mixed-precision layer of `model` into the graph now, while they still
  * take gradients (see WeightCasts.prepare): freezing the weights for a step's attacks calls it, so
