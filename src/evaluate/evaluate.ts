@@ -139,5 +139,7 @@ function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSetti
     iters: plan.iters,
     input_mean: [...plan.transform.mean],
     input_std: [...plan.transform.std],
+    precision: plan.precision,
+    memory_format: plan.memoryFormat,
   };
 }
