@@ -33,8 +33,21 @@ export class Conv2d extends Module {
     this.#computeDtype = dtype;
     this.#casts.clear();
   }
-  /** The memory format the convolution takes its input in (see precision.ts). */
-  memoryFormat: MemoryFormat = 'contiguous';
+  /**
+   * The memory format the convolution takes its input in (see precision.ts). The float32 weight
+   * takes it too, as PyTorch's `model.to(memory_format=...)` does: the gradient arrives in it, so
+   * no copy is made to accumulate it, and its cast copy is a plain cast.
+   */
+  get memoryFormat(): MemoryFormat {
+    return this.#memoryFormat;
+  }
+  set memoryFormat(format: MemoryFormat) {
+    if (format === this.#memoryFormat) return;
+    this.#memoryFormat = format;
+    this.weight.setMemoryFormat_(format);
+    this.#casts.clear();
+  }
+  #memoryFormat: MemoryFormat = 'contiguous';
   #computeDtype: DType | null = null;
   readonly #casts = new WeightCasts();
 

@@ -152,6 +152,23 @@ export class Tensor implements Owned {
   contiguous(format: MemoryFormat = 'contiguous'): Tensor {
     return run(ops.contiguous, this, memoryFormatCode[format]);
   }
+  /**
+   * Lays this tensor's data out in `format`, in place: the same tensor (parameters, optimizers and
+   * graphs that hold it keep holding it) on new memory. Outside autograd; raises the version.
+   */
+  setMemoryFormat_(format: MemoryFormat): this {
+    if (this.isContiguous(format)) return this;
+    const moved = run(ops.contiguous, this, memoryFormatCode[format]);
+    const wasEnabled = native.isGradEnabled();
+    native.setGradEnabled(false);
+    try {
+      inplace(this, ops.setSource_, this, moved);
+    } finally {
+      native.setGradEnabled(wasEnabled);
+      moved.dispose();
+    }
+    return this;
+  }
 
   // ---- elementwise ----------------------------------------------------------------------------
   add(other: TensorOrScalar, alpha?: number): Tensor {
@@ -518,6 +535,7 @@ const ops = {
   toDevice: op('to', 'device'),
   clone: op('clone'),
   contiguous: op('contiguous'),
+  setSource_: op('set_', 'source_Tensor'),
   add: op('add', 'Tensor'),
   addScalar: op('add', 'Scalar'),
   sub: op('sub', 'Tensor'),

@@ -111,6 +111,28 @@ describe('bf16 activations', () => {
   });
 });
 
+describe('channels-last masters', () => {
+  it('keep the same values and state dict in the new layout, and take their gradients in it', () => {
+    tidy(() => {
+      T.manualSeed(12);
+      const model = createModel({ arch: 'resnet-small', embedDim: 8, inChannels: 3 });
+      const before = new Map([...model.stateDict()].map(([k, v]) => [k, v.toFloat32Array()]));
+      const conv = model.namedModules().find(([, m]) => m instanceof Conv2d)![1] as Conv2d;
+      const weight = conv.weight;
+      setComputeMode(model, { precision: 'bf16', memoryFormat: 'channels-last' });
+      assert.equal(conv.weight, weight, 'the parameter was replaced, not relaid out');
+      assert.ok(weight.isContiguous('channels_last') && !weight.isContiguous());
+      for (const [k, v] of model.stateDict()) assert.deepEqual(v.toFloat32Array(), before.get(k), `${k} changed`);
+      model.train();
+      model.forward(T.randn([2, 3, 12, 12])).sum().backward();
+      assert.ok(weight.grad!.isContiguous('channels_last'), 'the gradient is not in the weight layout');
+      setComputeMode(model, { precision: 'fp32' });
+      assert.ok(weight.isContiguous());
+      model.dispose();
+    });
+  });
+});
+
 describe('bf16 gradients', () => {
   it('of the float32 masters equal those of the same computation built by hand through the casts', () => {
     tidy(() => {
