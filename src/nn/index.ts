@@ -2,6 +2,7 @@
 export { Module, type LoadOptions } from './module.js';
 export { StateDictError, describeReport, type LoadReport, type ShapeMismatch } from './state-dict.js';
 export { Conv2d, type Conv2dOptions, type Pair } from './conv.js';
+export { matmulShape, type ConvAlgorithm, type ConvGeometry } from './conv-matmul.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { BatchNorm2d, copyBatchNorm, setBatchStatsSync, type BatchNormConfig, type BatchNormOptions, type BatchStatsSync } from './batchnorm.js';
 export { AdaptiveAvgPool2d, Flatten, Identity, MaxPool2d, ReLU, Sequential, type MaxPool2dOptions } from './layers.js';

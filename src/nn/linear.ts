@@ -57,10 +57,7 @@ export class Linear extends Module {
 
   /** Makes the cast copies of the weights in the graph now (see WeightCasts.prepare). */
   prepareCasts(): void {
-    const dt = this.computeDtype;
-    if (dt === null) return;
-    this.#casts.prepare('weight', this.weight, dt);
-    if (this.bias) this.#casts.prepare('bias', this.bias, dt);
+    this.#casts.prepare();
   }
 
   protected override releaseDerived(): void {

@@ -73,7 +73,8 @@ export function computeDtypeOf(model: Module<unknown, unknown>): DType | null {
 /**
  * Casts the weights of every mixed-precision layer of `model` into the graph now, while they still
  * take gradients (see WeightCasts.prepare): freezing the weights for a step's attacks calls it, so
- * the attacks and the training forward after them share one cast per weight.
+ * the attacks and the training forward after them share one cast per weight (from the second
+ * step on: the first has no casts yet to renew).
  */
 export function prepareWeightCasts(model: Module<unknown, unknown>): void {
   for (const [, m] of model.namedModules()) if (m instanceof Conv2d || m instanceof Linear) m.prepareCasts();

@@ -50,11 +50,12 @@ export class WeightCasts {
   }
 
   /**
-   * Makes the graph copy now, while `weight` still takes gradients, so that forwards with the
-   * weight frozen (a training step's attacks) and the training forward after them share one cast.
+   * Makes the graph copy of every copy made before, from the weight's current values, now while
+   * the weights still take gradients: forwards with the weights frozen (a training step's attacks)
+   * and the training forward after them then share one cast. A slot never used is not cast.
    */
-  prepare(slot: string, weight: Tensor, dtype: DType, memoryFormat?: MemoryFormat): void {
-    if (weight.requiresGrad) enableGrad(() => this.get(slot, weight, dtype, memoryFormat));
+  prepare(): void {
+    for (const [slot, e] of this.#entries) if (e.source.requiresGrad) enableGrad(() => this.get(slot, e.source, e.dtype, e.memoryFormat));
   }
 
   /** Frees every copy (the layer changed its compute dtype, or is disposed). */

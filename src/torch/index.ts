@@ -5,7 +5,7 @@ export { isFloating, isReducedFloat } from './dtype.js';
 export * from './creation.js';
 export { noGrad, enableGrad, grad, isGradEnabled, type GradOptions } from './autograd.js';
 export { tidy, keep, dispose } from './scope.js';
-export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, cpuCache, resolveDevice, profileOps, type CpuCacheStats, type OpTime } from './runtime.js';
+export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, cpuCache, cpuFlags, resolveDevice, profileOps, type CpuCacheStats, type OpTime } from './runtime.js';
 export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors.js';
 export { readPytorchCheckpoint, isPytorchCheckpoint, CheckpointError, STATE_DICT_KEYS, type PytorchCheckpoint } from './pytorch-checkpoint.js';
 export { readSafetensorsHeader, MAX_HEADER_BYTES, type HeaderEntry, type SafetensorsHeader } from './safetensors-header.js';

@@ -25,6 +25,7 @@ import {
   setComputeMode,
   type EmbeddingModel,
 } from '../../src/nn/index.js';
+import { matmulShape } from '../../src/nn/conv-matmul.js';
 import { SGD } from '../../src/optim/index.js';
 import * as T from '../../src/torch/index.js';
 import { F, noGrad, profileOps, tidy, type Tensor } from '../../src/torch/index.js';
@@ -108,6 +109,61 @@ describe('bf16 activations', () => {
       assert.deepEqual(bn.branch(0).runningMean!.toNumbers(), before, 'eval mode moved the running statistics');
       bn.dispose();
     });
+  });
+});
+
+describe('bf16 convolutions as matrix products', () => {
+  const cases: [string, number[], ConstructorParameters<typeof Conv2d>][] = [
+    // Every side of each product above 16, as 'auto' requires (see matmulShape).
+    ['1x1', [3, 24, 5, 5], [24, 20, 1, { bias: false }]],
+    ['1x1 stride 2', [3, 24, 7, 6], [24, 20, 1, { stride: 2, bias: false }]],
+    ['3x3 on 2x2', [8, 24, 2, 2], [24, 20, 3, { padding: 1 }]],
+    ['3x3 stride 2', [2, 20, 9, 7], [20, 18, 3, { stride: 2, padding: 1 }]],
+    ['7x7 stride 2, padding 3 x 2', [2, 3, 12, 10], [3, 20, 7, { stride: 2, padding: [3, 2] }]],
+  ];
+  for (const [name, shape, args] of cases) {
+    it(`give libtorch's convolution up to bfloat16 rounding, forward and backward: ${name}`, () => {
+      tidy(() => {
+        T.manualSeed(13);
+        const conv = new Conv2d(...args);
+        setComputeMode(new Sequential(conv), { precision: 'bf16', memoryFormat: 'channels-last' });
+        const x = T.randn(shape).to('float32', 'channels_last');
+        const g = T.randn([...conv.forward(x).shape]);
+        const run = (algorithm: 'convolution' | 'matmul') => {
+          conv.algorithm = algorithm;
+          conv.zeroGrad();
+          const input = x.detach().setRequiresGrad(true);
+          const y = conv.forward(input);
+          y.to('float32').mul(g).sum().backward();
+          return { y, dx: input.grad!, grads: conv.parameters().map((p) => p.grad!) };
+        };
+        const want = run('convolution');
+        const got = run('matmul');
+        assert.ok(got.y.isContiguous('channels_last'), 'the product is not returned channels-last');
+        assert.deepEqual(got.y.shape, want.y.shape);
+        const close = (a: Tensor, b: Tensor, what: string) => {
+          const scale = b.abs().max().item();
+          assert.ok(largestGap(a, b) <= scale * 2 ** -6, `${what} differs by ${largestGap(a, b)} (scale ${scale})`);
+        };
+        close(got.y, want.y, 'output');
+        close(got.dx, want.dx, 'input gradient');
+        got.grads.forEach((d, i) => close(d, want.grads[i]!, `gradient of parameter ${i}`));
+        conv.dispose();
+      });
+    });
+  }
+
+  it("'auto' takes them for 1x1 convolutions and for at most 4 output positions, on a CPU with AMX-BF16", () => {
+    const g = (kernel: number, stride: number, padding: number) => ({ kernel: [kernel, kernel] as [number, number], stride: [stride, stride] as [number, number], padding: [padding, padding] as [number, number], dilation: [1, 1] as [number, number], groups: 1 });
+    assert.equal(matmulShape(g(1, 1, 0), [16, 256, 56, 56], 64), true);
+    assert.equal(matmulShape(g(1, 2, 0), [16, 1024, 14, 14], 2048), true, 'onto 7x7');
+    assert.equal(matmulShape(g(1, 2, 0), [16, 256, 56, 56], 512), false, 'onto 28x28');
+    assert.equal(matmulShape(g(3, 1, 1), [32, 512, 2, 2], 512), true);
+    assert.equal(matmulShape(g(3, 2, 1), [32, 256, 4, 4], 512), true);
+    assert.equal(matmulShape(g(3, 1, 1), [32, 256, 4, 4], 256), false);
+    assert.equal(matmulShape({ ...g(3, 1, 1), groups: 2 }, [32, 512, 2, 2], 512), false);
+    assert.equal(matmulShape(g(1, 1, 0), [2, 256, 2, 2], 64), false, 'a product side of 16 or less');
+    assert.equal(matmulShape(g(1, 1, 0), [16, 256, 8, 8], 16), false, 'a product side of 16 or less');
   });
 });
 
@@ -200,18 +256,23 @@ describe('weight casts', () => {
       // bfloat16 channels-last images: what a forward casts besides weights is its activations' work (pooling, the float32 outputs).
       const images = T.randn([2, 3, 12, 12]).to('bfloat16', 'channels_last');
       const forward = () => void model.forwardAll(images);
+      const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+      const step = () => {
+        model.forward(images).sum().backward();
+        optimizer.step();
+      };
       model.eval();
+      assert.equal(castsIn(() => noGrad(forward)) > weights, true, 'the first forward casts every weight');
+      step();
       let thaw = (): void => {};
-      assert.equal(castsIn(() => (thaw = freezeParameters(model))), weights, 'freezing casts every weight into the graph, once');
+      assert.equal(castsIn(() => (thaw = freezeParameters(model))), weights, 'freezing casts every weight used before into the graph, once');
       const activations = castsIn(forward);
       assert.ok(activations < weights, `a frozen forward cast ${activations} tensors: it cast weights again`);
       thaw();
       assert.equal(castsIn(forward), activations, 'the training forward did not reuse the prepared casts');
       assert.equal(castsIn(() => noGrad(forward)), activations);
 
-      const optimizer = new SGD(model.parameters(), { lr: 0.1 });
-      model.forward(images).sum().backward();
-      optimizer.step();
+      step();
       assert.equal(castsIn(forward), weights + activations, 'the step changed every weight: each must be cast anew, once');
       assert.equal(castsIn(forward), activations);
       // A cast made outside the graph cannot serve a forward that trains: that one casts again, once.
