@@ -7,7 +7,7 @@
 //   node dist/bench/attacked-eval.js [--queries 60] [--rounds 2] [--threads 2] [--precisions fp32,bf16]
 import { parseArgs } from 'node:util';
 import { evaluate } from '../src/evaluate/index.js';
-import { PRESETS } from '../src/report/experiment/presets.js';
+import { PRESETS } from '../src/experiment/presets.js';
 import { createModel, defaultMemoryFormat, isPrecision, type Precision } from '../src/nn/index.js';
 import { manualSeed, setNumThreads } from '../src/torch/index.js';
 

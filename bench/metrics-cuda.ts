@@ -3,14 +3,14 @@
 // - every loss (fixed triplets where a miner would draw, parameters copied across): value and
 //   embedding gradient on both devices;
 // - each miner runs on the device and returns valid triplets;
-// - evaluateRetrieval on 4,000 clustered embeddings: retrieval metrics on both devices, and
+// - retrievalMetrics on 4,000 clustered embeddings: retrieval metrics on both devices, and
 //   the k-means metrics (which may pick other centres when float rounding differs).
 import {
   createLoss,
   createMiner,
   createDistance,
   defaultLossSpec,
-  evaluateRetrieval,
+  retrievalMetrics,
   LOSS_NAMES,
   positivePairs,
   type Miner,
@@ -71,9 +71,9 @@ const miners = minerOptions.map((options) =>
 const metrics = tidy(() => {
   const labels = randint(0, 500, [4000]);
   const x = randn([500, 64]).indexSelect(0, labels).add(randn([4000, 64]).mul(1.2));
-  const cpu = evaluateRetrieval({ queries: x, queryLabels: labels, ks: [1, 10] });
+  const cpu = retrievalMetrics({ queries: x, queryLabels: labels, ks: [1, 10] });
   const start = performance.now();
-  const gpu = evaluateRetrieval({ queries: x.to(device), queryLabels: labels.to(device), ks: [1, 10] });
+  const gpu = retrievalMetrics({ queries: x.to(device), queryLabels: labels.to(device), ks: [1, 10] });
   return { cpu, cuda: gpu, cuda_seconds: (performance.now() - start) / 1000 };
 });
 

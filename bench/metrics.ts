@@ -2,12 +2,12 @@
 //   node dist/bench/metrics.js [--n 60000] [--dim 128] [--classes 11316] [--noise 1.4] [--seed 0] [--device cpu]
 // Random clustered embeddings: class centres N(0, I), samples centre + noise * N(0, I) (the
 // default puts Recall@1 mid-range), labels drawn uniformly from the classes (SOP's test split:
-// 60,502 images of 11,316 classes). One evaluateRetrieval call
+// 60,502 images of 11,316 classes). One retrievalMetrics call
 // with every metric (Recall@1/10/100/1000, MAP@R, R-precision, mAP, k-means NMI/F1 with
 // k = classes, pi-ratio, rho-spectrum); reports wall seconds per stage, the process's CPU
 // seconds (on a machine shared with other jobs, wall time overstates the cost) and peak RSS.
 import os from 'node:os';
-import { evaluateRetrieval, type EvaluationStage } from '../src/dml/index.js';
+import { retrievalMetrics, type MetricsStage } from '../src/dml/index.js';
 import { getNumThreads, manualSeed, randint, randn, resolveDevice, tidy } from '../src/torch/index.js';
 
 function flag(name: string, fallback: number): number {
@@ -45,10 +45,10 @@ const { embeddings, labels } = tidy(() => {
   return { embeddings: centres.indexSelect(0, labels).add(randn([n, dim], { device: onDevice }).mul(noise)), labels };
 });
 
-const stageEnds = new Map<EvaluationStage, number>();
+const stageEnds = new Map<MetricsStage, number>();
 const cpuBefore = process.resourceUsage();
 const start = performance.now();
-const report = evaluateRetrieval({
+const report = retrievalMetrics({
   queries: embeddings,
   queryLabels: labels,
   ks,

@@ -6,9 +6,9 @@
 export { train, resumeTraining, resolveTrainConfig, type TrainOptions, type TrainControl } from './train/index.js';
 export { evaluate, embedFolder, embedTensor, type EvaluateOptions, type EvalProgress, type EmbedImagesOptions, type Embeddings } from './evaluate/index.js';
 export { loadModelFile as loadModel, convertWeights, type LoadedModel, type ModelRequest, type ConvertResult } from './formats/index.js';
-export { evaluateRetrieval as retrievalMetrics, type RetrievalEvaluationOptions, type RetrievalReport } from './dml/index.js';
+export { retrievalMetrics, type RetrievalMetricsOptions } from './dml/index.js';
 export { compareRuns, loadRun, buildRunReport, buildExperimentReport, writeReport, type ReportKind } from './report/index.js';
-export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './report/index.js';
+export { runExperiment, formatExperiment, PRESETS, type ExperimentOptions, type ExperimentProgress, type PresetName } from './experiment/index.js';
 
 // Methods as data: a preset's name or a list of distributions.
 export { presetMethod, validateMethod, METHOD_NAMES, type MethodName, type MethodSpec, type DistributionSpec, type DistributionKind } from './methods/index.js';
@@ -48,3 +48,5 @@ export * as evaluation from './evaluate/index.js';
 export * as training from './train/index.js';
 export * as parallel from './parallel/index.js';
 export * as report from './report/index.js';
+export * as experiment from './experiment/index.js';
+export * as benchmark from './benchmark/index.js';

@@ -16,15 +16,9 @@ BatchNorm2d is a three-branch BN: branch 0 under the layer's own name (`bn1.weig
 and 2 under `bn1.aux.0.*` and `bn1.aux.1.*`. Each branch gets its own scale, shift and running
 statistics here, so a step that normalises with the wrong branch gives different numbers.
 
-The step (DESIGN.md, "The method"):
- 1. eval mode; STAX on rows [0, B/2) through branch 1 with T=1 target set, MTAX on rows [B/2, B)
-    through branch 2 with T=5: clean embeddings e of the slice (no grad), targets t_j = e[perm_j],
-    start = slice + noise (noise fixed here, drawn uniform in +-5e-4), box = [x - eps, x + eps]
-    clipped to the slice's min and max; ITERS sign steps of eps/ITERS descending
-    L = ((1/T) sum_j mean_i ||t_j,i - f(adv)_i||_2)^2, gradients for the images only;
- 2. train mode; one forward of cat(clean, stax, mtax), each segment normalised by its own branch
-    with its own batch statistics (moving only that branch's running statistics);
- 3. multi-similarity loss over all embeddings with labels cat(y, y_stax, y_mtax); one Adam step.
+The step is bench/pytorch/step.py's, the one bench/reference/mdprop_step.py times: STAX on rows
+[0, B/2) through branch 1, MTAX (T = 5) on rows [B/2, B) through branch 2, the joint forward in
+train mode, the multi-similarity loss and one Adam step.
 
 The randomness (target permutations, start noise) is stored in the fixture and handed to the
 TypeScript step, so the two sides need not share a generator. The permutations are derangements:
@@ -35,10 +29,14 @@ to write a fixture whose float32 result depends on rounding (a sign that flips).
 import json
 import pathlib
 import struct
+import sys
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "pytorch"))
+from step import METHODS, MS, BranchedBatchNorm, method_step  # noqa: E402
 
 # Chosen among nearby seeds for the widest sign margins (see check_robust).
 SEED = 20261132
@@ -55,43 +53,8 @@ STAX_TARGETS = 1
 MTAX_TARGETS = 5
 LR = 1e-3
 WEIGHT_DECAY = 4e-4
-MS = dict(alpha=2.0, beta=40.0, base=0.5, margin=0.1)
-BN_EPS = 1e-5
-BN_MOMENTUM = 0.1
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "test" / "methods" / "fixtures" / "mdprop_step.safetensors"
-
-
-class BranchedBatchNorm(nn.Module):
-    """K batch norms over the same channels. Branch 0's tensors are this module's own (so its
-    keys are the plain layer name); branches 1..K-1 live in `aux`. `route` is a branch number, or
-    a list of (rows, branch) for consecutive segments of the batch."""
-
-    def __init__(self, channels, branches):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.register_buffer("running_mean", torch.zeros(channels))
-        self.register_buffer("running_var", torch.ones(channels))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-        self.aux = nn.Sequential(*[nn.BatchNorm2d(channels) for _ in range(branches - 1)])
-        self.route = 0
-
-    def tensors(self, k):
-        m = self if k == 0 else self.aux[k - 1]
-        return m.weight, m.bias, m.running_mean, m.running_var, m.num_batches_tracked
-
-    def normalise(self, x, k):
-        weight, bias, mean, var, seen = self.tensors(k)
-        if self.training:
-            seen.add_(1)
-        return F.batch_norm(x, mean, var, weight, bias, self.training, BN_MOMENTUM, BN_EPS)
-
-    def forward(self, x):
-        if isinstance(self.route, int):
-            return self.normalise(x, self.route)
-        pieces = torch.split(x, [rows for rows, _ in self.route])
-        return torch.cat([self.normalise(p, k) for p, (_, k) in zip(pieces, self.route)])
 
 
 def conv3x3(cin, cout, stride=1):
@@ -135,12 +98,6 @@ class Embedder(nn.Module):
         return F.normalize(self.fc(torch.flatten(self.avgpool(h), 1)), dim=1)
 
 
-def route(model, how):
-    for m in model.modules():
-        if isinstance(m, BranchedBatchNorm):
-            m.route = how
-
-
 def initialise(model, gen):
     """Conv and fc weights at the usual scales; every BN branch its own scale, shift and statistics."""
     with torch.no_grad():
@@ -170,72 +127,11 @@ def derangement(n, gen):
             return p
 
 
-def targeted_attack(model, x, branch, perms, noise):
-    """Sign-descent PGD towards in-batch targets, in eval mode through one BN branch."""
-    model.eval()
-    route(model, branch)
-    with torch.no_grad():
-        clean = model(x)
-    targets = [clean[p] for p in perms]
-    lo = torch.clamp(x - EPS, min=x.min().item())
-    hi = torch.clamp(x + EPS, max=x.max().item())
-    adv = torch.min(torch.max(x + noise, lo), hi)
-    margin = float("inf")  # the smallest |gradient| relative to the largest: how safe each sign is
-    for _ in range(ITERS):
-        adv = adv.detach().requires_grad_(True)
-        f = model(adv)
-        mean_distance = sum((t - f).norm(dim=1).mean() for t in targets) / len(targets)
-        (g,) = torch.autograd.grad(mean_distance**2, adv)
-        margin = min(margin, float(g.abs().min() / g.abs().max()))
-        adv = torch.min(torch.max(adv.detach() - (EPS / ITERS) * g.sign(), lo), hi)
-    return adv.detach(), margin
-
-
-def multi_similarity(emb, labels, alpha, beta, base, margin):
-    z = F.normalize(emb, dim=1)
-    s = z @ z.t()
-    n = s.shape[0]
-    same = labels[:, None] == labels[None, :]
-    pos = same & ~torch.eye(n, dtype=torch.bool)
-    neg = ~same
-    sd = s.detach()
-    inf = torch.tensor(float("inf"), dtype=s.dtype)
-    hardest_pos = torch.where(pos, sd, inf).min(dim=1, keepdim=True).values  # least similar positive
-    hardest_neg = torch.where(neg, sd, -inf).max(dim=1, keepdim=True).values  # most similar negative
-    keep_neg = neg & (hardest_pos - sd < margin)
-    keep_pos = pos & (sd - hardest_neg < margin)
-
-    def soft_count(logits, mask):  # log(1 + sum over mask of exp(logits)), stably
-        zero = torch.zeros(n, 1, dtype=s.dtype)
-        return torch.logsumexp(torch.cat([zero, logits.masked_fill(~mask, float("-inf"))], dim=1), dim=1)
-
-    per_anchor = soft_count(-alpha * (s - base), keep_pos) / alpha + soft_count(beta * (s - base), keep_neg) / beta
-    active = keep_pos.any(dim=1) & keep_neg.any(dim=1)
-    if not bool(active.any()):
-        return (per_anchor * 0).sum()
-    return per_anchor[active].mean()
-
-
 def mdprop_step(model, images, labels, draws):
-    half = images.shape[0] // 2
-    slices = [(0, half, 1), (half, images.shape[0], 2)]
-    attacks = [targeted_attack(model, images[a:b], k, draws[k]["perms"], draws[k]["noise"]) for a, b, k in slices]
-    advs = [adv for adv, _ in attacks]
-    model.train()
-    route(model, [(images.shape[0], 0)] + [(b - a, k) for a, b, k in slices])
-    embeddings = model(torch.cat([images] + advs))
-    all_labels = torch.cat([labels] + [labels[a:b] for a, b, _ in slices])
-    loss = multi_similarity(embeddings, all_labels, **MS)
+    """The step with this fixture's draws, one fresh Adam step, and the margins check_robust reads."""
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
-    optimizer.zero_grad()
-    loss.backward()
-    margins = {
-        "attack_sign": min(m for _, m in attacks),
-        "adam_direction": min(float((p.grad + WEIGHT_DECAY * p.detach()).abs().min()) for p in model.parameters()),
-    }
-    optimizer.step()
-    route(model, 0)
-    return loss.detach(), advs, embeddings.detach(), margins
+    out = method_step(model, optimizer, METHODS["mdprop"], images, labels, EPS, ITERS, draws, track_margins=True)
+    return out["loss"], out["advs"], out["embeddings"], out["margins"]
 
 
 def make_inputs():

@@ -1,15 +1,12 @@
 #!/usr/bin/python3
 """PyTorch reference of one mdprop training step, timed like `mdprop bench`.
 
-The same step as src/methods + src/train/bench.ts, written independently in plain PyTorch:
-a torchvision ResNet embedding model (head `fc` to D dims, L2-normalised output) whose every
-BatchNorm2d is a multi-branch BN; for each auxiliary distribution, feature-space PGD in eval mode
-on its BN branch (targets: T random in-batch permutations of the slice's clean embeddings;
-random start +-5e-4; box [x - eps, x + eps] clipped to the slice's min and max; `iters` sign steps
-of eps/iters on L = ((1/T) sum_j mean_i ||t_j,i - f(adv)_i||_2)^2, descending); then one forward of
-cat(clean, adv_1, adv_2) in train mode with each segment normalised by its own branch,
-multi-similarity loss (alpha 2, beta 40, lambda 0.5, margin 0.1, cosine), Adam (lr 1e-5,
-weight decay 4e-4). Batches are normal noise with 2 images per class.
+The step is bench/pytorch/step.py's, the very step bench/golden/mdprop_step.py checks mdprop's
+against: a torchvision ResNet embedding model (head `fc` to D dims, L2-normalised output) whose
+every BatchNorm2d is a branched BN; feature-space PGD per auxiliary distribution in eval mode on
+its branch; one forward in train mode with each segment normalised by its own branch;
+multi-similarity loss; Adam (lr 1e-5, weight decay 4e-4). Batches are normal noise with 2 images
+per class.
 
 --task embed times no-grad forwards of a batch (embedding throughput); --task attack times a
 10-iteration untargeted feature-space PGD on a batch in eval mode (attacked queries per second),
@@ -22,15 +19,17 @@ reuses it and the convolution and linear weights get no gradient at all; the ste
 the batch norms. The script checks after its first step that every parameter has a gradient.
 --memory-format channels-last (or --channels-last) converts the model and the batches.
 
-Prints {"ms_per_step", "cpu_ms_per_step", "images_per_s", "peak_rss_mb", ...settings} (the keys of `mdprop bench`).
+Prints {"ms_per_step", "cpu_ms_per_step", "images_per_s", "peak_rss_mb", ...settings} (the keys
+of `mdprop bench`).
 Run with Debian's interpreter, which has torch 1.13 and torchvision 0.14:
   /usr/bin/python3 bench/reference/mdprop_step.py --method mdprop --arch resnet18 \
       --image-size 64 --batch-size 32 --steps 10 --threads 2 --json
 """
 import argparse
-import copy
 import json
+import pathlib
 import resource
+import sys
 import time
 
 import torch
@@ -38,43 +37,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-METHODS = {
-    # (kind, targets, batch part [from, to), branch); eps and iters come from the flags.
-    "baseline": [],
-    "advprop-d": [("targeted", 1, (0.0, 1.0), 1)],
-    "mdprop": [("targeted", 1, (0.0, 0.5), 1), ("targeted", 5, (0.5, 1.0), 2)],
-}
-
-
-class MultiBranchBN(nn.Module):
-    """K copies of a BatchNorm2d; routes the whole input to one branch, or segments to theirs."""
-
-    def __init__(self, bn: nn.BatchNorm2d, branches: int):
-        super().__init__()
-        self.branches = nn.ModuleList([bn] + [copy.deepcopy(bn) for _ in range(branches - 1)])
-        self.routing = ("branch", 0)
-
-    def forward(self, x):
-        kind, value = self.routing
-        if kind == "branch":
-            return self.branches[value](x)
-        sizes = [size for size, _ in value]
-        parts = torch.split(x, sizes, dim=0)
-        return torch.cat([self.branches[b](p) for p, (_, b) in zip(parts, value)], dim=0)
-
-
-def convert_bn(module: nn.Module, branches: int) -> None:
-    for name, child in module.named_children():
-        if isinstance(child, nn.BatchNorm2d):
-            setattr(module, name, MultiBranchBN(child, branches))
-        else:
-            convert_bn(child, branches)
-
-
-def set_routing(model: nn.Module, routing) -> None:
-    for m in model.modules():
-        if isinstance(m, MultiBranchBN):
-            m.routing = routing
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "pytorch"))
+from step import METHODS, branch_batch_norms, method_step  # noqa: E402
 
 
 class EmbeddingNet(nn.Module):
@@ -83,7 +47,7 @@ class EmbeddingNet(nn.Module):
         self.net = getattr(torchvision.models, arch)(weights=None)
         self.net.fc = nn.Linear(self.net.fc.in_features, embed_dim)
         if branches > 1:
-            convert_bn(self.net, branches)
+            branch_batch_norms(self.net, branches)
         self.autocast = None  # (device type, dtype) of mixed precision, or None
 
     def forward(self, x):
@@ -91,67 +55,6 @@ class EmbeddingNet(nn.Module):
             return F.normalize(self.net(x), dim=1)
         with torch.autocast(self.autocast[0], dtype=self.autocast[1]):
             return F.normalize(self.net(x), dim=1)
-
-
-def multi_similarity(emb, labels, alpha=2.0, beta=40.0, base=0.5, margin=0.1):
-    sim = emb @ emb.t()
-    same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool, device=emb.device)
-    pos_mask = same & ~eye
-    neg_mask = ~same
-    with torch.no_grad():
-        s = sim.detach()
-        min_pos = torch.where(pos_mask, s, torch.full_like(s, float("inf"))).min(dim=1, keepdim=True).values
-        max_neg = torch.where(neg_mask, s, torch.full_like(s, float("-inf"))).max(dim=1, keepdim=True).values
-        keep_neg = neg_mask & (s + margin > min_pos)
-        keep_pos = pos_mask & (s - margin < max_neg)
-    pos_exp = torch.where(keep_pos, torch.exp(-alpha * (sim - base)), torch.zeros_like(sim))
-    neg_exp = torch.where(keep_neg, torch.exp(beta * (sim - base)), torch.zeros_like(sim))
-    per_anchor = torch.log1p(pos_exp.sum(1)) / alpha + torch.log1p(neg_exp.sum(1)) / beta
-    active = keep_pos.any(1) & keep_neg.any(1)
-    if not active.any():
-        return (sim * 0).sum()
-    return per_anchor[active].mean()
-
-
-def feature_pgd(model, x, targets, eps, iters, random_start=5e-4):
-    lo = torch.clamp(x - eps, min=x.min().item(), max=x.max().item())
-    hi = torch.clamp(x + eps, min=x.min().item(), max=x.max().item())
-    adv = torch.max(torch.min(x + torch.empty_like(x).uniform_(-random_start, random_start), hi), lo)
-    step = eps / iters
-    for _ in range(iters):
-        adv = adv.detach().requires_grad_(True)
-        emb = model(adv)
-        dist = sum((emb - t).norm(dim=1).mean() for t in targets) / len(targets)
-        (grad,) = torch.autograd.grad(dist.square(), [adv])
-        adv = torch.max(torch.min(adv.detach() - step * grad.sign(), hi), lo)
-    return adv.detach()
-
-
-def method_step(model, optimizer, distributions, images, labels, eps, iters):
-    batch = images.shape[0]
-    pieces = [(images, labels, 0)]
-    model.eval()
-    for kind, targets, (start, end), branch in distributions:
-        lo = min(batch - 1, int(start * batch))
-        hi = max(lo + 1, min(batch, round(end * batch)))
-        xs, ys = images[lo:hi], labels[lo:hi]
-        set_routing(model, ("branch", branch))
-        with torch.no_grad():
-            clean = model(xs)
-        target_sets = [clean[torch.randperm(len(xs), device=xs.device)] for _ in range(targets)]
-        pieces.append((feature_pgd(model, xs, target_sets, eps, iters), ys, branch))
-    model.train()
-    pieces.sort(key=lambda p: p[2])
-    set_routing(model, ("segments", [(p[0].shape[0], p[2]) for p in pieces]) if len(pieces) > 1 else ("branch", 0))
-    all_images = torch.cat([p[0] for p in pieces])
-    all_labels = torch.cat([p[1] for p in pieces])
-    loss = multi_similarity(model(all_images), all_labels)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    set_routing(model, ("branch", 0))
-    return loss.item(), all_images.shape[0]
 
 
 def untargeted_pgd(model, x, eps=0.1, iters=10):
@@ -239,7 +142,7 @@ def main():
         started = time.perf_counter()
         cpu_started = time.process_time()
         if a.task == "step":
-            _, forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)
+            forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)["forward_images"]
         elif a.task == "embed":
             model.eval()
             with torch.no_grad():

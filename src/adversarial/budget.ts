@@ -34,6 +34,41 @@ export function parseBudget(text: string): Budget {
   return { text: trimmed, value: Number(trimmed), unit: 'normalized' };
 }
 
+/**
+ * A budget as training and evaluation take it: a number is in normalized-input units (0.01), text
+ * is parsed ("0.01", "4/255"). Throws RangeError naming the value.
+ */
+export function toBudget(value: number | string): Budget {
+  if (typeof value === 'string') return parseBudget(value);
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${value} is not a budget: expected a number >= 0 or a fraction such as 4/255`);
+  return { text: String(value), value, unit: 'normalized' };
+}
+
+/** Whether text is a budget as parseBudget reads it ("0.01", "4/255"). */
+export function isBudgetText(text: string): boolean {
+  try {
+    parseBudget(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A budget (a number, or text such as "4/255") in normalized-input units: one number, or one per
+ * channel for a pixel budget of several channels.
+ */
+export function budgetAmount(value: number | string, std: readonly number[]): number | number[] {
+  const amount = budgetInInputUnits(toBudget(value), std);
+  return typeof amount !== 'number' && amount.length === 1 ? amount[0]! : amount;
+}
+
+/** An L2 attack takes budgets in normalized units only; throws RangeError naming the first pixel budget. */
+export function checkBudgetNorm(norm: 'linf' | 'l2', budgets: readonly Budget[]): void {
+  const pixel = budgets.find((b) => b.unit === 'pixel');
+  if (norm === 'l2' && pixel) throw new RangeError(`l2 takes budgets in normalized units (plain numbers), got '${pixel.text}'`);
+}
+
 /** The budget in normalized-input units: one number, or one per channel for pixel budgets. */
 export function budgetInInputUnits(budget: Budget, std: readonly number[]): number | number[] {
   return budget.unit === 'normalized' ? budget.value : pixelToNormalizedEps(budget.value, std);

@@ -2,6 +2,10 @@
 export * from './pgd.js';
 export {
   parseBudget,
+  toBudget,
+  budgetAmount,
+  isBudgetText,
+  checkBudgetNorm,
   budgetInInputUnits,
   normalizedPixelRange,
   disposeRange,
@@ -14,35 +18,33 @@ export { CleanGallery } from './gallery.js';
 export {
   ATTACK_NAMES,
   ATTACKS,
-  GTT_RETAIN_K,
   attackIters,
   isAttackName,
-  type AttackDescriptor,
   isTargetedAttack,
   isRankingAttack,
   prepareAttack,
   type AttackName,
-  type SuiteOptions,
-  type QueryBatch,
-  type BatchOutcome,
-  type PreparedAttack,
 } from './attacks.js';
-export { rankingObjective, rankPercentiles, unitDistance, type RankingAttack, type RankingPartners } from './ranking.js';
+export type { AttackDescriptor, BatchOutcome, PrepareAttack, PreparedAttack, QueryBatch, SuiteOptions } from './attack.js';
+export { prepareTargeted } from './targeted.js';
+export { prepareUntargeted } from './untargeted.js';
+export { prepareRanking, rankingObjective, rankPercentiles, unitDistance, type RankingAttack, type RankingPartners } from './ranking.js';
 export { otherClassTargets, randomRows, rowsFromTop, topPoolSize } from './targets.js';
-export { GalleryClusters, retrievalMetrics, type RetrievalMetrics, type QuerySetEmbeddings } from './robust-metrics.js';
+export { GalleryClusters, galleryMetrics, type QuerySetEmbeddings } from './robust-metrics.js';
 export {
-  evaluateRun,
-  evaluateRuns,
+  measureAttacks,
+  measureCondition,
+  measureClean,
+  measureRobustness,
   JOINT_INPUT_VALUES,
-  evaluateRobustness,
   pgdOptionsFor,
-  type AttackRun,
+  type AttackCondition,
+  type ConditionResult,
   type PgdSettings,
   type ImageBatch,
   type QuerySource,
-  type RunResult,
   type RobustnessOptions,
-} from './evaluate.js';
+} from './robustness.js';
 export {
   ERS_COMPONENTS,
   empiricalRobustnessScore,
@@ -55,4 +57,16 @@ export {
 } from './scores.js';
 export { queryIndices, splitQuerySource, type SplitQueryOptions } from './query-source.js';
 export { PROFILE_NAMES, PROFILES, isProfileName, type AttackProfile, type ProfileName } from './profiles.js';
-export { cosineToTargets, mismatchObjective, misrankObjective, nearestOtherThanTop1, retainedInTopK, towardsRowsObjective } from './misranking.js';
+export {
+  cosineToTargets,
+  GTT_RETAIN_K,
+  mismatchObjective,
+  misrankObjective,
+  nearestOtherThanTop1,
+  prepareGtm,
+  prepareGtt,
+  prepareLtm,
+  prepareTma,
+  retainedInTopK,
+  towardsRowsObjective,
+} from './misranking.js';

@@ -15,8 +15,14 @@
 //        attacked top-4 still holds m (RobRank's retain@4).
 import * as T from '../torch/index.js';
 import { F, noGrad, tidy, type Tensor } from '../torch/index.js';
+import type { PreparedAttack, QueryBatch, SuiteOptions } from './attack.js';
 import type { CleanGallery } from './gallery.js';
-import { unitDistance } from './ranking.js';
+import type { AttackGoal } from './pgd.js';
+import { rankingObjective, unitDistance } from './ranking.js';
+import { randomRows } from './targets.js';
+
+/** GTT counts the clean top-1 as kept while it stays among this many nearest rows (RobRank's retain@4). */
+export const GTT_RETAIN_K = 4;
 
 /** Bool [b, Ng] from a host predicate on (query i, gallery row). */
 function hostMask(gallery: CleanGallery, rows: number, test: (i: number, row: number) => boolean): Tensor {
@@ -97,4 +103,32 @@ export function retainedInTopK(gallery: CleanGallery, attacked: Tensor, ownRows:
     for (let j = 0; j < width; j++) if (nearest[i * width + j] === row) return 1;
     return 0;
   });
+}
+
+const minimise = (loss: (embeddings: Tensor) => Tensor): AttackGoal => ({ kind: 'objective', loss, direction: 'minimise' });
+
+/** TMA on one batch: RobRank draws the target uniformly from the whole gallery; the query's own copy is skipped. */
+export function prepareTma(batch: QueryBatch, gallery: CleanGallery, options: SuiteOptions): PreparedAttack {
+  const targets = gallery.rows(randomRows(gallery, batch.ownRows, batch.ids, 1, options.seed, 'tma'));
+  return { goal: minimise(mismatchObjective(targets)), measure: (attacked) => ({ cosine: cosineToTargets(attacked, targets) }) };
+}
+
+/** LTM on one batch: measured by Recall@1 alone. */
+export function prepareLtm(batch: QueryBatch, gallery: CleanGallery): PreparedAttack {
+  return { goal: minimise(misrankObjective(gallery, batch.labels, batch.ownRows)), measure: () => ({}) };
+}
+
+/** GTM on one batch: measured by Recall@1 alone. */
+export function prepareGtm(batch: QueryBatch, gallery: CleanGallery): PreparedAttack {
+  return { goal: minimise(towardsRowsObjective(gallery, nearestOtherThanTop1(gallery, batch.clean, batch.ownRows))), measure: () => ({}) };
+}
+
+/** GTT on one batch: the clean top-1 pushed out with the QA- objective; measured by retain@4. */
+export function prepareGtt(batch: QueryBatch, gallery: CleanGallery): PreparedAttack {
+  const top1 = gallery.nearest(batch.clean, batch.ownRows);
+  const p = { attack: 'qa-' as const, partners: top1, perImage: 1, ownRows: batch.ownRows };
+  return {
+    goal: minimise(rankingObjective(gallery, p)),
+    measure: (attacked) => ({ retained: retainedInTopK(gallery, attacked, batch.ownRows, top1, GTT_RETAIN_K) }),
+  };
 }

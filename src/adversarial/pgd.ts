@@ -104,6 +104,22 @@ export function drawStartNoise(x: Tensor, options: PgdOptions): Tensor | number 
   return half > 0 ? T.uniform([...x.shape], -half, half, { device: x.device }) : 0;
 }
 
+function isZeroBudget(eps: number | readonly number[]): boolean {
+  return typeof eps === 'number' ? eps === 0 : eps.every((e) => e === 0);
+}
+
+/**
+ * The options with their random start drawn now, so a caller that draws targets too fixes the
+ * order of its random draws (training and evaluation both draw targets, then the start, condition
+ * by condition). Given noise stays; a zero budget or no iterations draw nothing (the start would be
+ * projected away); otherwise a uniform draw of half-width randomStart, or none for 0.
+ */
+export function withRandomStart(x: Tensor, options: PgdOptions): PgdOptions {
+  if (options.startNoise || options.iters === 0 || isZeroBudget(options.eps)) return options;
+  const noise = drawStartNoise(x, options);
+  return typeof noise === 'number' ? { ...options, randomStart: 0 } : { ...options, startNoise: noise };
+}
+
 /** One attack of a joint PGD run: its images, its goal, its budget. */
 export interface PgdCondition {
   images: Tensor;
@@ -125,14 +141,14 @@ interface ReadyCondition {
   radius: Tensor | null;
 }
 
-/** Validates one condition; null when its budget is zero (the images stay as they are). */
+/** Validates one condition; null when it takes no iterations (the images stay as they are). */
 function ready(c: PgdCondition): ReadyCondition | null {
   const { images, goal, options } = c;
   const { iters } = options;
   const epsList = typeof options.eps === 'number' ? [options.eps] : [...options.eps];
   if (epsList.length === 0 || !epsList.every((e) => e >= 0)) throw new RangeError(`attack eps must be >= 0, got ${String(options.eps)}`);
   if (!Number.isInteger(iters) || iters < 0) throw new RangeError(`attack iterations must be a non-negative integer, got ${iters}`);
-  if (epsList.every((e) => e === 0) || iters === 0) return null;
+  if (iters === 0) return null;
   const norm = options.norm ?? 'linf';
   const perChannel = typeof options.eps !== 'number';
   const channels = images.shape[1]!;
@@ -158,7 +174,8 @@ function ready(c: PgdCondition): ReadyCondition | null {
     typeof stepValue === 'number' ? T.full([n, channels, ...trailing], sign * stepValue, { device: x.device }) : stepValue.mul(sign).expand([n, channels, ...trailing]).contiguous(),
   );
   const bounds = norm === 'linf' ? boxBounds(x, eps, range) : rangeBounds(x, range);
-  const noise = drawStartNoise(x, options);
+  // A zero budget's box has no width: the iterations run and stay at x, and no start is drawn.
+  const noise = isZeroBudget(options.eps) ? 0 : drawStartNoise(x, options);
   const start = noGrad(() => {
     const moved = x.add(noise);
     return norm === 'linf' ? moved.clampTensor(bounds.lo, bounds.hi) : moved.maximum(bounds.lo).minimum(bounds.hi);
@@ -168,8 +185,9 @@ function ready(c: PgdCondition): ReadyCondition | null {
 }
 
 /**
- * Adversarial copies of `images` (detached, same shape). eps = 0 or iters = 0 returns the images
- * unchanged (no random start either), so a zero budget reproduces clean results exactly.
+ * Adversarial copies of `images` (detached, same shape). iters = 0 returns the images unchanged; a
+ * zero budget iterates inside a box of no width (no random start), so it reproduces clean results
+ * exactly.
  */
 export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, options: PgdOptions): Tensor {
   return featurePgdJoint(embed, [{ images, goal, options }])[0]!;
@@ -180,7 +198,7 @@ export function featurePgd(embed: EmbedFn, images: Tensor, goal: AttackGoal, opt
  * and the objective is the sum of each condition's own objective over its own rows, so every row
  * gets exactly the gradient its attack alone would give it (the embedding must treat rows
  * independently, e.g. eval-mode batch norm, or route each condition's rows itself). Conditions
- * with a budget of zero come back unchanged; the others must share iterations and norm.
+ * without iterations come back unchanged; the others must share iterations and norm.
  * Random starts are drawn in condition order.
  */
 export function featurePgdJoint(embed: EmbedFn, conditions: readonly PgdCondition[]): Tensor[] {

@@ -1,7 +1,7 @@
 // The data side of a robustness evaluation: the clean gallery's embeddings and the query images,
 // read through the data layer's loader with the evaluation transform.
 import { evaluationLoader, Random, SubsetSplit, type DataSplit, type Transform } from '../data/index.js';
-import type { ImageBatch, QuerySource } from './evaluate.js';
+import type { ImageBatch, QuerySource } from './robustness.js';
 
 /**
  * Which images of a split are queries: all of them, or a seeded random subset of `limit` (the same

@@ -16,7 +16,9 @@
 // ES (embedding shift) is the untargeted objective; its measures are the mean shift ||f(x~) - f(x)||
 // (ES:D) and Recall@1 of the shifted queries (ES:R).
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
+import type { PreparedAttack, QueryBatch, SuiteOptions } from './attack.js';
 import type { CleanGallery } from './gallery.js';
+import { randomRows, rowsFromTop, topPoolSize } from './targets.js';
 
 export type RankingAttack = 'ca+' | 'ca-' | 'qa+' | 'qa-';
 
@@ -84,4 +86,21 @@ export function rankPercentiles(gallery: CleanGallery, p: RankingPartners, attac
       return Float64Array.from(percentile.toNumbers());
     }),
   );
+}
+
+/** A ranking attack on one batch: its partners (CA+/QA+ drawn at random, CA-/QA- from the clean top of the ranking), its objective and its measure. */
+export function prepareRanking(attack: RankingAttack, batch: QueryBatch, gallery: CleanGallery, options: SuiteOptions): PreparedAttack {
+  const count = options.rankPartners;
+  let partners: Int32Array;
+  if (attack === 'ca+' || attack === 'qa+') {
+    partners = randomRows(gallery, batch.ownRows, batch.ids, count, options.seed, attack);
+  } else {
+    const pool = topPoolSize(gallery.size, options.topFraction);
+    partners = rowsFromTop(gallery.nearestK(batch.clean, batch.ownRows, pool), pool, batch.ids, count, options.seed, attack);
+  }
+  const p = { attack, partners, perImage: count, ownRows: batch.ownRows };
+  return {
+    goal: { kind: 'objective', loss: rankingObjective(gallery, p), direction: 'minimise' },
+    measure: (attacked) => ({ rank: rankPercentiles(gallery, p, attacked) }),
+  };
 }

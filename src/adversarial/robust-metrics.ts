@@ -4,13 +4,10 @@
 // each query joins its nearest centre, and NMI compares those assignments with the query labels.
 // Clean and attacked queries are measured by the same functions, so eps 0 reproduces the clean
 // numbers bit for bit.
-import { evaluateRetrieval, kmeans, normalizedMutualInformation } from '../dml/index.js';
+import { kmeans, normalizedMutualInformation, recallKey, retrievalMetrics, type MetricValues } from '../dml/index.js';
 import * as T from '../torch/index.js';
 import { F, noGrad, tidy, type Tensor } from '../torch/index.js';
 import { int64Tensor, type CleanGallery } from './gallery.js';
-
-export type RecallKey = `recall@${number}`;
-export type RetrievalMetrics = { [key: RecallKey]: number } & { 'map@r': number; map_c: number; nmi: number };
 
 /** Cluster centres of the clean gallery [k, D]; dispose() frees them. */
 export class GalleryClusters {
@@ -63,12 +60,12 @@ export interface QuerySetEmbeddings {
   ownRows: Int32Array;
 }
 
-/** Recall@K (each K), MAP@R and NMI of the queries against the clean gallery. */
-export function retrievalMetrics(queries: QuerySetEmbeddings, gallery: CleanGallery, clusters: GalleryClusters, ks: readonly number[]): RetrievalMetrics {
+/** Recall@K (each K), MAP@R, mAP_c and NMI of the queries against the clean gallery. */
+export function galleryMetrics(queries: QuerySetEmbeddings, gallery: CleanGallery, clusters: GalleryClusters, ks: readonly number[]): MetricValues {
   return tidy(() => {
     const q = noGrad(() => F.l2Normalize(queries.embeddings.detach().to(gallery.device), 1));
     const excluded = queries.ownRows.some((row) => row >= 0) ? queries.ownRows : undefined;
-    const report = evaluateRetrieval({
+    const report = retrievalMetrics({
       queries: q,
       queryLabels: int64Tensor(queries.labels, gallery.device),
       gallery: gallery.embeddings,
@@ -78,10 +75,10 @@ export function retrievalMetrics(queries: QuerySetEmbeddings, gallery: CleanGall
       clustering: false,
       embeddingSpace: false,
     });
-    const out = {} as RetrievalMetrics;
-    for (const k of ks) out[`recall@${k}`] = report[`recall@${k}`];
-    out['map@r'] = report['map@r'];
-    out.map_c = report.map_c;
+    const out: MetricValues = {};
+    for (const k of ks) out[recallKey(k)] = report[recallKey(k)]!;
+    out['map@r'] = report['map@r']!;
+    out.map_c = report.map_c!;
     out.nmi = normalizedMutualInformation(queries.labels, clusters.assign(q));
     return out;
   });

@@ -1,5 +1,6 @@
-// The --precision and --memory-format flags that train, eval, embed and bench share.
-import { isMemoryFormatName, isPrecision, MEMORY_FORMATS, precisionProblem, PRECISIONS, type MemoryFormatName, type Precision } from '../nn/index.js';
+// The --precision and --memory-format flags that embed and bench take: their words checked here so
+// the message names the flag (whether the device can run them, the library checks).
+import { isMemoryFormatName, isPrecision, MEMORY_FORMATS, PRECISIONS, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { UsageError } from './errors.js';
 
 export interface ComputeModeFlags {
@@ -7,14 +8,12 @@ export interface ComputeModeFlags {
   readonly memoryFormat?: string;
 }
 
-/** The checked values (undefined where a flag was not given); `device` is checked against fp16. */
-export function computeModeFlags(flags: ComputeModeFlags, device?: string): { precision?: Precision; memoryFormat?: MemoryFormatName } {
+/** The checked values (undefined where a flag was not given). */
+export function computeModeFlags(flags: ComputeModeFlags): { precision?: Precision; memoryFormat?: MemoryFormatName } {
   const { precision, memoryFormat } = flags;
   if (precision !== undefined && !isPrecision(precision)) throw new UsageError(`--precision: unknown precision '${precision}'; expected one of ${PRECISIONS.join(', ')}`);
   if (memoryFormat !== undefined && !isMemoryFormatName(memoryFormat)) {
     throw new UsageError(`--memory-format: unknown memory format '${memoryFormat}'; expected one of ${MEMORY_FORMATS.join(', ')}`);
   }
-  const problem = precision !== undefined && device !== undefined ? precisionProblem(precision, device) : null;
-  if (problem) throw new UsageError(`--precision: ${problem}`);
   return { ...(precision === undefined ? {} : { precision }), ...(memoryFormat === undefined ? {} : { memoryFormat }) };
 }

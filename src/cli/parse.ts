@@ -5,11 +5,12 @@ import { UsageError } from './errors.js';
 
 const WHOLE = /^\d+$/;
 
-/** An integer >= min. */
-export function integerFlag(flag: string, text: string, min = 1): number {
+/** An integer >= min (and <= max when given). */
+export function integerFlag(flag: string, text: string, min = 1, max?: number): number {
   const n = Number(text);
-  if (!WHOLE.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`${flag}: expected ${min === 1 ? 'a positive integer' : `an integer >= ${min}`}, got '${text}'`);
+  if (!WHOLE.test(text.trim()) || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const expected = max !== undefined ? `an integer in ${min}..${max}` : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
+    throw new UsageError(`${flag}: expected ${expected}, got '${text}'`);
   }
   return n;
 }
@@ -25,12 +26,19 @@ export function integerListFlag(flag: string, text: string, min = 1): number[] {
   return listFlag(flag, text).map((part) => integerFlag(flag, part, min));
 }
 
-/** Runs `work`, turning a library error that names an option (`option`, `detail`) into a UsageError naming its flag. */
-export async function asUsage<T>(work: () => Promise<T>, isOptionError: (err: unknown) => err is Error & { option: string; detail: string }): Promise<T> {
+/**
+ * Runs `work`, turning a library error that names an option (`option`, `detail`) into a UsageError
+ * naming its flag (`flagFor`: the flag of an option, default its kebab-case name).
+ */
+export async function asUsage<T>(
+  work: () => Promise<T>,
+  isOptionError: (err: unknown) => err is Error & { option: string; detail: string },
+  flagFor: (option: string) => string = flagOf,
+): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (isOptionError(err)) throw new UsageError(`${flagOf(err.option)}: ${err.detail}`);
+    if (isOptionError(err)) throw new UsageError(`${flagFor(err.option)}: ${err.detail}`);
     throw err;
   }
 }

@@ -51,6 +51,8 @@ async function buildProgram(wanted: string | undefined, io: CliStreams): Promise
   for (const entry of COMMANDS) {
     if (entry.name === wanted) {
       (await entry.load())(program, io);
+      // A mistyped flag gets one line pointing to the command's help, not the whole of it.
+      program.commands.find((c) => c.name() === entry.name)?.showHelpAfterError(`(see 'mdprop ${entry.name} --help' for its flags)`);
     } else {
       stubTerms.set(program.command(entry.name).description(entry.summary), termOf(entry));
     }

@@ -1,7 +1,7 @@
 // `data check`: decode every image of every split and count classes and images per split.
 import { ImageDecodeError, reasonOf } from './errors.js';
 import { decodeFully } from './image-io.js';
-import type { Dataset, DatasetName, DataSplit, SplitName } from './types.js';
+import type { Dataset, DataSplit, SplitName } from './types.js';
 
 export interface SplitCount {
   readonly classes: number;
@@ -15,7 +15,7 @@ export interface UnreadableImage {
 }
 
 export interface CheckReport {
-  readonly dataset: DatasetName;
+  readonly dataset: string;
   readonly splits: Readonly<Partial<Record<SplitName, SplitCount>>>;
   /** In split order, then index order; each path once. */
   readonly unreadable: readonly UnreadableImage[];

@@ -1,6 +1,6 @@
 // File-system helpers for dataset readers: each failure becomes a DataError naming the path,
 // relative to the dataset root where there is one.
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { DataError } from './errors.js';
 
@@ -11,7 +11,7 @@ export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
 }
 
-async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
+async function statOrNull(p: string): Promise<Stats | null> {
   try {
     return await fs.stat(p);
   } catch {
@@ -25,6 +25,23 @@ export async function isDirectory(p: string): Promise<boolean> {
 
 export async function isFile(p: string): Promise<boolean> {
   return (await statOrNull(p))?.isFile() ?? false;
+}
+
+/** isFile and isDirectory for checks that cannot wait (settings resolved before any work). */
+export function isFileNow(p: string): boolean {
+  return statNowOrNull(p)?.isFile() ?? false;
+}
+
+export function isDirectoryNow(p: string): boolean {
+  return statNowOrNull(p)?.isDirectory() ?? false;
+}
+
+function statNowOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
 }
 
 /** The absolute root folder, or an error if it is not given or not a folder. */

@@ -1,20 +1,20 @@
 // The data layer's public API: datasets and their splits, samplers, transforms, the loader.
 // It depends on no tensor code; batches are plain typed arrays.
-export { DATASET_NAMES } from './types.js';
-export type { Batch, Dataset, DatasetName, DataSplit, ImageSource, SplitName } from './types.js';
+export type { Batch, Dataset, DataSplit, ImageSource, SplitName } from './types.js';
 export { DataError, ImageDecodeError } from './errors.js';
-export { openDataset, isDatasetName, isEmbedded, type OpenDatasetOptions } from './datasets/registry.js';
-export { DATASETS, type DatasetDescriptor } from './datasets/descriptors.js';
+export { openDataset, isDatasetName } from './datasets/registry.js';
+export { DATASET_NAMES, DATASETS, IMAGENET, SMALL_GREY, type DatasetDescriptor, type DatasetName, type ImageProtocol, type OpenDatasetOptions } from './datasets/descriptors.js';
 export type { FolderOptions } from './datasets/folder.js';
 export { limitEvaluation, limitSplit, withoutImages } from './limit.js';
 export { SubsetSplit } from './split.js';
 export { findImageFiles, imageFolderSplit } from './image-folder.js';
+export { isDirectoryNow, isFileNow } from './files.js';
 export { Random, type RandomState, type StreamKey } from './random.js';
-export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './sampler.js';
-export { ClassBalancedSampler, type ClassBalancedOptions } from './class-balanced-sampler.js';
-export { ClassRandomSampler, type ClassRandomOptions } from './class-random-sampler.js';
-export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './random-sampler.js';
-export { restoreSampler } from './sampler-state.js';
+export { BatchSampler, hashLabels, type SampledBatch, type SamplerKind, type SamplerPosition, type SamplerState } from './samplers/sampler.js';
+export { ClassBalancedSampler, type ClassBalancedOptions } from './samplers/class-balanced-sampler.js';
+export { ClassRandomSampler, type ClassRandomOptions } from './samplers/class-random-sampler.js';
+export { RandomSampler, SequentialSampler, type RandomSamplerOptions } from './samplers/random-sampler.js';
+export { restoreSampler } from './samplers/sampler-state.js';
 export {
   trainTransform,
   testTransform,

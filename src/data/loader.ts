@@ -5,8 +5,8 @@
 // which decodes finish, and a resumed run reproduces them. A corrupt image rejects its batch
 // with an ImageDecodeError naming the file; nothing is skipped silently.
 import { Random } from './random.js';
-import { SequentialSampler } from './random-sampler.js';
-import type { BatchSampler, SampledBatch, SamplerPosition, SamplerState } from './sampler.js';
+import { SequentialSampler } from './samplers/random-sampler.js';
+import type { BatchSampler, SampledBatch, SamplerPosition, SamplerState } from './samplers/sampler.js';
 import { outputShape, transformInto, type Transform } from './transforms.js';
 import type { Batch, DataSplit } from './types.js';
 

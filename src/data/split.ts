@@ -1,7 +1,7 @@
 // The DataSplit implementations: images stored as files under a root, images held in memory as
 // pixels (embedded datasets), and a subset view used by the `limit` option.
 import path from 'node:path';
-import type { DataSplit, DatasetName, ImageSource, SplitName } from './types.js';
+import type { DataSplit, ImageSource, SplitName } from './types.js';
 
 /** Assigns contiguous labels to class keys, in the order of `classOrder` (keys absent there are an error). */
 export function labelsFor(keys: readonly string[], classOrder: readonly string[]): Int32Array {
@@ -38,7 +38,7 @@ export class FileSplit implements DataSplit {
 
   /** `paths` are relative to `root`, with forward slashes. */
   constructor(
-    readonly dataset: DatasetName,
+    readonly dataset: string,
     readonly name: SplitName,
     readonly root: string,
     private readonly paths: readonly string[],
@@ -70,7 +70,7 @@ export class PixelSplit implements DataSplit {
   private readonly imageBytes: number;
 
   constructor(
-    readonly dataset: DatasetName,
+    readonly dataset: string,
     readonly name: SplitName,
     private readonly pixels: Uint8Array,
     readonly width: number,
@@ -102,7 +102,7 @@ export class PixelSplit implements DataSplit {
 
 /** A view of some images of another split, in the order given. */
 export class SubsetSplit implements DataSplit {
-  readonly dataset: DatasetName;
+  readonly dataset: string;
   readonly name: SplitName;
   readonly root: string | undefined;
   readonly classNames: readonly string[];

@@ -1,9 +1,6 @@
 // The plain data types shared by datasets, samplers, transforms and the loader. Nothing here
 // refers to tensors: the trainer turns a Batch into tensors itself.
 
-export const DATASET_NAMES = ['cub200', 'cars196', 'sop', 'inshop', 'fashion-mnist', 'fashion-mnist-all', 'mnist', 'folder'] as const;
-export type DatasetName = (typeof DATASET_NAMES)[number];
-
 /** train/test for most datasets; In-Shop evaluates a query set against a gallery. */
 export type SplitName = 'train' | 'test' | 'query' | 'gallery';
 
@@ -22,7 +19,8 @@ export type ImageSource =
 
 /** One split of a dataset: a list of images with integer class labels. */
 export interface DataSplit {
-  readonly dataset: DatasetName;
+  /** The dataset's name (a key of the table in datasets/descriptors.ts). */
+  readonly dataset: string;
   readonly name: SplitName;
   /** The root folder the user named; undefined for embedded datasets. */
   readonly root: string | undefined;
@@ -40,7 +38,8 @@ export interface DataSplit {
 
 /** An opened dataset with the splits of its evaluation protocol. */
 export interface Dataset {
-  readonly name: DatasetName;
+  /** A key of the table in datasets/descriptors.ts. */
+  readonly name: string;
   readonly root: string | undefined;
   /** In protocol order: train, test; or train, query, gallery (In-Shop). */
   readonly splits: ReadonlyMap<SplitName, DataSplit>;

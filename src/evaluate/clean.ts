@@ -2,8 +2,7 @@
 // query vs gallery): embed with the test transform on BN branch 0 in eval mode, then the
 // retrieval, clustering and embedding-space metrics of src/dml at the dataset's Recall@K.
 import type { Dataset, DataSplit, TestTransform } from '../data/index.js';
-import { evaluateRetrieval } from '../dml/index.js';
-import type { MetricValues } from '../formats/index.js';
+import { retrievalMetrics, type MetricValues } from '../dml/index.js';
 import { setBnRouting, type EmbeddingModel } from '../nn/index.js';
 import { tensor, tidy } from '../torch/index.js';
 import { embedSplit } from './embed-split.js';
@@ -23,7 +22,8 @@ export interface CleanEvaluationSettings {
   splitEmbedder?: (embedPart: (part: DataSplit) => Promise<Float32Array>, split: DataSplit, dim: number) => Promise<Float32Array>;
 }
 
-export async function evaluateModel(model: EmbeddingModel, evaluation: Dataset['evaluation'], settings: CleanEvaluationSettings): Promise<MetricValues> {
+/** Every clean metric of the model on a dataset's evaluation splits (what training logs at each evaluation). */
+export async function cleanMetrics(model: EmbeddingModel, evaluation: Dataset['evaluation'], settings: CleanEvaluationSettings): Promise<MetricValues> {
   const { query, gallery, sameSet } = evaluation;
   model.eval();
   setBnRouting(model, { kind: 'branch', branch: 0 });
@@ -36,17 +36,14 @@ export async function evaluateModel(model: EmbeddingModel, evaluation: Dataset['
   };
   const queryRows = await embedAll(query, 0);
   const galleryRows = sameSet ? undefined : await embedAll(gallery, query.size);
-  return tidy(() => {
-    const report = evaluateRetrieval({
+  return tidy(() =>
+    retrievalMetrics({
       queries: tensor(queryRows.rows, [query.size, dim]),
       queryLabels: tensor(query.labels, [query.size]).to('int64'),
       ...(galleryRows
         ? { gallery: tensor(galleryRows.rows, [gallery.size, dim]), galleryLabels: tensor(gallery.labels, [gallery.size]).to('int64') }
         : {}),
       ks: settings.ks,
-    });
-    const metrics: MetricValues = {};
-    for (const [key, value] of Object.entries(report)) if (typeof value === 'number') metrics[key] = value;
-    return metrics;
-  });
+    }),
+  );
 }

@@ -1,9 +1,10 @@
 // Embedding images with a trained model: a tensor batch, or a folder / list of image files read
 // with the evaluation transform that fits the model (its recorded image size and channels).
-import { imageFolderSplit, inputScaling, testTransform, type DataSplit } from '../data/index.js';
+import { imageFolderSplit, type DataSplit } from '../data/index.js';
 import type { LoadedModel } from '../formats/index.js';
-import { defaultMemoryFormat, precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
-import { noGrad, resolveDevice, type Tensor } from '../torch/index.js';
+import type { EmbeddingModel } from '../nn/index.js';
+import { noGrad, type Tensor } from '../torch/index.js';
+import { computeWith, resolveCompute, type ComputeRequest } from './compute.js';
 import { embedSplit } from './embed-split.js';
 import { OptionError } from './options.js';
 
@@ -12,17 +13,12 @@ export function embedTensor(model: EmbeddingModel, images: Tensor): Tensor {
   return noGrad(() => model.forward(images));
 }
 
-export interface EmbedImagesOptions {
+export interface EmbedImagesOptions extends ComputeRequest {
   /** Shorter side after resizing (default: the model's test resize, else 256). */
   resize?: number;
   /** Side of the centre crop (default: the model's image size, else 224). */
   crop?: number;
   batchSize?: number;
-  device?: string;
-  /** Compute precision of convolutions and matrix products (default fp32; fp16: CUDA only). */
-  precision?: Precision;
-  /** Memory format of the convolutions (default contiguous). */
-  memoryFormat?: MemoryFormatName;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -48,21 +44,11 @@ export async function embedFolder(loaded: LoadedModel, folder: string, options: 
   const resize = positive('resize', options.resize, meta?.test_resize ?? (crop === 224 ? 256 : crop));
   if (crop > resize) throw new OptionError('crop', `${crop} must not exceed resize (${resize})`);
   const batchSize = positive('batchSize', options.batchSize, 32);
-  let device: string;
-  try {
-    device = resolveDevice(options.device ?? 'cpu');
-  } catch (err) {
-    throw new OptionError('device', (err as Error).message);
-  }
   if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('model', `takes ${loaded.inChannels} input channels; images decode to 1 or 3`);
+  const compute = resolveCompute(options, { imageSize: crop, testResize: resize, channels: loaded.inChannels, normalization: meta?.normalization ?? 'mean-std' });
   const split: DataSplit & { paths: readonly string[] } = await imageFolderSplit(folder);
-  const precisionIssue = precisionProblem(options.precision ?? 'fp32', device);
-  if (precisionIssue) throw new OptionError('precision', precisionIssue);
-  loaded.model.eval().to(device);
-  const precision = options.precision ?? 'fp32';
-  setComputeMode(loaded.model, { precision, memoryFormat: options.memoryFormat ?? defaultMemoryFormat(precision, device) });
-  const channels = loaded.inChannels as 1 | 3;
-  const transform = testTransform({ resize, crop, channels, ...inputScaling(meta?.normalization ?? 'mean-std', channels) });
-  const { rows, dim } = await embedSplit((x) => loaded.model.forward(x), split, { transform, batchSize, device, onProgress: options.onProgress });
+  loaded.model.eval();
+  computeWith(loaded.model, compute);
+  const { rows, dim } = await embedSplit((x) => loaded.model.forward(x), split, { transform: compute.transform, batchSize, device: compute.device, onProgress: options.onProgress });
   return { rows, dim, paths: split.paths };
 }

@@ -4,21 +4,22 @@
 import {
   CleanGallery,
   disposeRange,
-  evaluateRobustness,
   GalleryClusters,
+  measureRobustness,
   normalizedPixelRange,
   queryIndices,
   splitQuerySource,
-  type AttackRun,
+  type AttackCondition,
 } from '../adversarial/index.js';
 import { limitEvaluation, openDataset } from '../data/index.js';
 import { writeJsonFile, type EvalFile, type EvalSettings, type LoadedModel } from '../formats/index.js';
-import { freezeParameters, setComputeMode } from '../nn/index.js';
-import { setNumThreads, tensor, type Tensor } from '../torch/index.js';
+import { freezeParameters } from '../nn/index.js';
+import { onDevice, tensor, tidy, type Tensor } from '../torch/index.js';
+import { computeWith } from './compute.js';
 import { embedSplit } from './embed-split.js';
 import { TOP_FRACTION, type EvaluateOptionValues } from './options.js';
 import { planEvaluation, type EvalPlan } from './plan.js';
-import { buildReport } from './report.js';
+import { evalFileOf } from './results.js';
 
 /** Where an evaluation stands: embedding the gallery, or a condition ('clean' or an attack at a budget). */
 export interface EvalProgress {
@@ -52,54 +53,52 @@ export async function evaluate(source: string | LoadedModel | null, options: Eva
 }
 
 async function runPlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
-  if (plan.threads !== undefined) setNumThreads(plan.threads);
   const { model } = plan.loaded;
-  model.to(plan.device);
-  setComputeMode(model, { precision: plan.precision, memoryFormat: plan.memoryFormat });
+  computeWith(model, plan.compute);
   // Attacks need input gradients only: the weights stay out of autograd while evaluating.
   const thaw = freezeParameters(model);
   try {
-    return await evaluateOn(plan, onProgress);
+    return await measurePlan(plan, onProgress);
   } finally {
     thaw();
   }
 }
 
-async function evaluateOn(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
+async function measurePlan(plan: EvalPlan, onProgress: EvaluateOptions['onProgress']): Promise<EvalFile> {
   const { model } = plan.loaded;
+  const { device, transform } = plan.compute;
   const embed = (x: Tensor) => model.forward(x);
   const dataset = await openDataset(plan.dataset, plan.dataRoot === undefined ? {} : { root: plan.dataRoot });
   const { query, gallery: gallerySplit, sameSet } = limitEvaluation(dataset.evaluation, plan.limitTest);
 
   const { rows, dim } = await embedSplit(embed, gallerySplit, {
-    transform: plan.transform,
+    transform,
     batchSize: Math.max(plan.batchSize, 128),
-    device: plan.device,
+    device,
     onProgress: (done, total) => onProgress?.({ stage: 'gallery', condition: 'clean', conditionIndex: 0, conditions: 1, done, total }),
   });
-  const galleryTensor = tensor(rows, [gallerySplit.size, dim]);
-  const gallery = new CleanGallery(plan.device === 'cpu' ? galleryTensor : galleryTensor.to(plan.device), gallerySplit.labels);
-  galleryTensor.dispose();
+  // The gallery keeps its own normalised copy; the rest is freed.
+  const gallery = tidy(() => new CleanGallery(onDevice(tensor(rows, [gallerySplit.size, dim]), device), gallerySplit.labels));
   const clusters = new GalleryClusters(gallery, plan.seed);
-  const range = normalizedPixelRange(plan.transform.mean, plan.transform.std, plan.device);
+  const range = normalizedPixelRange(transform.mean, transform.std, device);
   try {
     const indices = queryIndices(query.size, plan.limit, plan.seed);
-    const queries = splitQuerySource(query, { indices, galleryIsSplit: sameSet, transform: plan.transform, batchSize: plan.batchSize });
-    const label = (run: AttackRun | null) => (run ? `${run.attack} eps ${run.budget.text}` : 'clean');
-    const result = await evaluateRobustness(plan.runs, {
+    const queries = splitQuerySource(query, { indices, galleryIsSplit: sameSet, transform, batchSize: plan.batchSize });
+    const label = (c: AttackCondition | null) => (c ? `${c.attack} eps ${c.budget.text}` : 'clean');
+    const result = await measureRobustness(plan.conditions, {
       embed,
-      device: plan.device,
+      device,
       gallery,
       clusters,
       queries,
-      pgd: { norm: plan.norm, ...(plan.stepSize ? { stepSize: plan.stepSize } : {}), randomStart: plan.randomStart, range, std: plan.transform.std },
+      pgd: { norm: plan.norm, ...(plan.stepSize ? { stepSize: plan.stepSize } : {}), randomStart: plan.randomStart, range, std: transform.std },
       suite: { mtaxTargets: plan.mtaxTargets, rankPartners: plan.rankPartners, topFraction: TOP_FRACTION, seed: plan.seed },
       ks: plan.ks,
       ...(plan.conditionsPerPass === undefined ? {} : { conditionsPerPass: plan.conditionsPerPass }),
-      onProgress: (run, done, total) =>
-        onProgress?.({ stage: 'queries', condition: label(run), conditionIndex: run ? plan.runs.indexOf(run) + 1 : 0, conditions: plan.runs.length + 1, done, total }),
+      onProgress: (c, done, total) =>
+        onProgress?.({ stage: 'queries', condition: label(c), conditionIndex: c ? plan.conditions.indexOf(c) + 1 : 0, conditions: plan.conditions.length + 1, done, total }),
     });
-    const report = buildReport(result.clean, result.runs, plan.ks, settingsOf(plan, queries.size, gallery.size), indices);
+    const report = evalFileOf(result.clean, result.conditions, plan.ks, settingsOf(plan, queries.size, gallery.size), indices);
     if (plan.out !== null) writeJsonFile(plan.out, report);
     return report;
   } finally {
@@ -110,6 +109,7 @@ async function evaluateOn(plan: EvalPlan, onProgress: EvaluateOptions['onProgres
 }
 
 function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSettings {
+  const { device, transform } = plan.compute;
   return {
     run: plan.runDir,
     weights: plan.loaded.path,
@@ -119,9 +119,9 @@ function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSetti
     embed_dim: plan.loaded.embedDim,
     branch: plan.loaded.branch,
     branches: plan.loaded.branches,
-    image_size: plan.transform.crop,
-    test_resize: plan.transform.resize,
-    channels: plan.transform.channels,
+    image_size: transform.crop,
+    test_resize: transform.resize,
+    channels: transform.channels,
     queries,
     gallery,
     limit: plan.limit ?? null,
@@ -129,17 +129,17 @@ function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSetti
     seed: plan.seed,
     norm: plan.norm,
     step_size: plan.stepSize?.text ?? '2.5*eps/iters',
-    random_start: plan.randomStart === 'budget' ? 'eps' : plan.randomStart,
+    random_start: plan.randomStart,
     mtax_targets: plan.mtaxTargets,
     rank_partners: plan.rankPartners,
     top_fraction: TOP_FRACTION,
     ks: plan.ks,
-    device: plan.device,
+    device,
     profile: plan.profile ?? null,
     iters: plan.iters,
-    input_mean: [...plan.transform.mean],
-    input_std: [...plan.transform.std],
-    precision: plan.precision,
-    memory_format: plan.memoryFormat,
+    input_mean: [...transform.mean],
+    input_std: [...transform.std],
+    precision: plan.compute.precision,
+    memory_format: plan.compute.memoryFormat,
   };
 }

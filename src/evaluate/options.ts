@@ -1,21 +1,16 @@
 // The options of a robustness evaluation: a zod schema (so a library caller's values are checked
-// and each error names its option) and the defaults. The command line maps flags onto these names.
+// and each error names its option), the defaults, and each option's text. `mdprop eval` derives
+// its flags from the schema and the text (--kebab-case of each option).
 import { z } from 'zod';
-import { ATTACK_NAMES, PROFILE_NAMES, type AttackName } from '../adversarial/index.js';
+import { ATTACK_NAMES, PROFILE_NAMES, PROFILES, type AttackName } from '../adversarial/index.js';
 import { DATASET_NAMES } from '../data/index.js';
-import { fieldPath } from '../formats/index.js';
+import { fieldPath, RUN_FILES } from '../formats/index.js';
 import { ARCHS, MEMORY_FORMATS, PRECISIONS, type Arch } from '../nn/index.js';
+import { COMPUTE_TEXT } from './compute.js';
+import { OptionError } from './option-error.js';
 
-/** An option that cannot be used; `option` is its name in EvaluateOptions (`eps`, `dataRoot`, ...). */
-export class OptionError extends Error {
-  override name = 'OptionError';
-  constructor(
-    readonly option: string,
-    readonly detail: string,
-  ) {
-    super(`${option}: ${detail}`);
-  }
-}
+export { OptionError };
+
 
 const count = (min: number, max = 1_000_000) => z.number().int().min(min).max(max);
 /** A budget: a number in normalised-input units (0.01) or a share of the pixel range as text ("4/255"). */
@@ -40,8 +35,8 @@ export const evaluateOptionsSchema = z.strictObject({
   iters: count(1, 10_000).optional(),
   /** Step per iteration; default 2.5 eps / iters. */
   stepSize: budget.optional(),
-  /** Half-width of the uniform random start: 'eps' or a number in normalised units. */
-  randomStart: z.union([z.literal('eps'), z.number().nonnegative().finite()]).optional(),
+  /** Half-width of the uniform random start: 'eps', 'none' (0) or a number in normalised units. */
+  randomStart: z.union([z.literal('eps'), z.literal('none'), z.number().nonnegative().finite()]).optional(),
   norm: z.enum(['linf', 'l2'], { error: 'expected linf or l2' }).optional(),
   mtaxTargets: count(1, 1000).optional(),
   rankPartners: count(1, 1000).optional(),
@@ -63,7 +58,7 @@ export const evaluateOptionsSchema = z.strictObject({
   precision: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }).optional(),
   /** Memory format of the convolutions (default: channels-last for bf16 on a CPU, else contiguous). */
   memoryFormat: z.enum(MEMORY_FORMATS, { error: `expected one of ${MEMORY_FORMATS.join(', ')}` }).optional(),
-  /** At most this many attack runs share one PGD pass (1: one at a time); default: 1 on a CPU, on a GPU as many as fit 2^21 input values. */
+  /** At most this many attack conditions share one PGD pass (1: one at a time); default: 1 on a CPU, on a GPU as many as fit 2^21 input values. */
   conditionsPerPass: count(1, 4096).optional(),
   /** Where eval.json goes; default the run directory (or beside the weights); null writes nothing. */
   out: z.string().min(1).nullable().optional(),
@@ -81,7 +76,48 @@ export const EVALUATE_DEFAULTS = {
   rankPartners: 1,
   branch: 0,
   batchSize: 64,
-  device: 'cpu',
+};
+
+export interface OptionText {
+  /** The flag's argument, as --help shows it. */
+  arg: string;
+  help: string;
+  /** The flag's name where it is not the option's kebab-case name; false: no flag (library only). */
+  flag?: string | false;
+}
+
+const D = EVALUATE_DEFAULTS;
+
+/** How each option reads on the command line. */
+export const EVALUATE_OPTION_TEXT: Record<keyof EvaluateOptionValues, OptionText> = {
+  weights: { arg: 'file', help: `model file (torchvision names); default: <run>/${RUN_FILES.model}` },
+  arch: { arg: 'name', help: `architecture: ${ARCHS.join(', ')} (default: from the run or the weights)` },
+  embedDim: { arg: 'D', help: 'embedding dimension (default: from the run or the weights)' },
+  dataset: { arg: 'name', help: `dataset: ${DATASET_NAMES.join(', ')} (default: the run's)` },
+  dataRoot: { arg: 'dir', help: 'folder the dataset was downloaded to (not for fashion-mnist, mnist)' },
+  profile: { arg: 'name', help: `RobRank's protocol, fixing attacks and budgets: ${PROFILE_NAMES.map((n) => `${n} (${PROFILES[n].summary})`).join('; ')}` },
+  attacks: { arg: 'list', help: `comma-separated: ${ATTACK_NAMES.join(', ')}; or all (default: ${D.attacks.join(',')})` },
+  eps: { arg: 'list', help: `budgets: numbers in normalized-input units (0.01) or pixel fractions (4/255) (default: ${D.eps.join(',')})` },
+  iters: { arg: 'n', help: `PGD iterations (single-step attacks such as fgsm take one) (default: ${D.iters})` },
+  stepSize: { arg: 's', help: 'step per iteration, normalized units or a pixel fraction (default 2.5 eps / iters)' },
+  randomStart: { arg: 's', help: "half-width of the uniform random start: 'eps', 'none' or a number in normalized units (default: eps)" },
+  norm: { arg: 'name', help: `budget norm: linf or l2 (default: ${D.norm})` },
+  mtaxTargets: { arg: 'T', help: `target images of mtax (default: ${D.mtaxTargets})` },
+  rankPartners: { arg: 'n', help: `queries per candidate (CA) and candidates per query (QA) (default: ${D.rankPartners})` },
+  branch: { arg: 'K', help: `batch-norm branch to evaluate (0 = clean; the same epoch as branch 0) (default: ${D.branch})` },
+  limit: { arg: 'N', help: 'a seeded subset of N queries (the gallery stays the whole test set)' },
+  limitTest: { arg: 'n|all', help: "the test set: at most n images per split (default: the run's --limit-test, as its training evaluated)" },
+  ks: { flag: 'k', arg: 'list', help: "K values of Recall@K (default: the dataset's, e.g. 1,2,4,8; sop 1,10,100,1000)" },
+  imageSize: { arg: 'px', help: "side of the test centre crop (default: the run's, else the dataset's: 28 / 224)" },
+  testResize: { arg: 'px', help: "shorter side before the crop (default: the run's, else the dataset's: 28 / 256)" },
+  batchSize: { arg: 'n', help: `images per attacked batch (default: ${D.batchSize})` },
+  seed: { arg: 'n', help: "seed of every random choice (default: the run's, else 0)" },
+  device: { arg: 'device', help: COMPUTE_TEXT.device },
+  threads: { arg: 'n', help: COMPUTE_TEXT.threads },
+  precision: { arg: 'p', help: `${COMPUTE_TEXT.precision}; attacks included` },
+  memoryFormat: { arg: 'f', help: COMPUTE_TEXT.memoryFormat },
+  conditionsPerPass: { arg: 'n', help: 'attack conditions per joint PGD pass', flag: false },
+  out: { arg: 'file', help: `where ${RUN_FILES.eval} goes (default: the run directory, or next to --weights)` },
 };
 
 /** RobRank's share of the ranking that CA- and QA- draw their partners from. */

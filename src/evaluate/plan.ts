@@ -1,12 +1,11 @@
 // Planning a robustness evaluation: which model, which data, which attacks. Settings come from the
 // options, then the run's config.json, then what the model file records, then the dataset's
 // defaults; every check runs before any image is read.
-import { dirname, join } from 'node:path';
-import { parseBudget, PROFILES, type AttackRun, type Budget, type ProfileName } from '../adversarial/index.js';
-import { DATASETS, inputScaling, isDatasetName, testTransform, type DatasetName, type TestTransform } from '../data/index.js';
-import { FormatError, loadModelFile, RUN_FILES, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
-import { defaultMemoryFormat, precisionProblem, type MemoryFormatName, type Precision } from '../nn/index.js';
-import { resolveDevice } from '../torch/index.js';
+import { dirname } from 'node:path';
+import { checkBudgetNorm, PROFILES, toBudget, type AttackCondition, type Budget, type ProfileName } from '../adversarial/index.js';
+import { DATASETS, isDatasetName, type DatasetName } from '../data/index.js';
+import { FormatError, loadModelFile, RunDirectory, type LoadedModel, type TrainConfig } from '../formats/index.js';
+import { resolveDeviceSetting, withTestImages, type ComputeSetting } from './compute.js';
 import { checkEvaluateOptions, EVALUATE_DEFAULTS, OptionError, type EvaluateOptionValues } from './options.js';
 
 export interface EvalPlan {
@@ -16,8 +15,9 @@ export interface EvalPlan {
   ownsModel: boolean;
   dataset: DatasetName;
   dataRoot: string | undefined;
-  transform: TestTransform;
-  runs: AttackRun[];
+  /** Device, precision, memory format, threads and the test transform. */
+  compute: ComputeSetting;
+  conditions: AttackCondition[];
   /** RobRank's profile the attacks and budgets come from, if any. */
   profile: ProfileName | undefined;
   /** PGD iterations asked for. */
@@ -28,22 +28,18 @@ export interface EvalPlan {
   ks: number[];
   batchSize: number;
   seed: number;
-  device: string;
   norm: 'linf' | 'l2';
   stepSize: Budget | undefined;
-  randomStart: number | 'budget';
+  randomStart: number | 'eps';
   mtaxTargets: number;
   rankPartners: number;
-  threads: number | undefined;
   conditionsPerPass: number | undefined;
-  precision: Precision;
-  memoryFormat: MemoryFormatName;
   out: string | null;
 }
 
 function budgetOf(option: string, value: number | string): Budget {
   try {
-    return parseBudget(String(value));
+    return toBudget(value);
   } catch (err) {
     throw new OptionError(option, (err as Error).message);
   }
@@ -75,15 +71,17 @@ function attackSettings(o: EvaluateOptionValues) {
   const budgets = (o.eps ?? EVALUATE_DEFAULTS.eps).map((e) => budgetOf('eps', e));
   const stepSize = o.stepSize === undefined ? undefined : budgetOf('stepSize', o.stepSize);
   const norm = o.norm ?? EVALUATE_DEFAULTS.norm;
-  if (norm === 'l2') {
-    const pixel = [...budgets, ...(stepSize ? [stepSize] : [])].find((b) => b.unit === 'pixel');
-    if (pixel) throw new OptionError('norm', `l2 takes budgets in normalized units (plain numbers), got '${pixel.text}'`);
+  try {
+    checkBudgetNorm(norm, [...budgets, ...(stepSize ? [stepSize] : [])]);
+  } catch (err) {
+    throw new OptionError('norm', (err as Error).message);
   }
   const iters = o.iters ?? EVALUATE_DEFAULTS.iters;
   const attacks = [...new Set(o.attacks ?? EVALUATE_DEFAULTS.attacks)];
-  const runs = attacks.flatMap((attack) => budgets.map((b) => ({ attack, budget: b, iters })));
-  const randomStart = (o.randomStart ?? EVALUATE_DEFAULTS.randomStart) === 'eps' ? ('budget' as const) : (o.randomStart as number);
-  return { runs, stepSize, norm, randomStart, iters };
+  const conditions = attacks.flatMap((attack) => budgets.map((budget) => ({ attack, budget, iters })));
+  const start = o.randomStart ?? EVALUATE_DEFAULTS.randomStart;
+  const randomStart = start === 'none' ? 0 : start;
+  return { conditions, stepSize, norm, randomStart, iters };
 }
 
 function readRun(runDir: string): TrainConfig {
@@ -107,13 +105,8 @@ function loadFor(path: string, o: EvaluateOptionValues, run: TrainConfig | null,
 /** Resolves every setting and loads the model; throws OptionError naming the option at fault. */
 export function planEvaluation(source: string | LoadedModel | null, options: unknown): EvalPlan {
   const o = withProfile(checkEvaluateOptions(options));
-  const { runs, stepSize, norm, randomStart, iters } = attackSettings(o);
-  let device: string;
-  try {
-    device = resolveDevice(o.device ?? EVALUATE_DEFAULTS.device);
-  } catch (err) {
-    throw new OptionError('device', (err as Error).message);
-  }
+  const { conditions, stepSize, norm, randomStart, iters } = attackSettings(o);
+  const deviceSetting = resolveDeviceSetting({ device: o.device, precision: o.precision, memoryFormat: o.memoryFormat, threads: o.threads });
   const runDir = typeof source === 'string' ? source : null;
   const run = runDir === null ? null : readRun(runDir);
   const branch = o.branch ?? EVALUATE_DEFAULTS.branch;
@@ -130,27 +123,26 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
     const datasetName = o.dataset ?? run?.dataset ?? meta?.dataset;
     if (datasetName === undefined) throw new OptionError('dataset', 'required when neither the run nor the weights name one');
     if (!isDatasetName(datasetName)) throw new OptionError('dataset', `unknown dataset '${datasetName}' (from ${loaded.path})`);
-    const embedded = DATASETS[datasetName].embedded;
-    if (embedded && o.dataRoot !== undefined) throw new OptionError('dataRoot', `${datasetName} is embedded and takes no root`);
+    const dataset = DATASETS[datasetName];
+    if (!dataset.needsRoot && o.dataRoot !== undefined) throw new OptionError('dataRoot', `${datasetName} is embedded and takes no root`);
     const dataRoot = o.dataRoot ?? (datasetName === run?.dataset ? (run.dataRoot ?? undefined) : undefined);
-    if (!embedded && dataRoot === undefined) throw new OptionError('dataRoot', `required for ${datasetName}`);
-    const ks = [...new Set([1, ...(o.ks ?? DATASETS[datasetName].recallKs)])].sort((a, b) => a - b);
-    const imageSize = o.imageSize ?? run?.imageSize ?? meta?.image_size ?? (embedded ? 28 : 224);
-    const testResize = o.testResize ?? run?.testResize ?? meta?.test_resize ?? (embedded ? imageSize : Math.round((imageSize * 256) / 224));
-    if (imageSize > testResize) throw new OptionError('imageSize', `${imageSize} must not exceed testResize (${testResize})`);
+    if (dataset.needsRoot && dataRoot === undefined) throw new OptionError('dataRoot', `required for ${datasetName}`);
+    const ks = [...new Set([1, ...(o.ks ?? dataset.recallKs)])].sort((a, b) => a - b);
+    const imageSize = o.imageSize ?? run?.imageSize ?? meta?.image_size ?? dataset.images.size;
+    // Without a recorded resize, the dataset's ratio of resize to crop (ImageNet's 256 to 224).
+    const testResize = o.testResize ?? run?.testResize ?? meta?.test_resize ?? Math.round((imageSize * dataset.images.testResize) / dataset.images.size);
     if (loaded.inChannels !== 1 && loaded.inChannels !== 3) throw new OptionError('weights', `the model takes ${loaded.inChannels} input channels; evaluation supports 1 or 3`);
-    const precision = o.precision ?? 'fp32';
-    const precisionIssue = precisionProblem(precision, device);
-    if (precisionIssue) throw new OptionError('precision', precisionIssue);
-    const defaultOut = runDir !== null ? new RunDirectory(runDir).file('eval') : join(dirname(loaded.path), RUN_FILES.eval);
+    const channels = loaded.inChannels as 1 | 3;
+    const compute = withTestImages(deviceSetting, { imageSize, testResize, channels, normalization: run?.normalization ?? meta?.normalization ?? 'mean-std' });
+    const defaultOut = new RunDirectory(runDir ?? dirname(loaded.path)).file('eval');
     return {
       runDir,
       loaded,
       ownsModel,
       dataset: datasetName,
       dataRoot,
-      transform: testTransform({ resize: testResize, crop: imageSize, channels: loaded.inChannels as 1 | 3, ...inputScaling(run?.normalization ?? meta?.normalization ?? 'mean-std', loaded.inChannels as 1 | 3) }),
-      runs,
+      compute,
+      conditions,
       profile: o.profile,
       iters,
       limit: o.limit,
@@ -158,16 +150,12 @@ export function planEvaluation(source: string | LoadedModel | null, options: unk
       ks,
       batchSize: o.batchSize ?? EVALUATE_DEFAULTS.batchSize,
       seed: o.seed ?? run?.seed ?? 0,
-      device,
       norm,
       stepSize,
       randomStart,
       mtaxTargets: o.mtaxTargets ?? EVALUATE_DEFAULTS.mtaxTargets,
       rankPartners: o.rankPartners ?? EVALUATE_DEFAULTS.rankPartners,
-      threads: o.threads,
       conditionsPerPass: o.conditionsPerPass,
-      precision,
-      memoryFormat: o.memoryFormat ?? defaultMemoryFormat(precision, device),
       out: o.out === undefined ? defaultOut : o.out,
     };
   } catch (err) {

@@ -1,6 +1,7 @@
 // config.json: every resolved setting of a training run (also the shape of a --config file once
 // its keys are normalised). The one schema of the file; its TypeScript type is derived from it.
 import { z } from 'zod';
+import { isBudgetText } from '../adversarial/index.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES, type LossName } from '../dml/index.js';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods/index.js';
@@ -39,6 +40,8 @@ export const CONFIG_LIMITS = {
 const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveNumber = z.number().positive().finite();
 const nonNegativeNumber = z.number().nonnegative().finite();
+/** A budget as evaluation takes one: a number in normalised-input units, or text such as "4/255" (a share of the pixel range). */
+const budgetText = z.string().refine(isBudgetText, "expected a number or a fraction such as '4/255'");
 const path = z.string().min(1);
 
 export const configSchema = z.strictObject({
@@ -66,10 +69,11 @@ export const configSchema = z.strictObject({
   lrAuxBn: positiveNumber.nullable(),
   weightDecay: nonNegativeNumber,
   schedule: z.enum(SCHEDULE_NAMES),
-  eps: nonNegativeNumber,
+  /** The training attacks' budget: a number in normalised-input units, or a pixel fraction such as "4/255". */
+  eps: z.union([nonNegativeNumber, budgetText]),
   attackIters: positiveInt.max(CONFIG_LIMITS.attackIters),
   /** PGD step of the defenses' training attacks; null: eps / attackIters. (Absent in runs made before it existed.) */
-  attackStep: positiveNumber.nullable().default(null),
+  attackStep: z.union([positiveNumber, budgetText]).nullable().default(null),
   mtaxTargets: positiveInt.max(CONFIG_LIMITS.mtaxTargets),
   imageSize: positiveInt.max(CONFIG_LIMITS.imageSize),
   testResize: positiveInt.max(CONFIG_LIMITS.testResize),

@@ -36,7 +36,20 @@ export {
 } from './model-file.js';
 export { loadModelFile, type LoadedModel, type ModelRequest } from './model-load.js';
 export { convertWeights, type ConvertResult } from './weights-convert.js';
-export { CHECKPOINT_FILES, EXPERIMENT_FILES, experimentRunPath, RUN_FILES, RunDirectory, type RunFile } from './run-directory.js';
+export { CHECKPOINT_FILES, EXPERIMENT_FILES, ExperimentDirectory, experimentRunPath, RUN_FILES, RunDirectory, writeRunModelFile, type RunFile } from './run-directory.js';
+export {
+  CHECKPOINT_FORMAT,
+  lockFileSchema,
+  manifestSchema,
+  optimizerMetaSchema,
+  trainerStateSchema,
+  type EpochProgress,
+  type EvaluationRecord,
+  type LockHolder,
+  type Manifest,
+  type TrainerState,
+} from './checkpoint-files.js';
+export { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type SaveHooks } from './checkpoint.js';
 export { readEmbeddingsFile, writeEmbeddingsFile, type EmbeddingsRecord } from './embeddings-file.js';
 export { jsonSchemaOf, PUBLISHED_SCHEMAS } from './json-schemas.js';
 export {

@@ -10,7 +10,7 @@
 // is model-load.ts.
 import { z } from 'zod';
 import { ARCHS, type Arch, type EmbeddingModel } from '../nn/index.js';
-import { tidy, writeSafetensors, type Tensor } from '../torch/index.js';
+import { onDevice, tidy, writeSafetensors, type Tensor } from '../torch/index.js';
 
 export const MODEL_FORMAT = 'mdprop.model/1';
 
@@ -85,10 +85,11 @@ export function writeModelFile(path: string, model: EmbeddingModel, record: Mode
   tidy(() => {
     const main = new Map<string, Tensor>();
     const aux = new Map<string, Tensor>();
-    for (const [name, t] of model.stateDict()) (isAuxKey(name) ? aux : main).set(name, t.device === 'cpu' ? t : t.to('cpu'));
+    for (const [name, t] of model.stateDict()) (isAuxKey(name) ? aux : main).set(name, onDevice(t, 'cpu'));
     // The aux file first: a crash between the two writes leaves epochs that differ, which the reader detects.
     if (aux.size > 0) writeSafetensors(auxFileOf(path), aux, { format: MODEL_FORMAT, epoch: metadata.epoch! });
     writeSafetensors(path, main, metadata);
   });
 }
+
 

@@ -12,11 +12,14 @@
 // its length at the checkpoint so no line is written twice.
 import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { configSchema, type TrainConfig } from './config-file.js';
+import { configSchema, methodName, type TrainConfig } from './config-file.js';
 import { FormatError } from './errors.js';
 import { evalFileSchema, type EvalFile } from './eval-file.js';
+import { experimentSchema, type ExperimentFile } from './experiment-file.js';
 import { parseWithSchema, readJsonFile, writeJsonFile } from './json-file.js';
 import { metricsLineSchema, type MetricsLine } from './metrics-log.js';
+import { writeModelFile } from './model-file.js';
+import type { EmbeddingModel } from '../nn/index.js';
 import { summarySchema, type RunSummary } from './summary-file.js';
 import { viewsSchema, type ViewsFile } from './views-file.js';
 
@@ -44,6 +47,32 @@ export const EXPERIMENT_FILES = {
 /** Where an experiment keeps the run of one method and seed, relative to its directory. */
 export function experimentRunPath(method: string, seed: number): string {
   return `${method}/seed-${seed}`;
+}
+
+/** An experiment directory: experiment.json, report.html and its runs OUT/<method>/seed-<s>/. */
+export class ExperimentDirectory {
+  constructor(readonly path: string) {}
+
+  file(name: keyof typeof EXPERIMENT_FILES): string {
+    return join(this.path, EXPERIMENT_FILES[name]);
+  }
+
+  has(name: keyof typeof EXPERIMENT_FILES): boolean {
+    return existsSync(this.file(name));
+  }
+
+  /** A run of the experiment, by its path relative to the experiment (as experiment.json lists it). */
+  run(relative: string): RunDirectory {
+    return new RunDirectory(join(this.path, relative));
+  }
+
+  readExperiment(): ExperimentFile {
+    return readJsonFile(this.file('experiment'), experimentSchema);
+  }
+
+  writeExperiment(file: ExperimentFile): void {
+    writeJsonFile(this.file('experiment'), parseWithSchema(this.file('experiment'), experimentSchema, file));
+  }
 }
 
 /** The files inside a checkpoint folder. */
@@ -76,8 +105,19 @@ export class RunDirectory {
    * only config.json (and metrics) is a start that was killed before its first checkpoint.
    */
   static hasProgress(path: string): boolean {
-    const checkpointOf = (dir: string) => join(path, dir, CHECKPOINT_FILES.manifest);
-    return [checkpointOf(RUN_FILES.checkpoint), checkpointOf(RUN_FILES.previousCheckpoint), join(path, RUN_FILES.model), join(path, RUN_FILES.summary)].some((p) => existsSync(p));
+    const run = new RunDirectory(path);
+    return run.newestCheckpoint() !== null || run.has('model') || run.has('summary');
+  }
+
+  /**
+   * The folder holding the run's newest complete checkpoint (one with its manifest, written last):
+   * checkpoint/, or checkpoint.prev/ when a crash came between the two renames; null when none.
+   */
+  newestCheckpoint(): string | null {
+    for (const name of ['checkpoint', 'previousCheckpoint'] as const) {
+      if (existsSync(join(this.file(name), CHECKPOINT_FILES.manifest))) return this.file(name);
+    }
+    return null;
   }
 
   /** A run directory to read; throws naming the folder when it holds no run. */
@@ -154,4 +194,20 @@ export class RunDirectory {
         return parseWithSchema(`${path}:${i + 1}`, metricsLineSchema, value);
       });
   }
+}
+
+/** Writes a run's model file: branch 0 with the run's settings in its metadata, its other branches beside it. */
+export function writeRunModelFile(path: string, model: EmbeddingModel, config: TrainConfig, epoch: number, metrics: Record<string, number>): void {
+  writeModelFile(path, model, {
+    arch: config.arch,
+    embedDim: config.embedDim,
+    inChannels: config.channels,
+    imageSize: config.imageSize,
+    testResize: config.testResize,
+    normalization: config.normalization,
+    method: methodName(config.method),
+    dataset: config.dataset,
+    epoch,
+    metrics: metrics['recall@1'] === undefined ? {} : { 'recall@1': metrics['recall@1'] },
+  });
 }

@@ -1,10 +1,11 @@
 // summary.json: what a finished training run achieved, written by the trainer and read by
 // `mdprop compare`, experiments and reports. "test" holds the metrics of the run's model file.
 import { z } from 'zod';
+import type { MetricValues } from '../dml/index.js';
 
-/** Metric name (recall@1, map@r, nmi, ...) -> value. */
-export const metricValuesSchema = z.record(z.string(), z.number());
-export type MetricValues = z.infer<typeof metricValuesSchema>;
+/** Metric name (recall@1, map@r, nmi, ...) -> value: dml's MetricValues. */
+export const metricValuesSchema: z.ZodType<MetricValues> = z.record(z.string(), z.number());
+export type { MetricValues };
 
 const count = z.number().int().nonnegative();
 

@@ -28,6 +28,7 @@
 // the usual tiny random start, so the first gradient is not zero). HM runs all its iterations
 // (RobRank stops early once its objective stops changing; the sign steps then go on moving only
 // the triplets still short of their destination).
+import { z } from 'zod';
 import { featurePgd } from '../adversarial/pgd.js';
 import { minePairs, tripletMarginMean } from '../dml/index.js';
 import type { EmbeddingModel } from '../nn/index.js';
@@ -37,21 +38,29 @@ import { noGrad, tidy, type Tensor } from '../torch/index.js';
 export const DEFENSE_KINDS = ['est', 'act', 'hm'] as const;
 export type DefenseKind = (typeof DEFENSE_KINDS)[number];
 
-export interface DefenseSpec {
-  kind: DefenseKind;
+/** An amount in normalised-input units: one number, or one per input channel (a pixel budget divided by each channel's std). */
+export const inputAmountSchema = z.union([z.number().nonnegative().finite(), z.array(z.number().nonnegative().finite()).min(1).readonly()], {
+  error: 'must be a number >= 0, or one per channel',
+});
+
+/** A defense (EST, ACT, HM) in place of extra distributions. */
+export const defenseSpecSchema = z.strictObject({
+  kind: z.enum(DEFENSE_KINDS),
   /** L-infinity budget in input units (RobRank's Fashion-MNIST: 77/255 of pixels in [0, 1]). */
-  eps: number;
+  eps: inputAmountSchema,
   /** PGD iterations (RobRank: 32). */
-  iters: number;
+  iters: z.number().int().nonnegative().max(1024),
   /** Sign-step size; null: eps / iters (RobRank: 3/255, or eps itself for one iteration). */
-  step: number | null;
+  step: z.union([z.number().positive('must be > 0 or null').finite(), z.array(z.number().positive('must be > 0 or null').finite()).min(1).readonly()]).nullable(),
   /** Triplet margin of ACT's and HM's own loss and HM's gradual adversary (RobRank: 0.2). */
-  margin: number;
+  margin: z.number().nonnegative().finite(),
   /** HM: the gradual adversary (RobRank's default: on). */
-  gradual: boolean;
+  gradual: z.boolean(),
   /** HM: weight of the intra-class structure term; 0 leaves it out (RobRank's default: 0.5). */
-  intraClass: number;
-}
+  intraClass: z.number().nonnegative().finite(),
+});
+
+export type DefenseSpec = z.infer<typeof defenseSpecSchema>;
 
 /** What a defense keeps from one step to the next (HM's gradual adversary reads the last loss). */
 export interface DefenseMemory {

@@ -1,6 +1,6 @@
 // Making one auxiliary distribution's examples from its slice of the clean batch, with the model
-// in eval mode and routed to the distribution's BN branch (DESIGN.md, "The method", step 1).
-import { drawStartNoise, featurePgd, featurePgdJoint, permutedTargets, type AttackGoal, type PgdCondition } from '../adversarial/pgd.js';
+// in eval mode and routed to the distribution's BN branch (README.md, "The method", step 1).
+import { featurePgd, featurePgdJoint, permutedTargets, withRandomStart, type AttackGoal, type PgdCondition } from '../adversarial/pgd.js';
 import { setBnRouting, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import * as T from '../torch/index.js';
 import { noGrad, tidy, type Tensor } from '../torch/index.js';
@@ -82,10 +82,7 @@ export function makeDistributions(model: EmbeddingModel, jobs: readonly Distribu
     const conditions: PgdCondition[] = jobs.map((j, k) => {
       const draws = j.draws ?? {};
       const goal = noGrad(() => goalFor(j.spec, clean[k]!, j.labels, draws));
-      const budget = { eps: j.spec.eps, iters: j.spec.iters };
-      if (draws.startNoise || j.spec.eps === 0 || j.spec.iters === 0) return { images: j.images, goal, options: { ...budget, startNoise: draws.startNoise } };
-      const noise = drawStartNoise(j.images, budget);
-      return { images: j.images, goal, options: typeof noise === 'number' ? { ...budget, randomStart: 0 } : { ...budget, startNoise: noise } };
+      return { images: j.images, goal, options: withRandomStart(j.images, { eps: j.spec.eps, iters: j.spec.iters, startNoise: draws.startNoise }) };
     });
     const out: Tensor[] = new Array<Tensor>(jobs.length);
     for (const iters of new Set(jobs.map((j) => j.spec.iters))) {

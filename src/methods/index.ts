@@ -4,6 +4,8 @@ export { makeDistribution, makeDistributions, sameClassPartners, type Distributi
 export {
   DEFENSE_DEFAULTS,
   DEFENSE_KINDS,
+  defenseSpecSchema,
+  inputAmountSchema,
   collapsePairs,
   defenseLoss,
   destinationHardness,

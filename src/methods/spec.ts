@@ -3,7 +3,8 @@
 // presets of this list; users can write their own (e.g. four branches with an unadversarial one).
 // A method may instead name a defense (EST, ACT, HM: src/methods/defenses.ts), which trains on its
 // own adversarial examples alone; the presets est, act and hm are those with RobRank's settings.
-import { DEFENSE_DEFAULTS, DEFENSE_KINDS, type DefenseKind, type DefenseSpec } from './defenses.js';
+import { z } from 'zod';
+import { DEFENSE_DEFAULTS, DEFENSE_KINDS, defenseSpecSchema, inputAmountSchema, type DefenseKind } from './defenses.js';
 
 /**
  * How a distribution's examples are made from its slice of the batch:
@@ -14,28 +15,51 @@ import { DEFENSE_DEFAULTS, DEFENSE_KINDS, type DefenseKind, type DefenseSpec } f
 export const DISTRIBUTION_KINDS = ['targeted', 'untargeted', 'unadversarial'] as const;
 export type DistributionKind = (typeof DISTRIBUTION_KINDS)[number];
 
-export interface DistributionSpec {
-  kind: DistributionKind;
-  /** Target sets T (targeted only): 1 for STAX, 5 for the paper's MTAX. */
-  targets: number;
-  /** L-infinity budget in normalized-input units (the authors' 0.01). */
-  eps: number;
-  /** PGD iterations (the authors' 1); the step is eps / iters. */
-  iters: number;
-  /** The slice of the batch it perturbs, as fractions [from, to) of the batch size. */
-  part: readonly [number, number];
-  /** The BN branch that normalises it during training (1..branches-1). */
-  branch: number;
-}
+const count = z.number().int().nonnegative().max(1024);
 
-export interface MethodSpec {
-  name: string;
-  /** BN branches: 1 + one per distinct auxiliary distribution branch. */
-  branches: number;
-  distributions: readonly DistributionSpec[];
-  /** Adversarial training by a defense instead of extra distributions (distributions then empty). */
-  defense?: DefenseSpec;
-}
+export const distributionSpecSchema = z.strictObject({
+  kind: z.enum(DISTRIBUTION_KINDS),
+  /** Target sets T (targeted only): 1 for STAX, 5 for the paper's MTAX. */
+  targets: count.min(1, 'must be a positive integer'),
+  /** L-infinity budget in normalized-input units (the authors' 0.01), or one per channel. */
+  eps: inputAmountSchema,
+  /** PGD iterations (the authors' 1); the step is eps / iters. */
+  iters: count,
+  /** The slice of the batch it perturbs, as fractions [from, to) of the batch size. */
+  part: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).readonly(),
+  /** The BN branch that normalises it during training (1..branches-1). */
+  branch: count.min(1),
+});
+
+/**
+ * A method written as data: its shape, and the rules across its fields (branches in range, parts
+ * inside the batch, a defense alone). The one check of every method, presets excepted (they are
+ * built from checked settings); an error names the method and the field.
+ */
+export const methodSpecSchema = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    /** BN branches: 1 + one per distinct auxiliary distribution branch. */
+    branches: count.min(1).max(64),
+    distributions: z.array(distributionSpecSchema).max(63).readonly(),
+    /** Adversarial training by a defense instead of extra distributions (distributions then empty). */
+    defense: defenseSpecSchema.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    const fail = (message: string) => ctx.addIssue({ code: 'custom', message: `method '${spec.name}': ${message}` });
+    if (spec.defense !== undefined) {
+      if (spec.distributions.length > 0) fail('a defense trains on its own adversarial examples; give distributions: [] with it');
+      if (spec.defense.margin === 0 && spec.defense.gradual) fail('defense.margin must be > 0 for the gradual adversary');
+    }
+    spec.distributions.forEach((d, i) => {
+      const [from, to] = d.part;
+      if (!(from < to)) fail(`distributions[${i}].part must satisfy 0 <= from < to <= 1`);
+      if (d.branch >= spec.branches) fail(`distributions[${i}].branch must be an auxiliary branch 1..${spec.branches - 1}`);
+    });
+  });
+
+export type DistributionSpec = z.infer<typeof distributionSpecSchema>;
+export type MethodSpec = z.infer<typeof methodSpecSchema>;
 
 export const METHOD_NAMES = ['baseline', 'advprop-d', 'mdprop', ...DEFENSE_KINDS] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -44,18 +68,21 @@ export function isMethodName(name: string): name is MethodName {
   return (METHOD_NAMES as readonly string[]).includes(name);
 }
 
+/** An amount in normalised-input units: one number, or one per channel. */
+export type InputAmount = number | readonly number[];
+
 export interface AttackSettings {
   /** Default 0.01. */
-  eps?: number;
+  eps?: InputAmount;
   /** Default 1. */
   iters?: number;
   /** MTAX target sets, default 5. */
   mtaxTargets?: number;
   /** Defenses' PGD step; default eps / iters. */
-  step?: number | null;
+  step?: InputAmount | null;
 }
 
-function defensePreset(kind: DefenseKind, eps: number, iters: number, step: number | null): MethodSpec {
+function defensePreset(kind: DefenseKind, eps: InputAmount, iters: number, step: InputAmount | null): MethodSpec {
   return { name: kind, branches: 1, distributions: [], defense: { kind, eps, iters, step, ...DEFENSE_DEFAULTS } };
 }
 
@@ -85,34 +112,15 @@ export function presetMethod(name: MethodName, settings: AttackSettings = {}): M
   }
 }
 
-/** Checks a (possibly user-written) method; the error names the offending entry and field. */
+/** Checks a method built in code; the error names the method and the field at fault (see methodSpecSchema). */
 export function validateMethod(spec: MethodSpec): MethodSpec {
-  const where = (i: number, field: string) => `method '${spec.name}': distributions[${i}].${field}`;
-  if (!Number.isInteger(spec.branches) || spec.branches < 1) throw new Error(`method '${spec.name}': branches must be a positive integer`);
-  const defense = spec.defense;
-  if (defense !== undefined) {
-    const at = (field: string) => `method '${spec.name}': defense.${field}`;
-    if (!DEFENSE_KINDS.includes(defense.kind)) throw new Error(`${at('kind')} must be one of ${DEFENSE_KINDS.join(', ')}`);
-    if (spec.distributions.length > 0) throw new Error(`method '${spec.name}': a defense trains on its own adversarial examples; give distributions: [] with it`);
-    if (!(defense.eps >= 0)) throw new Error(`${at('eps')} must be >= 0`);
-    if (!Number.isInteger(defense.iters) || defense.iters < 0) throw new Error(`${at('iters')} must be a non-negative integer`);
-    if (defense.step !== null && !(defense.step > 0)) throw new Error(`${at('step')} must be > 0 or null`);
-    if (!(defense.margin >= 0)) throw new Error(`${at('margin')} must be >= 0`);
-    if (defense.margin === 0 && defense.gradual) throw new Error(`${at('margin')} must be > 0 for the gradual adversary`);
-    if (!(defense.intraClass >= 0)) throw new Error(`${at('intraClass')} must be >= 0`);
-  }
-  spec.distributions.forEach((d, i) => {
-    if (!DISTRIBUTION_KINDS.includes(d.kind)) throw new Error(`${where(i, 'kind')} must be targeted, untargeted or unadversarial`);
-    if (d.kind === 'targeted' && (!Number.isInteger(d.targets) || d.targets < 1)) throw new Error(`${where(i, 'targets')} must be a positive integer`);
-    if (!(d.eps >= 0)) throw new Error(`${where(i, 'eps')} must be >= 0`);
-    if (!Number.isInteger(d.iters) || d.iters < 0) throw new Error(`${where(i, 'iters')} must be a non-negative integer`);
-    const [from, to] = d.part;
-    if (!(from >= 0 && to <= 1 && from < to)) throw new Error(`${where(i, 'part')} must satisfy 0 <= from < to <= 1`);
-    if (!Number.isInteger(d.branch) || d.branch < 1 || d.branch >= spec.branches) {
-      throw new Error(`${where(i, 'branch')} must be an auxiliary branch 1..${spec.branches - 1}`);
-    }
-  });
-  return spec;
+  const parsed = methodSpecSchema.safeParse(spec);
+  if (parsed.success) return spec;
+  const issue = parsed.error.issues[0]!;
+  // Rules across fields carry their own wording; a field of the wrong shape is named by its path.
+  if (issue.path.length === 0) throw new Error(issue.message);
+  const path = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+  throw new Error(`method '${typeof spec.name === 'string' ? spec.name : '?'}': ${path} ${issue.message}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Module: a tree of layers that owns named parameters (trainable leaf tensors) and buffers (state
 // such as running statistics). Names are dot-joined paths in registration order, as in PyTorch, so
 // state dicts line up with torchvision's.
-import { isFloating, keep, noGrad, type DType, type Tensor } from '../torch/index.js';
+import { isDType, isFloating, keep, noGrad, type DType, type Tensor } from '../torch/index.js';
 import { checkStateDict, StateDictError, type LoadReport } from './state-dict.js';
 
 export interface LoadOptions {
@@ -178,7 +178,7 @@ export abstract class Module<In = Tensor, Out = Tensor> {
    * dtype. Tensors are replaced (gradients are dropped); parameters stay trainable leaves.
    */
   to(target: DType | string): this {
-    const isDtype = isDTypeName(target);
+    const isDtype = isDType(target);
     noGrad(() => {
       for (const [, m] of this.namedModules()) {
         m.releaseDerived();
@@ -224,7 +224,3 @@ function join(prefix: string, name: string): string {
   return name ? `${prefix}.${name}` : prefix;
 }
 
-const dtypeNames = new Set<string>(['uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64', 'bool', 'bfloat16']);
-function isDTypeName(s: string): s is DType {
-  return dtypeNames.has(s);
-}

@@ -157,6 +157,11 @@ export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
   return run(factory.where, condition, a, b);
 }
 
+/** `t` itself when it is on `device` already, else a copy there (the caller owns what it gets). */
+export function onDevice(t: Tensor, device: string): Tensor {
+  return t.device === device ? t : t.to(device);
+}
+
 /** The device a factory is called with: null (libtorch's default, the CPU) for 'cpu' or none. */
 function deviceOf(options: CreateOptions): string | null {
   return options.device === undefined || options.device === 'cpu' ? null : options.device;

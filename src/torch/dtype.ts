@@ -14,6 +14,10 @@ const codes: Record<DType, number> = {
   bfloat16: 15,
 };
 
+export function isDType(name: string): name is DType {
+  return Object.hasOwn(codes, name);
+}
+
 const byCode = new Map<number, DType>(Object.entries(codes).map(([k, v]) => [v, k as DType]));
 
 export function dtypeCode(dtype: DType): number {

@@ -1,7 +1,7 @@
 // The tensor layer's public face.
 export { Tensor, type Scalar, type TensorOrScalar, type MemoryFormat, type ValuesIndices } from './tensor.js';
 export type { DType, AnyTypedArray } from './dtype.js';
-export { isFloating, isReducedFloat } from './dtype.js';
+export { isDType, isFloating, isReducedFloat } from './dtype.js';
 export * from './creation.js';
 export { noGrad, enableGrad, grad, isGradEnabled, type GradOptions } from './autograd.js';
 export { tidy, keep, dispose } from './scope.js';

@@ -2,7 +2,7 @@
 // metric learning needs. Ops return new tensors registered with the current tidy() scope.
 import { native, type NativeHandle, type NativeValue } from '../native/index.js';
 import { callNative, op, type OpArg, type OpRef } from './dispatch.js';
-import { dtypeCode, dtypeFromCode, viewAs, type AnyTypedArray, type DType } from './dtype.js';
+import { dtypeCode, dtypeFromCode, isDType, viewAs, type AnyTypedArray, type DType } from './dtype.js';
 import { track, type Owned, type Scope } from './scope.js';
 
 export type Scalar = number;
@@ -489,10 +489,6 @@ export class Tensor implements Owned {
   maskedFill_(mask: Tensor, value: Scalar): this {
     return inplace(this, ops.maskedFillScalar_, this, mask, value);
   }
-}
-
-function isDType(s: string): s is DType {
-  return ['uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64', 'bool', 'bfloat16'].includes(s);
 }
 
 function dims(d: number | number[]): number[] {

@@ -4,6 +4,7 @@
 // file (which may also use the flag's kebab-case name), and the kebab-case command-line flag.
 import { DATASET_NAMES } from '../data/index.js';
 import { LOSS_NAMES } from '../dml/index.js';
+import { COMPUTE_TEXT } from '../evaluate/index.js';
 import { AUX_BN_INITS, CONFIG_FIELDS, CONFIG_LIMITS, OPTIMIZER_NAMES, SAMPLINGS, SCHEDULE_NAMES, TRAIN_PRESETS, type ConfigField } from '../formats/index.js';
 import { METHOD_NAMES } from '../methods/index.js';
 import { ARCHS, MEMORY_FORMATS, PRECISIONS } from '../nn/index.js';
@@ -36,7 +37,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   loss: { arg: 'name', expected: `one of ${names(LOSS_NAMES)}`, help: `metric-learning loss: ${names(LOSS_NAMES)} (default multisimilarity)` },
   optimizer: { arg: 'name', expected: `one of ${names(OPTIMIZER_NAMES)}`, help: `optimizer: ${names(OPTIMIZER_NAMES)} (default adam, as the authors)` },
   epochs: { arg: 'n', expected: upTo('epochs'), help: 'epochs to train (default: 4 for fashion-mnist/mnist, 125 otherwise)' },
-  batchSize: { arg: 'n', expected: upTo('batchSize', 2), help: 'clean images per batch (default 64; sop 112)' },
+  batchSize: { arg: 'n', expected: upTo('batchSize', 2), help: "clean images per batch (default: the dataset's paper batch, 64; sop and inshop 112)" },
   samplesPerClass: { arg: 'm', expected: upTo('samplesPerClass'), help: 'images per class in a batch; must divide --batch-size (default 2)' },
   lr: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the backbone, the base of the others (default: 1e-3 for fashion-mnist/mnist, 1e-5 otherwise)' },
   lrHead: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the embedding head fc (default: --lr)' },
@@ -44,9 +45,9 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   lrAuxBn: { arg: 'rate', expected: 'a positive number', help: 'learning rate of the auxiliary batch-norm branches (default: --lr-main-bn)' },
   weightDecay: { arg: 'w', expected: 'a number >= 0', help: 'weight decay (default 4e-4, as the authors)' },
   schedule: { arg: 'name', expected: `one of ${names(SCHEDULE_NAMES)}`, help: 'learning-rate schedule over the epochs: constant or cosine (default constant)' },
-  eps: { arg: 'e', expected: 'a number >= 0', help: 'attack budget in normalised-input units (default 0.01)' },
+  eps: { arg: 'e', expected: "a number >= 0 or a pixel fraction such as '4/255'", help: 'attack budget as mdprop eval takes it: a number in normalised-input units (default 0.01) or a share of the pixel range such as 4/255' },
   attackIters: { arg: 'n', expected: upTo('attackIters'), help: 'PGD iterations per attack (default 1)' },
-  attackStep: { arg: 'step', expected: "a positive number or 'none'", help: 'PGD step of the defenses est, act, hm, in the units of --eps (default: eps / attack-iters; the distributions of mdprop and advprop-d always step eps / attack-iters)' },
+  attackStep: { arg: 'step', expected: "a positive number or 'none'", help: 'PGD step of the defenses est, act, hm, a number or a pixel fraction as --eps takes (default: eps / attack-iters; the distributions of mdprop and advprop-d always step eps / attack-iters)' },
   mtaxTargets: { arg: 'T', expected: upTo('mtaxTargets'), help: 'target sets of the multi-targeted attack (default 5)' },
   imageSize: { arg: 'px', expected: upTo('imageSize'), help: 'side of the training crop and of the test centre crop (default: 28 for fashion-mnist/mnist, 224 otherwise)' },
   testResize: { arg: 'px', expected: `${upTo('testResize')}, >= --image-size`, help: 'shorter side before the test centre crop (default: 28 / 256)' },
@@ -62,16 +63,16 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
   modelSelection: { arg: 'rule', expected: 'final or best-test', help: "which weights become model.safetensors: 'final' (the last epoch, default) or 'best-test' (best test Recall@1: optimistic, as the authors' code)" },
   evalBatchSize: { arg: 'n', expected: upTo('evalBatchSize'), help: 'images per forward pass when evaluating (default: 256 / 64)' },
   seed: { arg: 'n', expected: 'an integer >= 0', help: 'seed of every random choice; same seed and threads, same run (default 0)' },
-  threads: { arg: 'n', expected: upTo('threads'), help: 'CPU threads of libtorch (default: the number of cores)' },
-  device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: "'cpu' or 'cuda[:N]' (default cpu)" },
+  threads: { arg: 'n', expected: upTo('threads'), help: COMPUTE_TEXT.threads },
+  device: { arg: 'device', expected: "'cpu' or 'cuda[:N]'", help: COMPUTE_TEXT.device },
   worldSize: { arg: 'n', expected: upTo('worldSize'), help: 'processes that train the run together; set by --nproc/--nnodes or the launch environment, recorded in config.json' },
   syncBn: {
     arg: 'yes|no',
     expected: 'yes or no',
     help: 'synchronised batch norm: with several processes (--nproc, --nnodes), each batch norm normalises with the statistics of the whole global batch, exactly as one process would; costs one small collective per batch norm call in each pass; alone it changes nothing (default no)',
   },
-  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only, with dynamic loss scaling); activations between them stay 16-bit, while batch-norm statistics, weights, losses and optimizer state stay float32' },
-  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: 'memory format of the convolutions: contiguous (NCHW) or channels-last (NHWC); default: channels-last for bf16 on a CPU, else contiguous' },
+  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: `${COMPUTE_TEXT.precision}; fp16 trains with dynamic loss scaling; activations between them stay 16-bit, batch-norm statistics, weights, losses and optimizer state float32` },
+  memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: COMPUTE_TEXT.memoryFormat },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };
 

@@ -5,15 +5,15 @@
 // Adam lr 1e-5 with weight decay 4e-4 and no effective schedule (their step at epoch 1000 never
 // comes), batches of 64 (SOP 112) with 2 images per class drawn with replacement, 125 epochs,
 // MDProp with eps 0.01 in normalised units, 1 iteration, T = 5 for MTAX, auxiliary BNs starting
-// from the main ones' scale and shift with fresh running statistics. The authors give no In-Shop
-// command; its preset takes SOP's batch of 112, the other setting of their many-class datasets.
-import type { DatasetName } from '../data/index.js';
+// from the main ones' scale and shift with fresh running statistics. The datasets it covers and
+// their batches are the dataset table's (inPaper, paperBatch).
+import { DATASET_NAMES, DATASETS, type DatasetName } from '../data/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 
 export type TrainPreset = NonNullable<TrainConfig['preset']>;
 
 /** The datasets of the paper's protocol. */
-export const PAPER_DATASETS: readonly DatasetName[] = ['cub200', 'cars196', 'sop', 'inshop'];
+export const PAPER_DATASETS: readonly DatasetName[] = DATASET_NAMES.filter((name) => DATASETS[name].inPaper);
 
 /** The settings `preset` sets for `dataset`; throws ConfigError for a dataset it does not cover. */
 export function presetSettings(preset: TrainPreset, dataset: DatasetName): Partial<TrainConfig> {
@@ -35,7 +35,7 @@ export function presetSettings(preset: TrainPreset, dataset: DatasetName): Parti
     weightDecay: 4e-4,
     schedule: 'constant',
     epochs: 125,
-    batchSize: dataset === 'sop' || dataset === 'inshop' ? 112 : 64,
+    batchSize: DATASETS[dataset].paperBatch,
     samplesPerClass: 2,
     sampling: 'with-replacement',
     auxBnInit: 'copy-weights',

@@ -1,12 +1,12 @@
 // Resolving a run's configuration: dataset defaults <- a --config JSON file <- command-line flags,
 // each value checked as it comes in so an error names the flag or the file and field at fault,
 // then the checks that involve several settings. Nothing else happens before this succeeds.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { isEmbedded } from '../data/index.js';
+import { DATASETS, isDirectoryNow, isFileNow } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
-import { isMethodName } from '../methods/index.js';
+import { isMethodName, type MethodSpec } from '../methods/index.js';
 import { defaultMemoryFormat, precisionProblem, type Precision } from '../nn/index.js';
 import {
   camel,
@@ -86,7 +86,7 @@ function flagValue(field: ConfigField, raw: string): unknown {
 
 /** A method written as data, from a JSON file named by the method setting. */
 function readMethodFile(path: string): unknown {
-  if (!isFile(path)) return path; // not a preset name and not a file: the schema reports it
+  if (!isFileNow(path)) return path; // not a preset name and not a file: the schema reports it
   try {
     return readJsonFile(path, methodSpecSchema);
   } catch (err) {
@@ -201,10 +201,11 @@ function checkCombinations(c: TrainConfig, origin: Origins): void {
     throw new ConfigError(`${origin.name('batchSize')} ${c.batchSize} holds fewer than 2 classes of ${origin.name('samplesPerClass')} ${c.samplesPerClass}; metric learning needs negatives`);
   }
   if (c.testResize < c.imageSize) throw new ConfigError(`${origin.name('testResize')} ${c.testResize} is smaller than ${origin.name('imageSize')} ${c.imageSize}`);
-  if (isEmbedded(c.dataset) && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
-  if (!isEmbedded(c.dataset) && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
-  if (c.dataRoot !== null && !isDirectory(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
-  if (c.pretrained !== null && !isFile(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
+  const needsRoot = DATASETS[c.dataset].needsRoot;
+  if (!needsRoot && c.dataRoot !== null) throw new ConfigError(`${origin.name('dataRoot')}: ${c.dataset} is embedded and takes no data root`);
+  if (needsRoot && c.dataRoot === null) throw new ConfigError(`${setting('dataRoot')} is required for ${c.dataset}`);
+  if (c.dataRoot !== null && !isDirectoryNow(c.dataRoot)) throw new ConfigError(`${origin.name('dataRoot')}: folder not found: ${c.dataRoot}`);
+  if (c.pretrained !== null && !isFileNow(c.pretrained)) throw new ConfigError(`${origin.name('pretrained')}: file not found: ${c.pretrained}`);
   checkInitialWeights(c, origin);
   checkMachine(c, (field) => origin.name(field));
 }
@@ -277,18 +278,24 @@ export function resolveResumeConfig(runDir: string, flags: FlagValues = {}, give
   return resumed;
 }
 
-export function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
+/** Each rank takes whole classes' groups of every batch: batchSize / samplesPerClass must split evenly over the ranks. */
+export function checkShards(config: TrainConfig, method: MethodSpec): void {
+  const groups = config.batchSize / config.samplesPerClass;
+  if (config.worldSize > 1 && groups % config.worldSize !== 0) {
+    throw new ConfigError(
+      `${setting('batchSize')} ${config.batchSize} holds ${groups} classes of ${setting('samplesPerClass')} ${config.samplesPerClass}, ` +
+        `which do not split evenly over ${config.worldSize} processes; choose a batch of a multiple of ${config.samplesPerClass * config.worldSize} images`,
+    );
+  }
+  // A defense's loss is computed on one process's rows; gathering it across ranks is not built.
+  if (config.worldSize > 1 && method.defense !== undefined) {
+    throw new ConfigError(`${setting('method')} ${methodName(config.method)} is a defense, which trains in one process; data-parallel training covers baseline, advprop-d, mdprop and methods of distributions`);
   }
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
+/** Refuses a folder that holds a run with progress (checked before any work starts, and again under the lock). */
+export function checkFree(path: string): void {
+  if (RunDirectory.hasProgress(path)) {
+    throw new ConfigError(`${setting('out')} ${path} already holds a run (a checkpoint or a model); continue it with ${setting('resume')} ${path} or choose another ${setting('out')}`);
   }
 }

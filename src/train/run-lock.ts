@@ -4,13 +4,9 @@
 // cannot be checked from here, refuses the second writer with a message naming the holder.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { RunDirectory } from '../formats/index.js';
+import { lockFileSchema, RunDirectory, type LockHolder } from '../formats/index.js';
 
-export interface LockHolder {
-  pid: number;
-  host: string;
-  since: string;
-}
+export type { LockHolder };
 
 export class RunLockedError extends Error {
   override name = 'RunLockedError';
@@ -29,9 +25,8 @@ export interface RunLock {
 
 function readHolder(path: string): LockHolder | null {
   try {
-    const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
-    if (typeof value.pid !== 'number' || typeof value.host !== 'string') return null;
-    return { pid: value.pid, host: value.host, since: String(value.since ?? 'unknown') };
+    const parsed = lockFileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    return parsed.success ? parsed.data : null;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
     return null; // empty or half written: its writer died between creating and filling it

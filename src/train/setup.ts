@@ -9,7 +9,6 @@ import {
   inputScaling,
   NO_AUGMENTATION,
   openDataset,
-  testTransform,
   trainTransform,
   type Dataset,
   type DataSplit,
@@ -17,11 +16,13 @@ import {
   type TrainTransform,
 } from '../data/index.js';
 import { createLoss, defaultLossSpec, type DmlLoss, type LearningRate } from '../dml/index.js';
-import { modelParameterGroups, presetMethod, validateMethod, type MethodSpec } from '../methods/index.js';
-import { convertToMultiBatchNorm, createModel, resetAuxRunningStats, setComputeMode, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
+import { computeWith, OptionError, resolveCompute, type ComputeSetting } from '../evaluate/index.js';
+import { budgetAmount } from '../adversarial/index.js';
+import { modelParameterGroups, presetMethod, type MethodSpec } from '../methods/index.js';
+import { convertToMultiBatchNorm, createModel, resetAuxRunningStats, syncAuxBranches, type EmbeddingModel } from '../nn/index.js';
 import { Adam, AdamW, cosineAnnealing, DynamicLossScale, LrScheduler, SGD, type AnyOptimizer, type Schedule } from '../optim/index.js';
-import { manualSeed, resolveDevice, type Tensor } from '../torch/index.js';
-import { ConfigError, setting, type TrainConfig } from './config.js';
+import { manualSeed, type Tensor } from '../torch/index.js';
+import { ConfigError, setting, type ConfigField, type TrainConfig } from './config.js';
 import { checkTrainingData } from './data-health.js';
 import { loadPretrained } from './pretrained.js';
 
@@ -46,8 +47,24 @@ export interface TrainingParts {
   notes: string[];
 }
 
+/**
+ * The run's compute setting: its device (`device` overrides it, e.g. a worker's own GPU), precision,
+ * memory format, threads and test transform. Throws ConfigError naming the setting.
+ */
+export function trainingCompute(config: TrainConfig, device: string = config.device): ComputeSetting {
+  try {
+    return resolveCompute(
+      { device, precision: config.precision, memoryFormat: config.memoryFormat, threads: config.threads },
+      { imageSize: config.imageSize, testResize: config.testResize, channels: config.channels, normalization: config.normalization },
+    );
+  } catch (err) {
+    if (err instanceof OptionError) throw new ConfigError(`${setting(err.option as ConfigField)}: ${err.detail}`);
+    throw err;
+  }
+}
+
 /** Opens the dataset and cuts its splits to --limit-train / --limit-test. */
-export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
+export async function openTrainingData(config: TrainConfig, compute: ComputeSetting = trainingCompute(config)): Promise<TrainingData> {
   const dataset = await openDataset(config.dataset, config.dataRoot === null ? {} : { root: config.dataRoot });
   const limited = await checkTrainingData(
     { train: limitSplit(dataset.train, config.limitTrain ?? undefined), evaluation: limitEvaluation(dataset.evaluation, config.limitTest ?? undefined) },
@@ -68,7 +85,7 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     evaluation,
     warnings: limited.warnings,
     trainTransform: trainTransform({ size: config.imageSize, channels, ...scaling, ...augmentation }),
-    testTransform: testTransform({ resize: config.testResize, crop: config.imageSize, channels, ...scaling }),
+    testTransform: compute.transform,
   };
 }
 
@@ -78,25 +95,33 @@ export function trainSampler(config: Pick<TrainConfig, 'sampling' | 'batchSize' 
   return config.sampling === 'with-replacement' ? new ClassRandomSampler(labels, options) : new ClassBalancedSampler(labels, options);
 }
 
-/** The run's method: a preset with the run's attack settings, or the method written as data. */
-export function methodOf(config: TrainConfig): MethodSpec {
-  const spec = typeof config.method === 'string' ? presetMethod(config.method, { eps: config.eps, iters: config.attackIters, mtaxTargets: config.mtaxTargets, step: config.attackStep }) : config.method;
-  try {
-    return validateMethod(spec);
-  } catch (err) {
-    throw new ConfigError(`${setting('method')}: ${(err as Error).message}`);
-  }
+/**
+ * The run's method: a preset with the run's attack settings (budgets turned into normalised-input
+ * units, per channel for a pixel fraction), or the method written as data (checked with the settings).
+ */
+export function methodOf(config: Pick<TrainConfig, 'method' | 'eps' | 'attackIters' | 'mtaxTargets' | 'attackStep' | 'normalization' | 'channels'>): MethodSpec {
+  if (typeof config.method !== 'string') return config.method;
+  const { std } = inputScaling(config.normalization, config.channels);
+  const step = config.attackStep === null ? null : budgetAmount(config.attackStep, std);
+  return presetMethod(config.method, { eps: budgetAmount(config.eps, std), iters: config.attackIters, mtaxTargets: config.mtaxTargets, step });
 }
 
-/** A fresh model, loss and optimizer; the model's initial weights come from the seed (or --pretrained). */
-export function buildParts(config: TrainConfig, numClasses: number): TrainingParts {
-  let device: string;
-  try {
-    device = resolveDevice(config.device);
-  } catch (err) {
-    throw new ConfigError(`${setting('device')}: ${(err as Error).message}`);
-  }
-  const method = methodOf(config);
+/** What buildParts takes from the run's settings. */
+export type PartsSettings = Pick<
+  TrainConfig,
+  | 'method' | 'eps' | 'attackIters' | 'mtaxTargets' | 'attackStep' | 'normalization' | 'seed' | 'arch' | 'embedDim' | 'channels' | 'pretrained' | 'auxBnInit' | 'loss'
+  | 'optimizer' | 'lr' | 'lrHead' | 'lrMainBn' | 'lrAuxBn' | 'weightDecay' | 'schedule' | 'epochs' | 'precision'
+>;
+
+/**
+ * A fresh model, loss and optimizer, placed and set as `compute` says (default: the run's); the
+ * model's initial weights come from the seed (or pretrained). `method` is the run's validated
+ * method when the caller has it.
+ */
+export function buildParts(config: TrainConfig, numClasses: number, compute?: ComputeSetting, method?: MethodSpec): TrainingParts;
+export function buildParts(config: PartsSettings, numClasses: number, compute: ComputeSetting, method?: MethodSpec): TrainingParts;
+export function buildParts(config: PartsSettings, numClasses: number, compute = trainingCompute(config as TrainConfig), method = methodOf(config)): TrainingParts {
+  const { device } = compute;
   const notes: string[] = [];
   // Seen on an H100: two runs with the same seed differ from the first epoch (cuDNN picks
   // non-deterministic kernels), so exact reproduction and resume hold on the CPU only.
@@ -109,8 +134,7 @@ export function buildParts(config: TrainConfig, numClasses: number): TrainingPar
     convertToMultiBatchNorm(model, method.branches);
     syncAuxBranches(model);
     if (config.auxBnInit === 'copy-weights') resetAuxRunningStats(model);
-    model.to(device);
-    setComputeMode(model, { precision: config.precision, memoryFormat: config.memoryFormat });
+    computeWith(model, compute);
   } catch (err) {
     model.dispose();
     throw err;
@@ -134,7 +158,7 @@ interface GroupSpec {
   lr: number;
 }
 
-function createOptimizer(config: TrainConfig, model: EmbeddingModel, criterion: DmlLoss): AnyOptimizer {
+function createOptimizer(config: PartsSettings, model: EmbeddingModel, criterion: DmlLoss): AnyOptimizer {
   const rates = {
     backbone: config.lr,
     ...(config.lrMainBn !== null ? { mainBn: config.lrMainBn } : {}),
@@ -161,7 +185,7 @@ function lossRate(rate: LearningRate | undefined, base: number): number {
   return rate.kind === 'absolute' ? rate.value : rate.factor * base;
 }
 
-function scheduleOf(config: TrainConfig): Schedule {
+function scheduleOf(config: PartsSettings): Schedule {
   switch (config.schedule) {
     case 'constant':
       return { lrAt: (_epoch, base) => base };

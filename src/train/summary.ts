@@ -3,13 +3,13 @@
 // numbers come from. "test" holds the metrics of model.safetensors: the evaluation with the
 // highest Recall@1; "final_test" those after the last epoch.
 import { DATASETS } from '../data/index.js';
-import { methodName, RUN_FILES, type MetricValues, type RunSummary } from '../formats/index.js';
-import type { EvaluationRecord, TrainerState } from './checkpoint.js';
+import { recallKey } from '../dml/index.js';
+import { methodName, RUN_FILES, type EvaluationRecord, type MetricValues, type RunSummary, type TrainerState } from '../formats/index.js';
 import type { TrainConfig } from './config.js';
 
 /** The metrics a summary lists first, in this order: Recall@K of the dataset's protocol, then these. */
 export function summaryMetrics(dataset: TrainConfig['dataset']): string[] {
-  return [...DATASETS[dataset].recallKs.map((k) => `recall@${k}`), 'nmi', 'map@r', 'map_c', 'pi_ratio'];
+  return [...DATASETS[dataset].recallKs.map(recallKey), 'nmi', 'map@r', 'map_c', 'pi_ratio'];
 }
 
 export interface SummaryInput {

@@ -3,8 +3,8 @@
 import type { DatasetName } from '../data/index.js';
 import type { RunSummary, TrainConfig } from '../formats/index.js';
 import type { Parallelism } from '../parallel/index.js';
-import type { TrainerHooks } from './trainer.js';
-import { Trainer } from './trainer.js';
+import type { Trainer, TrainerHooks } from './trainer.js';
+import { resumeRun, startRun } from './run-start.js';
 import { resolveConfig, resolveResumeConfig, type GivenSettings } from './resolve.js';
 
 /** Any setting of config.json; the dataset is required, everything else has the dataset's default. */
@@ -36,10 +36,10 @@ async function run(trainer: Trainer, control: TrainControl): Promise<RunSummary>
 
 /** Trains a new run in `options.out` (default runs/<dataset>-<method>-<time>) and returns its summary. */
 export async function train(options: TrainOptions, control: TrainControl = {}): Promise<RunSummary> {
-  return run(await Trainer.start(resolveTrainConfig(options), control, control.parallel), control);
+  return run(await startRun(resolveTrainConfig(options), control, control.parallel), control);
 }
 
 /** Continues the run in `runDir` from its checkpoint; only epochs, evalEvery, evalBatchSize, threads and device may change. */
 export async function resumeTraining(runDir: string, changes: Partial<TrainConfig> = {}, control: TrainControl = {}): Promise<RunSummary> {
-  return run(await Trainer.resume(resolveResumeConfig(runDir, {}, changes as GivenSettings), control, control.parallel), control);
+  return run(await resumeRun(resolveResumeConfig(runDir, {}, changes as GivenSettings), control, control.parallel), control);
 }

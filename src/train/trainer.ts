@@ -1,23 +1,22 @@
-// The training loop: epochs of class-balanced batches, one method step per batch, evaluation every
-// --eval-every epochs and after the last, the best weights and a checkpoint after every epoch.
-// Stops cleanly on request (Ctrl-C: after the current step, with a checkpoint) and on a NaN or
-// infinite loss (without stepping, keeping the last good checkpoint).
-import { mkdirSync } from 'node:fs';
-import { DataLoader, DATASETS, hashLabels, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
-import { evaluateModel } from '../evaluate/index.js';
-import { methodName, RunDirectory, type RunSummary } from '../formats/index.js';
+// The epoch loop of a run that startRun or resumeRun (run-start.ts) has set up: epochs of
+// class-balanced batches, one method step per batch, evaluation every --eval-every epochs and after
+// the last, the model file and a checkpoint after every epoch. Stops cleanly on request (Ctrl-C:
+// after the current step, with a checkpoint) and on a NaN or infinite loss (without stepping,
+// keeping the last good checkpoint).
+import { DataLoader, DATASETS, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
+import { cleanMetrics, type ComputeSetting } from '../evaluate/index.js';
+import { methodName, saveCheckpoint, writeRunModelFile, type EpochProgress, type RunDirectory, type RunSummary, type TrainerState } from '../formats/index.js';
 import { freshDefenseMemory, methodStep, NonFiniteLossError, type StepResult, type StepSync } from '../methods/index.js';
 import { setBatchStatsSync } from '../nn/index.js';
-import { SINGLE_PROCESS, ShardedSampler, type Parallelism } from '../parallel/index.js';
-import { manualSeed, setNumThreads, tensor, tidy } from '../torch/index.js';
-import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type EpochProgress, type TrainerState } from './checkpoint.js';
+import { ShardedSampler, type Parallelism } from '../parallel/index.js';
+import { manualSeed, onDevice, tensor, tidy } from '../torch/index.js';
 import { ConfigError, setting, type TrainConfig } from './config.js';
 import { finiteGuard } from './finite-guard.js';
-import { lockRun, type RunLock } from './run-lock.js';
+import { withCheckpoint } from './learned-state.js';
+import type { RunLock } from './run-lock.js';
 import { stepSeed } from './seeding.js';
-import { buildParts, disposeParts, methodOf, openTrainingData, trainSampler, type TrainingData, type TrainingParts } from './setup.js';
+import { disposeParts, type TrainingData, type TrainingParts } from './setup.js';
 import { buildSummary, modelRecord } from './summary.js';
-import { restoreCheckpoint, withCheckpoint, writeRunModel } from './weights.js';
 
 export interface ProgressReporter {
   tick(n?: number, info?: string): void;
@@ -62,11 +61,13 @@ export class Trainer {
   /** Gathering and gradient reduction of a data-parallel run; undefined alone. */
   readonly #sync: StepSync | undefined;
 
-  private constructor(
+  /** Made by startRun and resumeRun, which own what it is given until dispose(). */
+  constructor(
     readonly config: TrainConfig,
     readonly run: RunDirectory,
     private readonly data: TrainingData,
     private readonly parts: TrainingParts,
+    private readonly compute: ComputeSetting,
     private state: TrainerState,
     private readonly hooks: TrainerHooks,
     private readonly lock: RunLock,
@@ -81,139 +82,7 @@ export class Trainer {
 
   /** The device this process computes on (cuda:<local rank> for a worker of a multi-GPU run). */
   private get device(): string {
-    return this.parallel.deviceFor(this.config.device);
-  }
-
-  /**
-   * A new run in config.out. A folder that holds a run with progress (a checkpoint, a model) is
-   * refused; one whose start was killed before its first checkpoint is taken over. Writes
-   * config.json and an initial checkpoint, holding the run's lock from before the first write.
-   */
-  static async start(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
-    // Only rank 0 writes the run; the other ranks of a data-parallel run neither check nor lock it.
-    if (!parallel.writes) return Trainer.fresh(config, hooks, parallel, () => FOLLOWER_LOCK);
-    checkFree(config.out);
-    return Trainer.fresh(config, hooks, parallel, () => {
-      const lock = lockRun(config.out, (line) => hooks.log?.(line));
-      try {
-        checkFree(config.out); // again, now that no one else can be writing it
-      } catch (err) {
-        lock.release();
-        throw err;
-      }
-      if (RunDirectory.holdsRun(config.out)) hooks.log?.(`${config.out} holds a run stopped before its first checkpoint; starting it afresh`);
-      return lock;
-    });
-  }
-
-  private static async fresh(given: TrainConfig, hooks: TrainerHooks, parallel: Parallelism, takeLock: () => RunLock): Promise<Trainer> {
-    const config = { ...given, worldSize: parallel.worldSize };
-    checkShards(config);
-    setNumThreads(config.threads);
-    const data = await openTrainingData(config);
-    const parts = buildParts({ ...config, device: parallel.deviceFor(config.device) }, data.train.numClasses);
-    let lock: RunLock | undefined;
-    try {
-      broadcastParts(parallel, parts);
-      const run = new RunDirectory(config.out);
-      if (parallel.writes) mkdirSync(config.out, { recursive: true });
-      lock = takeLock();
-      if (parallel.writes) {
-        run.removeTemporaries();
-        run.writeConfig(config);
-        run.truncateMetrics(0);
-      }
-      const sampler = trainSampler(config, data.train.labels);
-      const state: TrainerState = {
-        epoch: 0,
-        step: 0,
-        sampler: sampler.state(),
-        scheduler: parts.scheduler.stateDict(),
-        partialEpoch: null,
-        best: null,
-        lastEval: null,
-        trainSeconds: 0,
-        evalSeconds: 0,
-        samplesPerBranch: new Array<number>(parts.method.branches).fill(0),
-        metricsBytes: 0,
-      };
-      const trainer = new Trainer(config, run, data, parts, state, hooks, lock, parallel);
-      trainer.saveCheckpoint();
-      for (const note of [...data.warnings, ...parts.notes]) trainer.log(note);
-      return trainer;
-    } catch (err) {
-      lock?.release();
-      disposeParts(parts);
-      throw err;
-    }
-  }
-
-  /**
-   * Continues the run in config.out from its checkpoint (config from resolveResumeConfig), or from
-   * its beginning when it was stopped before the first checkpoint.
-   */
-  static async resume(config: TrainConfig, hooks: TrainerHooks = {}, parallel: Parallelism = SINGLE_PROCESS): Promise<Trainer> {
-    const lock = parallel.writes ? lockRun(config.out, (line) => hooks.log?.(line)) : FOLLOWER_LOCK;
-    try {
-      if (findCheckpoint(config.out) === null) {
-        hooks.log?.(`${config.out} was stopped before its first checkpoint; starting it from the beginning`);
-        return await Trainer.fresh(config, hooks, parallel, () => lock);
-      }
-      return await Trainer.continue(config, hooks, lock, parallel);
-    } catch (err) {
-      lock.release();
-      throw err;
-    }
-  }
-
-  private static async continue(given: TrainConfig, hooks: TrainerHooks, lock: RunLock, parallel: Parallelism): Promise<Trainer> {
-    // The checkpoint holds the global sampler and rank 0's state: any number of ranks can go on from it.
-    const config = { ...given, worldSize: parallel.worldSize };
-    checkShards(config);
-    setNumThreads(config.threads);
-    const run = new RunDirectory(config.out);
-    const checkpoint = loadCheckpoint(config.out);
-    let data: TrainingData;
-    let parts: TrainingParts;
-    try {
-      data = await openTrainingData(config);
-      parts = buildParts({ ...config, pretrained: null, device: parallel.deviceFor(config.device) }, data.train.numClasses);
-    } catch (err) {
-      disposeCheckpoint(checkpoint);
-      throw err;
-    }
-    const saved = checkpoint.trainer.sampler;
-    if (saved.size !== data.train.size || saved.labelsHash !== hashLabels(data.train.labels)) {
-      disposeCheckpoint(checkpoint);
-      disposeParts(parts);
-      throw new ConfigError(
-        `${setting('resume')} ${config.out}: the training images changed since the run started (${saved.size} images then, ${data.train.size} now). ` +
-          `Restore the data as it was to continue this run exactly, or start a new run with another ${setting('out')}` +
-          (config.skipBadImages ? '.' : `; ${setting('skipBadImages')} in a new run drops unreadable images before training.`),
-      );
-    }
-    try {
-      restoreCheckpoint(parts, checkpoint);
-    } catch (err) {
-      disposeParts(parts);
-      throw new ConfigError(`${setting('resume')} ${config.out}: the checkpoint does not fit this configuration: ${(err as Error).message}`);
-    }
-    const state = checkpoint.trainer;
-    if (state.epoch > config.epochs) {
-      disposeParts(parts);
-      throw new ConfigError(`${setting('epochs')} ${config.epochs} is fewer than the ${state.epoch} epochs ${config.out} has completed`);
-    }
-    broadcastParts(parallel, parts);
-    if (parallel.writes) {
-      run.removeTemporaries();
-      run.truncateMetrics(state.metricsBytes);
-      run.writeConfig(config);
-    }
-    const trainer = new Trainer(config, run, data, parts, state, hooks, lock, parallel);
-    const at = state.partialEpoch ? `in epoch ${state.epoch + 1} after step ${state.partialEpoch.steps}` : `after epoch ${state.epoch}`;
-    trainer.log(`resuming ${config.out} ${at} (${state.step} steps so far)`);
-    for (const warning of data.warnings) trainer.log(warning);
-    return trainer;
+    return this.compute.device;
   }
 
   /** Ask the loop to stop after the current step (what Ctrl-C does). */
@@ -308,8 +177,8 @@ export class Trainer {
         const labels = tensor(batch.labels, [batch.labels.length]).to('int64');
         return methodStep(
           { model, method, criterion: finiteGuard(criterion), optimizer, memory: this.#defenseMemory, ...(this.#sync ? { sync: this.#sync } : {}), ...(lossScale ? { lossScale } : {}) },
-          device === 'cpu' ? images : images.to(device),
-          device === 'cpu' ? labels : labels.to(device),
+          onDevice(images, device),
+          onDevice(labels, device),
         );
       });
     } catch (err) {
@@ -359,7 +228,7 @@ export class Trainer {
     let shown = 0;
     let metrics: Record<string, number>;
     try {
-      metrics = await evaluateModel(this.parts.model, this.data.evaluation, {
+      metrics = await cleanMetrics(this.parts.model, this.data.evaluation, {
         transform: this.data.testTransform,
         batchSize: this.config.evalBatchSize,
         device: this.device,
@@ -381,7 +250,7 @@ export class Trainer {
     const best = this.state.best?.metrics['recall@1'];
     const improved = best === undefined || recall > best;
     if (improved) this.state.best = { epoch, metrics };
-    if (this.parallel.writes && (improved || this.config.modelSelection === 'final')) writeRunModel(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
+    if (this.parallel.writes && (improved || this.config.modelSelection === 'final')) writeRunModelFile(this.run.file('model'), this.parts.model, this.config, epoch, metrics);
     return recall;
   }
 
@@ -393,7 +262,8 @@ export class Trainer {
     return performance.now() - this.#checkpointTime >= Number(every.slice(0, -1)) * 60_000;
   }
 
-  private saveCheckpoint(): void {
+  /** Writes the checkpoint (rank 0), and notes where it stands for --checkpoint-every and messages. */
+  saveCheckpoint(): void {
     this.#checkpointStep = this.state.step;
     this.#checkpointTime = performance.now();
     if (!this.parallel.writes) return;
@@ -408,7 +278,7 @@ export class Trainer {
     throw new TrainingInterrupted(this.run.path, this.state.epoch + 1, progress.steps);
   }
 
-  private log(line: string): void {
+  log(line: string): void {
     this.hooks.log?.(line);
   }
 }
@@ -419,38 +289,6 @@ export class Trainer {
  */
 function turnOfEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** The lock of a rank that does not write the run (rank 0 holds the real one). */
-const FOLLOWER_LOCK: RunLock = { path: '', release() {} };
-
-/** Rank 0's weights, buffers and loss parameters on every rank (a no-op alone). */
-function broadcastParts(parallel: Parallelism, parts: TrainingParts): void {
-  if (parallel.worldSize === 1) return;
-  const { model, criterion } = parts;
-  parallel.broadcast([...model.parameters(), ...model.namedBuffers().map(([, b]) => b), ...criterion.parameters()]);
-}
-
-/** Each rank takes whole classes' groups of every batch: batchSize / samplesPerClass must split evenly over the ranks. */
-export function checkShards(config: TrainConfig): void {
-  const groups = config.batchSize / config.samplesPerClass;
-  if (config.worldSize > 1 && groups % config.worldSize !== 0) {
-    throw new ConfigError(
-      `${setting('batchSize')} ${config.batchSize} holds ${groups} classes of ${setting('samplesPerClass')} ${config.samplesPerClass}, ` +
-        `which do not split evenly over ${config.worldSize} processes; choose a batch of a multiple of ${config.samplesPerClass * config.worldSize} images`,
-    );
-  }
-  // A defense's loss is computed on one process's rows; gathering it across ranks is not built.
-  if (config.worldSize > 1 && methodOf(config).defense !== undefined) {
-    throw new ConfigError(`${setting('method')} ${methodName(config.method)} is a defense, which trains in one process; data-parallel training covers baseline, advprop-d, mdprop and methods of distributions`);
-  }
-}
-
-/** Refuses a folder that holds a run with progress (checked before any work starts, and again under the lock). */
-function checkFree(path: string): void {
-  if (RunDirectory.hasProgress(path)) {
-    throw new ConfigError(`${setting('out')} ${path} already holds a run (a checkpoint or a model); continue it with ${setting('resume')} ${path} or choose another ${setting('out')}`);
-  }
 }
 
 function fmt(value: number | undefined): string {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CleanGallery } from '../../src/adversarial/gallery.js';
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
-import { evaluateRobustness, type AttackRun, type QuerySource, type RunResult } from '../../src/adversarial/evaluate.js';
+import { measureRobustness, type AttackCondition, type QuerySource, type ConditionResult } from '../../src/adversarial/robustness.js';
 import { GalleryClusters } from '../../src/adversarial/robust-metrics.js';
 import { createModel } from '../../src/nn/index.js';
 import * as T from '../../src/torch/index.js';
@@ -17,7 +17,7 @@ const N = 48;
 const QUERIES = 16;
 const SIDE = 28;
 
-async function evaluateOn(device: string, pixels: Float32Array, labels: Int32Array): Promise<{ clean: RunResult; runs: RunResult[]; seconds: number; embeddings: number[] }> {
+async function evaluateOn(device: string, pixels: Float32Array, labels: Int32Array): Promise<{ clean: ConditionResult; conditions: ConditionResult[]; seconds: number; embeddings: number[] }> {
   T.manualSeed(0);
   const model = createModel({ arch: 'resnet-small', embedDim: 16, inChannels: 1 });
   model.eval().to(device);
@@ -40,9 +40,9 @@ async function evaluateOn(device: string, pixels: Float32Array, labels: Int32Arr
       }
     },
   };
-  const runs: AttackRun[] = (['stax', 'untargeted', 'ca+', 'qa-'] as const).map((attack) => ({ attack, budget: parseBudget('8/255'), iters: 5 }));
+  const runs: AttackCondition[] = (['stax', 'untargeted', 'ca+', 'qa-'] as const).map((attack) => ({ attack, budget: parseBudget('8/255'), iters: 5 }));
   const start = Date.now();
-  const result = await evaluateRobustness(runs, {
+  const result = await measureRobustness(runs, {
     embed,
     device,
     gallery,
@@ -75,16 +75,16 @@ describe('robustness evaluation on CUDA', { skip: hasCuda ? false : 'no CUDA in 
     assert.ok(worst < 1e-3, `clean embeddings differ by ${worst}`);
     assert.equal(gpu.clean.metrics['recall@1'], cpu.clean.metrics['recall@1']);
     assert.ok(Math.abs(gpu.clean.metrics['map@r'] - cpu.clean.metrics['map@r']) < 1e-4);
-    cpu.runs.forEach((r, i) => {
-      const g = gpu.runs[i]!;
-      assert.ok(Math.abs(g.metrics['recall@1'] - r.metrics['recall@1']) <= 0.25, `${r.run!.attack}: recall@1 cpu ${r.metrics['recall@1']} cuda ${g.metrics['recall@1']}`);
-      assert.ok(Math.abs(g.embeddingShift - r.embeddingShift) < 0.1 * Math.max(r.embeddingShift, 1e-3) + 1e-3, `${r.run!.attack}: shift cpu ${r.embeddingShift} cuda ${g.embeddingShift}`);
+    cpu.conditions.forEach((r, i) => {
+      const g = gpu.conditions[i]!;
+      assert.ok(Math.abs(g.metrics['recall@1'] - r.metrics['recall@1']) <= 0.25, `${r.condition!.attack}: recall@1 cpu ${r.metrics['recall@1']} cuda ${g.metrics['recall@1']}`);
+      assert.ok(Math.abs(g.embeddingShift - r.embeddingShift) < 0.1 * Math.max(r.embeddingShift, 1e-3) + 1e-3, `${r.condition!.attack}: shift cpu ${r.embeddingShift} cuda ${g.embeddingShift}`);
     });
   });
 });
 
-function summary(r: { clean: RunResult; runs: RunResult[] }): Record<string, number> {
+function summary(r: { clean: ConditionResult; conditions: ConditionResult[] }): Record<string, number> {
   const out: Record<string, number> = { clean: r.clean.metrics['recall@1'] };
-  for (const run of r.runs) out[run.run!.attack] = run.metrics['recall@1'];
+  for (const run of r.conditions) out[run.condition!.attack] = run.metrics['recall@1'];
   return out;
 }

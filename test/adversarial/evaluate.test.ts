@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ATTACK_NAMES } from '../../src/adversarial/attacks.js';
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
-import { evaluateRobustness, evaluateRun, type AttackRun, type QuerySource, type RobustnessOptions } from '../../src/adversarial/evaluate.js';
+import { measureRobustness, measureClean, measureCondition, type AttackCondition, type QuerySource, type RobustnessOptions } from '../../src/adversarial/robustness.js';
 import { queryIndices } from '../../src/adversarial/query-source.js';
 import { GalleryClusters } from '../../src/adversarial/robust-metrics.js';
-import { buildReport, contractOutput } from '../../src/evaluate/report.js';
+import { evalFileOf, contractOutput } from '../../src/evaluate/results.js';
 import { evalFileSchema, type EvalSettings } from '../../src/formats/index.js';
 import * as T from '../../src/torch/index.js';
 import { MEAN, STD, toy } from './fixtures.js';
@@ -54,7 +54,7 @@ function options(indices: Int32Array): RobustnessOptions {
     gallery: world.gallery,
     clusters,
     queries: source(indices),
-    pgd: { norm: 'linf', randomStart: 'budget', range, std: STD },
+    pgd: { norm: 'linf', randomStart: 'eps', range, std: STD },
     suite: { mtaxTargets: 3, rankPartners: 1, topFraction: 0.1, seed: 4 },
     ks: [1, 2, 4],
   };
@@ -63,36 +63,41 @@ function options(indices: Int32Array): RobustnessOptions {
 const all = Int32Array.from({ length: 12 }, (_, i) => i);
 
 describe('robustness evaluation', () => {
-  it('eps 0 reproduces the clean numbers exactly, for every attack', async () => {
-    const runs: AttackRun[] = ATTACK_NAMES.map((attack) => ({ attack, budget: parseBudget('0'), iters: 4 }));
-    const { clean, runs: results } = await evaluateRobustness(runs, options(all));
+  it('eps 0 runs PGD and reproduces the clean numbers exactly, for every attack', async () => {
+    const runs: AttackCondition[] = ATTACK_NAMES.map((attack) => ({ attack, budget: parseBudget('0'), iters: 4 }));
+    // Forwards of a PGD iterate (an input that takes gradients) show the attacks really ran.
+    let pgdForwards = 0;
+    const counted = { ...options(all), embed: (x: T.Tensor) => (x.requiresGrad && pgdForwards++, world.embed(x)) };
+    const { clean, conditions: results } = await measureRobustness(runs, counted);
+    // 12 queries in 3 batches; every attack iterates 4 times per batch (fgsm once).
+    assert.equal(pgdForwards, 3 * ((ATTACK_NAMES.length - 1) * 4 + 1));
     for (const r of results) {
-      assert.deepEqual(r.metrics, clean.metrics, r.run!.attack);
-      assert.equal(r.embeddingShift, 0, r.run!.attack);
-      assert.equal(r.maxPerturbation, 0, r.run!.attack);
+      assert.deepEqual(r.metrics, clean.metrics, r.condition!.attack);
+      assert.equal(r.embeddingShift, 0, r.condition!.attack);
+      assert.equal(r.maxPerturbation, 0, r.condition!.attack);
     }
   });
 
   it('a real budget lowers Recall@1 under stax and the same seed gives the same numbers', async () => {
-    const run: AttackRun = { attack: 'stax', budget: parseBudget('64/255'), iters: 10 };
-    const clean = await evaluateRun(null, options(all));
-    const first = await evaluateRun(run, options(all));
-    const second = await evaluateRun(run, options(all));
+    const run: AttackCondition = { attack: 'stax', budget: parseBudget('64/255'), iters: 10 };
+    const clean = await measureClean(options(all));
+    const first = await measureCondition(run, options(all));
+    const second = await measureCondition(run, options(all));
     assert.ok(first.metrics['recall@1'] < clean.metrics['recall@1'], `recall@1 ${clean.metrics['recall@1']} -> ${first.metrics['recall@1']}`);
     assert.ok(first.successRate! > 0);
     assert.deepEqual(second, first);
   });
 
   it('the report carries exactly the contract keys; fgsm reports one iteration', async () => {
-    const runs: AttackRun[] = [
+    const runs: AttackCondition[] = [
       { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
       { attack: 'fgsm', budget: parseBudget('4/255'), iters: 3 },
       { attack: 'qa-', budget: parseBudget('0.1'), iters: 3 },
       { attack: 'es', budget: parseBudget('0.1'), iters: 3 },
     ];
-    const { clean, runs: results } = await evaluateRobustness(runs, options(all));
-    const report = buildReport(clean, results, [1, 2, 4], SETTINGS);
-    // What buildReport makes is what eval.json's schema accepts.
+    const { clean, conditions: results } = await measureRobustness(runs, options(all));
+    const report = evalFileOf(clean, results, [1, 2, 4], SETTINGS);
+    // What evalFileOf makes is what eval.json's schema accepts.
     assert.equal(evalFileSchema.safeParse(JSON.parse(JSON.stringify(report))).success, true);
     const out = JSON.parse(JSON.stringify(contractOutput(report))) as { clean: object; attacks: object[] };
     // qa- and es are ERS attacks, so the contract carries the score too.
@@ -117,7 +122,7 @@ describe('robustness evaluation', () => {
   });
 
   it('runs sharing PGD passes give each query the result it gets from runs made one at a time', async () => {
-    const runs: AttackRun[] = [
+    const runs: AttackCondition[] = [
       { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
       { attack: 'mtax', budget: parseBudget('0.3'), iters: 3 },
       { attack: 'untargeted', budget: parseBudget('0.3'), iters: 3 },
@@ -126,12 +131,12 @@ describe('robustness evaluation', () => {
       { attack: 'stax', budget: parseBudget('0'), iters: 3 },
       { attack: 'stax', budget: parseBudget('0.1'), iters: 3 },
     ];
-    const alone = await evaluateRobustness(runs, { ...options(all), conditionsPerPass: 1 });
+    const alone = await measureRobustness(runs, { ...options(all), conditionsPerPass: 1 });
     for (const perPass of [2, 7]) {
-      const shared = await evaluateRobustness(runs, { ...options(all), conditionsPerPass: perPass });
-      shared.runs.forEach((r, i) => {
-        const want = alone.runs[i]!;
-        const what = `${r.run!.attack} ${r.run!.budget.text} (${perPass} per pass)`;
+      const shared = await measureRobustness(runs, { ...options(all), conditionsPerPass: perPass });
+      shared.conditions.forEach((r, i) => {
+        const want = alone.conditions[i]!;
+        const what = `${r.condition!.attack} ${r.condition!.budget.text} (${perPass} per pass)`;
         assert.deepEqual(r.hits, want.hits, what);
         assert.deepEqual(r.metrics, want.metrics, what);
         assert.equal(r.successRate, want.successRate, what);
@@ -141,19 +146,19 @@ describe('robustness evaluation', () => {
       });
     }
     // The attacks did something (so the equality above is not that of untouched queries), and the repeated run is a copy.
-    assert.ok(alone.runs[2]!.metrics['recall@1'] < alone.clean.metrics['recall@1']);
-    assert.deepEqual(alone.runs[6], alone.runs[0]);
-    assert.deepEqual(alone.runs[5]!.metrics, alone.clean.metrics);
+    assert.ok(alone.conditions[2]!.metrics['recall@1'] < alone.clean.metrics['recall@1']);
+    assert.deepEqual(alone.conditions[6], alone.conditions[0]);
+    assert.deepEqual(alone.conditions[5]!.metrics, alone.clean.metrics);
   });
 
   it('rejects a conditionsPerPass that is not a positive integer', async () => {
-    await assert.rejects(evaluateRobustness([{ attack: 'stax', budget: parseBudget('0.1'), iters: 1 }], { ...options(all), conditionsPerPass: 0 }), /conditionsPerPass must be a positive integer, got 0/);
+    await assert.rejects(measureRobustness([{ attack: 'stax', budget: parseBudget('0.1'), iters: 1 }], { ...options(all), conditionsPerPass: 0 }), /conditionsPerPass must be a positive integer, got 0/);
   });
 
   it('leaves no tensors behind', async () => {
     const before = T.liveTensors();
-    await evaluateRun({ attack: 'ca-', budget: parseBudget('0.1'), iters: 2 }, options(all));
-    await evaluateRun(null, options(all));
+    await measureCondition({ attack: 'ca-', budget: parseBudget('0.1'), iters: 2 }, options(all));
+    await measureClean(options(all));
     assert.equal(T.liveTensors(), before);
   });
 });

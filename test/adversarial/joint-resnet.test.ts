@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
-import { evaluateRobustness, type AttackRun, type QuerySource, type RobustnessOptions } from '../../src/adversarial/evaluate.js';
+import { measureRobustness, type AttackCondition, type QuerySource, type RobustnessOptions } from '../../src/adversarial/robustness.js';
 import { CleanGallery } from '../../src/adversarial/gallery.js';
 import { GalleryClusters } from '../../src/adversarial/robust-metrics.js';
 import { createModel, freezeParameters } from '../../src/nn/index.js';
@@ -56,7 +56,7 @@ const options = (conditionsPerPass?: number): RobustnessOptions => ({
   gallery,
   clusters,
   queries: queries(),
-  pgd: { norm: 'linf', randomStart: 'budget', range, std: [0.25] },
+  pgd: { norm: 'linf', randomStart: 'eps', range, std: [0.25] },
   suite: { mtaxTargets: 3, rankPartners: 1, topFraction: 0.1, seed: 2 },
   ks: [1, 2],
   ...(conditionsPerPass === undefined ? {} : { conditionsPerPass }),
@@ -64,20 +64,20 @@ const options = (conditionsPerPass?: number): RobustnessOptions => ({
 
 describe('joint attack passes on a ResNet', () => {
   it('give the same per-query hits, metrics and success rates as one run at a time', async () => {
-    const runs: AttackRun[] = ['stax', 'mtax', 'untargeted'].flatMap((attack) =>
-      ['0.1', '0.5'].map((eps) => ({ attack: attack as AttackRun['attack'], budget: parseBudget(eps), iters: 2 })),
+    const runs: AttackCondition[] = ['stax', 'mtax', 'untargeted'].flatMap((attack) =>
+      ['0.1', '0.5'].map((eps) => ({ attack: attack as AttackCondition['attack'], budget: parseBudget(eps), iters: 2 })),
     );
-    const alone = await evaluateRobustness(runs, options(1));
-    const shared = await evaluateRobustness(runs, options(6));
+    const alone = await measureRobustness(runs, options(1));
+    const shared = await measureRobustness(runs, options(6));
     assert.ok(model.parameters().every((p) => p.grad === null), 'attacks left parameter gradients behind');
-    shared.runs.forEach((r, i) => {
-      const want = alone.runs[i]!;
-      const what = `${r.run!.attack} eps ${r.run!.budget.text}`;
+    shared.conditions.forEach((r, i) => {
+      const want = alone.conditions[i]!;
+      const what = `${r.condition!.attack} eps ${r.condition!.budget.text}`;
       assert.deepEqual(r.hits, want.hits, what);
       assert.equal(r.successRate, want.successRate, what);
       for (const [k, v] of Object.entries(r.metrics)) assert.ok(Math.abs(v - (want.metrics as Record<string, number>)[k]!) <= 1e-6, `${what} ${k}: ${v} vs ${(want.metrics as Record<string, number>)[k]}`);
     });
     // The strongest attacks move the embeddings well away from the clean ones (the check above is not vacuous).
-    assert.ok(alone.runs[5]!.embeddingShift > 0.05, `untargeted shift ${alone.runs[5]!.embeddingShift}`);
+    assert.ok(alone.conditions[5]!.embeddingShift > 0.05, `untargeted shift ${alone.conditions[5]!.embeddingShift}`);
   });
 });

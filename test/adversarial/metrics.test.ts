@@ -6,7 +6,7 @@ import { prepareAttack } from '../../src/adversarial/attacks.js';
 import { budgetInInputUnits, parseBudget } from '../../src/adversarial/budget.js';
 import { CleanGallery } from '../../src/adversarial/gallery.js';
 import { rankPercentiles } from '../../src/adversarial/ranking.js';
-import { GalleryClusters, retrievalMetrics } from '../../src/adversarial/robust-metrics.js';
+import { GalleryClusters, galleryMetrics } from '../../src/adversarial/robust-metrics.js';
 import { empiricalRobustnessScore, robustnessRatio } from '../../src/adversarial/scores.js';
 import * as T from '../../src/torch/index.js';
 import { tidy, type Tensor } from '../../src/torch/index.js';
@@ -37,7 +37,7 @@ describe('robust retrieval metrics', () => {
       const clusters = new GalleryClusters(gallery, 0);
       // Query 0 (class 0) is row 0; query 1 (class 1) is row 2.
       const queries = { embeddings: circle([0, 20]), labels: Int32Array.from([0, 1]), ownRows: Int32Array.from([0, 2]) };
-      const m = retrievalMetrics(queries, gallery, clusters, [1, 2, 4]);
+      const m = galleryMetrics(queries, gallery, clusters, [1, 2, 4]);
       // Row 0 finds row 1 first (hit); row 2 finds rows 1, 0 (class 0), then 3, 4 (class 1).
       close(m['recall@1'], 0.5, 'recall@1');
       close(m['recall@2'], 0.5, 'recall@2');
@@ -45,7 +45,7 @@ describe('robust retrieval metrics', () => {
       // MAP@R: query 0 has R = 1 relevant item at rank 1 -> 1; query 1 has R = 2 at ranks 3, 4 -> 0.
       close(m['map@r'], 0.5, 'map@r');
       // Without the exclusion each query would find itself first.
-      const selfHit = retrievalMetrics({ ...queries, ownRows: Int32Array.from([-1, -1]) }, gallery, clusters, [1]);
+      const selfHit = galleryMetrics({ ...queries, ownRows: Int32Array.from([-1, -1]) }, gallery, clusters, [1]);
       close(selfHit['recall@1'], 1, 'recall@1 with own copies');
       clusters.dispose();
     });
@@ -57,9 +57,9 @@ describe('robust retrieval metrics', () => {
       const clusters = new GalleryClusters(gallery, 2);
       const labels = Int32Array.from([0, 0, 1, 1]);
       const ownRows = Int32Array.from([0, 1, 3, 4]);
-      const clean = retrievalMetrics({ embeddings: circle([0, 10, 180, 190]), labels, ownRows }, gallery, clusters, [1]);
+      const clean = galleryMetrics({ embeddings: circle([0, 10, 180, 190]), labels, ownRows }, gallery, clusters, [1]);
       close(clean.nmi, 1, 'clean nmi');
-      const moved = retrievalMetrics({ embeddings: circle([185, 175, 180, 190]), labels, ownRows }, gallery, clusters, [1]);
+      const moved = galleryMetrics({ embeddings: circle([185, 175, 180, 190]), labels, ownRows }, gallery, clusters, [1]);
       close(moved.nmi, 0, 'nmi with every query on one side');
       close(moved['recall@1'], 0.5, 'recall@1 of the moved queries');
       clusters.dispose();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { prepareAttack, type AttackName, type QueryBatch } from '../../src/adversarial/attacks.js';
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
-import { pgdOptionsFor } from '../../src/adversarial/evaluate.js';
+import { pgdOptionsFor } from '../../src/adversarial/robustness.js';
 import { int64Tensor } from '../../src/adversarial/gallery.js';
 import { misrankObjective, nearestOtherThanTop1, retainedInTopK } from '../../src/adversarial/misranking.js';
 import { featurePgd } from '../../src/adversarial/pgd.js';

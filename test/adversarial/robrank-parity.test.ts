@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { prepareAttack, type QueryBatch } from '../../src/adversarial/attacks.js';
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
-import { pgdOptionsFor } from '../../src/adversarial/evaluate.js';
+import { pgdOptionsFor } from '../../src/adversarial/robustness.js';
 import { CleanGallery } from '../../src/adversarial/gallery.js';
 import { featurePgd, type EmbedFn } from '../../src/adversarial/pgd.js';
 import { PROFILES } from '../../src/adversarial/profiles.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ATTACK_NAMES, isRankingAttack, prepareAttack, type AttackName, type SuiteOptions } from '../../src/adversarial/attacks.js';
 import { disposeRange, normalizedPixelRange, parseBudget } from '../../src/adversarial/budget.js';
-import { pgdOptionsFor, type PgdSettings } from '../../src/adversarial/evaluate.js';
+import { pgdOptionsFor, type PgdSettings } from '../../src/adversarial/robustness.js';
 import { attackObjective, featurePgd, type AttackGoal } from '../../src/adversarial/pgd.js';
 import * as T from '../../src/torch/index.js';
 import { noGrad, tidy, type Tensor } from '../../src/torch/index.js';
@@ -18,7 +18,7 @@ after(() => {
 });
 
 const suite: SuiteOptions = { mtaxTargets: 3, rankPartners: 2, topFraction: 0.2, seed: 7 };
-const settings: PgdSettings = { norm: 'linf', randomStart: 'budget', range, std: STD };
+const settings: PgdSettings = { norm: 'linf', randomStart: 'eps', range, std: STD };
 const QUERIES = 8;
 
 /** The first QUERIES gallery images as a batch (their own copies are gallery rows 0..7). */

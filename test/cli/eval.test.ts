@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { RunDirectory } from '../../src/formats/index.js';
 import { convertToMultiBatchNorm, createModel } from '../../src/nn/index.js';
-import { resolveConfig, writeRunModel } from '../../src/train/index.js';
+import { writeRunModelFile as writeRunModel } from '../../src/formats/index.js';
+import { resolveConfig } from '../../src/train/index.js';
 import * as T from '../../src/torch/index.js';
 import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { assertMatchesSchema } from '../helpers/json-schema.js';
@@ -106,7 +107,7 @@ describe('mdprop eval', () => {
   it('evaluates given weights without a run (settings from their metadata, eval.json beside them) and a BN branch of the same epoch', () => {
     const r = spawnMdprop(['eval', '--weights', join(root, 'weights', 'model.safetensors'), '--data-root', data, '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^run\s+eps/);
+    assert.match(r.stdout, /^attack\s+eps/);
     assert.match(r.stdout, /es\s+4\/255/);
     const beside = JSON.parse(readFileSync(join(root, 'weights', 'eval.json'), 'utf8')) as { settings: Record<string, unknown> };
     assert.deepEqual([beside.settings.dataset, beside.settings.image_size, beside.settings.embed_dim], ['folder', 12, 8]);

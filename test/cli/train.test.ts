@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RunDirectory } from '../../src/formats/index.js';
 import { assertMatchesSchema } from '../helpers/json-schema.js';
-import { disposeCheckpoint, loadCheckpoint } from '../../src/train/index.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../src/formats/index.js';
 import { TINY_FLAGS, tempDir } from '../train/helpers.js';
 import { CLI_MAIN, runMdprop, spawnMdprop } from '../helpers/cli.js';
 

@@ -10,7 +10,7 @@
 // mean MAP@R = 1/5, mean mAP_c = (5/9 + 7/18 + 7/18 + 0 + 1/4) / 5 = 19/60.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateRetrieval } from '../../src/dml/index.js';
+import { retrievalMetrics } from '../../src/dml/index.js';
 import { tensor, tidy } from '../../src/torch/index.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
@@ -22,7 +22,7 @@ function circle(degrees: number[]) {
 describe('map_c and map@r', () => {
   it('match the hand-worked example', () => {
     tidy(() => {
-      const report = evaluateRetrieval({
+      const report = retrievalMetrics({
         queries: circle([0, 12, 30, 20, 100]),
         queryLabels: tensor([0, 0, 0, 1, 1], [5], { dtype: 'int64' }),
         ks: [1],
@@ -37,7 +37,7 @@ describe('map_c and map@r', () => {
   it('a perfect ranking scores map@r 1 but map_c R / (R + 1) per query, as the authors\' code does', () => {
     tidy(() => {
       // Classes of 3 and 2 items, each class on its own tight arc far from the other.
-      const report = evaluateRetrieval({
+      const report = retrievalMetrics({
         queries: circle([0, 1, 2, 180, 181]),
         queryLabels: tensor([0, 0, 0, 1, 1], [5], { dtype: 'int64' }),
         ks: [1],

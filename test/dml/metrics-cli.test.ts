@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { evaluateRetrieval } from '../../src/dml/index.js';
+import { retrievalMetrics } from '../../src/dml/index.js';
 import { tensor, tidy, writeSafetensors } from '../../src/torch/index.js';
 import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { clusteredEmbeddings, referenceRetrieval } from './reference.js';
@@ -39,7 +39,7 @@ describe('mdprop metrics', () => {
       if (key !== 'pi_ratio') assert.ok(json[key]! >= 0 && json[key]! <= 1, `${key} = ${json[key]}`);
     }
     const expected = tidy(() =>
-      evaluateRetrieval({ queries: tensor(data.rows.flat(), [n, 5]), queryLabels: tensor(data.labels, [n], { dtype: 'int64' }), ks: [1, 2, 4, 8] }),
+      retrievalMetrics({ queries: tensor(data.rows.flat(), [n, 5]), queryLabels: tensor(data.labels, [n], { dtype: 'int64' }), ks: [1, 2, 4, 8] }),
     );
     assert.deepEqual(json, JSON.parse(JSON.stringify(expected)));
     const reference = referenceRetrieval(data.rows.map((r) => Array.from(Float32Array.from(r))), data.labels, null, null, [1]);

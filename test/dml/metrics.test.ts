@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateRetrieval, kmeans, nearestNeighbours, normalizedMutualInformation, pairF1 } from '../../src/dml/index.js';
+import { retrievalMetrics, kmeans, nearestNeighbours, normalizedMutualInformation, pairF1 } from '../../src/dml/index.js';
 import { liveTensors, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import {
   clusteredEmbeddings,
@@ -39,7 +39,7 @@ describe('retrieval metrics', () => {
   it('match a full-sort reference (self-excluded queries)', () => {
     tidy(() => {
       const { x, y } = asTensors(data.rows, data.labels);
-      const report = evaluateRetrieval({ queries: x, queryLabels: y, ks: KS, clustering: false, embeddingSpace: false });
+      const report = retrievalMetrics({ queries: x, queryLabels: y, ks: KS, clustering: false, embeddingSpace: false });
       const ref = referenceRetrieval(rounded(x), data.labels, null, null, KS);
       for (const k of KS) close(report[`recall@${k}`], ref.recall.get(k)!, 1e-4, `recall@${k}`);
       close(report['map@r'], ref.mapAtR, 1e-4, 'map@r');
@@ -59,7 +59,7 @@ describe('retrieval metrics', () => {
       const galleryLabels = data.labels.slice(40);
       const q = asTensors(queries, queryLabels);
       const g = asTensors(gallery, galleryLabels);
-      const report = evaluateRetrieval({ queries: q.x, queryLabels: q.y, gallery: g.x, galleryLabels: g.y, ks: [1, 5, 30], clustering: false, embeddingSpace: false });
+      const report = retrievalMetrics({ queries: q.x, queryLabels: q.y, gallery: g.x, galleryLabels: g.y, ks: [1, 5, 30], clustering: false, embeddingSpace: false });
       const ref = referenceRetrieval(rounded(q.x), queryLabels, rounded(g.x), galleryLabels, [1, 5, 30]);
       for (const k of [1, 5, 30]) close(report[`recall@${k}`], ref.recall.get(k)!, 1e-4, `recall@${k}`);
       close(report['map@r'], ref.mapAtR, 1e-4, 'map@r');
@@ -77,7 +77,7 @@ describe('retrieval metrics', () => {
       const excluded = queryLabels.map((_, i) => (i % 7 === 3 ? -1 : i % 7 === 5 ? (i + 1) % gallery.length : i));
       const q = asTensors(queries, queryLabels);
       const g = asTensors(gallery, data.labels);
-      const report = evaluateRetrieval({
+      const report = retrievalMetrics({
         queries: q.x,
         queryLabels: q.y,
         gallery: g.x,
@@ -98,7 +98,7 @@ describe('retrieval metrics', () => {
   it('agree with a top-K neighbour search on Recall@K', () => {
     tidy(() => {
       const { x, y } = asTensors(data.rows, data.labels);
-      const report = evaluateRetrieval({ queries: x, queryLabels: y, ks: KS, clustering: false, embeddingSpace: false });
+      const report = retrievalMetrics({ queries: x, queryLabels: y, ks: KS, clustering: false, embeddingSpace: false });
       const found = nearestNeighbours(x, { k: 8 });
       for (const k of KS) {
         let hits = 0;
@@ -113,7 +113,7 @@ describe('retrieval metrics', () => {
   it('give identical results for any chunk size', () => {
     tidy(() => {
       const { x, y } = asTensors(data.rows, data.labels);
-      const run = (chunkSize?: number) => evaluateRetrieval({ queries: x, queryLabels: y, ks: [1, 3, 200], chunkSize, clustering: false, embeddingSpace: false });
+      const run = (chunkSize?: number) => retrievalMetrics({ queries: x, queryLabels: y, ks: [1, 3, 200], chunkSize, clustering: false, embeddingSpace: false });
       const whole = run(x.size(0));
       for (const size of [1, 7, 50]) assert.deepEqual(run(size), whole);
       assert.deepEqual(run(), whole);
@@ -141,7 +141,7 @@ describe('retrieval metrics', () => {
   it('reject a query set where no class has a second sample', () => {
     tidy(() => {
       const { x, y } = asTensors(data.rows.slice(0, 5), [1, 2, 3, 4, 5]);
-      assert.throws(() => evaluateRetrieval({ queries: x, queryLabels: y, clustering: false }), /no query has a relevant item/);
+      assert.throws(() => retrievalMetrics({ queries: x, queryLabels: y, clustering: false }), /no query has a relevant item/);
     });
   });
 });
@@ -151,10 +151,10 @@ describe('embedding-space metrics', () => {
     tidy(() => {
       const data = clusteredEmbeddings(5, 6, 7, 5, 0.4);
       const { x, y } = asTensors(data.rows, data.labels);
-      const report = evaluateRetrieval({ queries: x, queryLabels: y, clustering: false, rhoOffset: 1 });
+      const report = retrievalMetrics({ queries: x, queryLabels: y, clustering: false, rhoOffset: 1 });
       close(report.pi_ratio!, referencePiRatio(rounded(x), data.labels), 1e-4, 'pi_ratio');
       close(report.rho_spectrum!, referenceRhoSpectrum(rounded(x)), 1e-4, 'rho_spectrum');
-      const skipFirst = evaluateRetrieval({ queries: x, queryLabels: y, clustering: false, rhoOffset: 2 });
+      const skipFirst = retrievalMetrics({ queries: x, queryLabels: y, clustering: false, rhoOffset: 2 });
       close(skipFirst.rho_spectrum!, referenceRhoSpectrum(rounded(x), 2), 1e-4, 'rho_spectrum@2');
     });
   });
@@ -174,7 +174,7 @@ describe('clustering metrics', () => {
     tidy(() => {
       const data = clusteredEmbeddings(3, 5, 10, 8, 0.02);
       const { x, y } = asTensors(data.rows, data.labels);
-      const report = evaluateRetrieval({ queries: x, queryLabels: y, embeddingSpace: false });
+      const report = retrievalMetrics({ queries: x, queryLabels: y, embeddingSpace: false });
       assert.equal(report.nmi, 1);
       assert.equal(report.f1, 1);
     });
@@ -194,7 +194,7 @@ describe('clustering metrics', () => {
       }
       const slack = 0.02;
       for (let seed = 0; seed < 4; seed++) {
-        const report = evaluateRetrieval({ queries: x, queryLabels: y, embeddingSpace: false, clustering: { seed, maxIterations: 100 } });
+        const report = retrievalMetrics({ queries: x, queryLabels: y, embeddingSpace: false, clustering: { seed, maxIterations: 100 } });
         assert.ok(report.nmi! >= Math.min(...nmis) - slack && report.nmi! <= Math.max(...nmis) + slack, `nmi ${report.nmi} outside [${Math.min(...nmis)}, ${Math.max(...nmis)}]`);
         assert.ok(report.f1! >= Math.min(...f1s) - slack && report.f1! <= Math.max(...f1s) + slack, `f1 ${report.f1} outside [${Math.min(...f1s)}, ${Math.max(...f1s)}]`);
       }
@@ -219,9 +219,9 @@ describe('metric memory', () => {
     const data = clusteredEmbeddings(2, 4, 6, 5, 0.3);
     const { x, y } = asTensors(data.rows, data.labels);
     const before = liveTensors();
-    evaluateRetrieval({ queries: x, queryLabels: y, chunkSize: 5 });
+    retrievalMetrics({ queries: x, queryLabels: y, chunkSize: 5 });
     const split = [x.narrow(0, 0, 10), y.narrow(0, 0, 10), x.narrow(0, 10, 14), y.narrow(0, 10, 14)] as const;
-    evaluateRetrieval({ queries: split[0], queryLabels: split[1], gallery: split[2], galleryLabels: split[3] });
+    retrievalMetrics({ queries: split[0], queryLabels: split[1], gallery: split[2], galleryLabels: split[3] });
     nearestNeighbours(x, { k: 2 });
     assert.equal(liveTensors(), before + split.length);
     for (const t of split) t.dispose();

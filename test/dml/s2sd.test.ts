@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLoss, lossByName, MultiSimilarityLoss, S2sdLoss } from '../../src/dml/index.js';
+import { createLoss, defaultLossSpec, MultiSimilarityLoss, S2sdLoss } from '../../src/dml/index.js';
 import { grad, liveTensors, manualSeed, tidy, type Tensor } from '../../src/torch/index.js';
 import { checkGradient } from '../helpers/gradcheck.js';
 import * as ref from './loss-reference.js';
@@ -102,7 +102,7 @@ describe('S2SD distillation over a base loss', () => {
 
   it('asks for the backbone features and leaks nothing', () => {
     const before = liveTensors();
-    const loss = lossByName('multisimilarity', { numClasses: 3, embeddingDim: 4 }, { featureDim: 5, targetDims: [6] });
+    const loss = createLoss({ loss: defaultLossSpec('multisimilarity', { numClasses: 3, embeddingDim: 4 }), embeddingDim: 4, s2sd: { featureDim: 5, targetDims: [6] } });
     const float32 = (m: Matrix): Tensor => leaf(m).detach().to('float32').setRequiresGrad(true);
     assert.throws(() => tidy(() => loss.compute(float32(embeddings), labelTensor(LABELS))), /needs the backbone features/);
     tidy(() => run(loss as S2sdLoss, float32(embeddings), float32(features)).backward());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RunDirectory } from '../../src/formats/index.js';
-import { disposeCheckpoint, loadCheckpoint } from '../../src/train/index.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../src/formats/index.js';
 import { runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { TINY_FLAGS, tempDir, timeless } from '../train/helpers.js';
 

@@ -2,7 +2,7 @@
 // older files (six lower-case components, rescaled to percent) that still read.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { contractOutput, formatReport } from '../../src/evaluate/report.js';
+import { contractOutput, formatEvaluation } from '../../src/evaluate/results.js';
 import { evalFileSchema, type EvalFile } from '../../src/formats/index.js';
 
 const SETTINGS = {
@@ -24,7 +24,7 @@ describe('eval.json ERS entries', () => {
       settings: SETTINGS,
     };
     const parsed = evalFileSchema.parse(old) as EvalFile;
-    assert.match(formatReport(parsed), /ERS at eps 0\.1, 2 iters: 50\.0 \(without ca\+, ca-, qa\+, qa-\)/);
+    assert.match(formatEvaluation(parsed), /ERS at eps 0\.1, 2 iters: 50\.0 \(without ca\+, ca-, qa\+, qa-\)/);
     assert.deepEqual(Object.keys(contractOutput(parsed)), ['clean', 'attacks']);
   });
 
@@ -37,7 +37,7 @@ describe('eval.json ERS entries', () => {
       settings: { ...SETTINGS, profile: null, iters: 2, input_mean: [0.449], input_std: [0.226] },
     };
     const parsed = evalFileSchema.parse(current) as EvalFile;
-    const text = formatReport(parsed);
+    const text = formatEvaluation(parsed);
     assert.match(text, /ERS at eps 0\.1, 2 iters: 50\.0 \(without CA\+/);
     assert.match(text, /rescaled: ES:D 75\.0 {2}ES:R 25\.0/);
     assert.deepEqual(Object.keys(contractOutput(parsed)), ['clean', 'attacks', 'ers']);

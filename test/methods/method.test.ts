@@ -216,6 +216,34 @@ describe('distributions', () => {
   });
 });
 
+describe('unadversarial examples', () => {
+  it('move each embedding towards its same-class partner', () => {
+    tidy(() => {
+      const model = smallModel(2);
+      model.eval();
+      const { images, labels } = batch();
+      const labelList = labels.toNumbers();
+      // The partners makeDistribution draws: reseed so its randperm repeats this one.
+      T.manualSeed(31);
+      const partners = sameClassPartners(labelList);
+      T.manualSeed(31);
+      const adv = makeDistribution(model, { kind: 'unadversarial', targets: 1, eps: 0.5, iters: 5, part: [0, 1], branch: 1 }, images, labels);
+      const dim = 8;
+      const clean = noGrad(() => model.forward(images)).toFloat32Array();
+      const moved = noGrad(() => model.forward(adv)).toFloat32Array();
+      const distance = (a: Float32Array, i: number, j: number) => Math.hypot(...Array.from({ length: dim }, (_, d) => a[i * dim + d]! - clean[j * dim + d]!));
+      const before = partners.map((j, i) => distance(clean, i, j));
+      const after = partners.map((j, i) => distance(moved, i, j));
+      partners.forEach((j, i) => {
+        assert.notEqual(j, i, `row ${i} has a partner of its class`);
+        assert.equal(labelList[j], labelList[i]);
+        assert.ok(after[i]! < before[i]!, `row ${i}: ${before[i]} -> ${after[i]} from its partner ${j}`);
+      });
+      assert.ok(adv.sub(images).abs().max().item() <= 0.5 + 1e-6);
+    });
+  });
+});
+
 describe('one routed attack pass or one per distribution', () => {
   it('give the same examples, draw for draw', () => {
     tidy(() => {

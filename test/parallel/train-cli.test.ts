@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RunDirectory } from '../../src/formats/index.js';
-import { disposeCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../src/formats/index.js';
 import { CLI_MAIN, runMdprop, spawnMdprop } from '../helpers/cli.js';
 import { tempDir } from '../train/helpers.js';
 

@@ -2,9 +2,9 @@
 // no external references, per-chart element ids, and refusal of external data.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { differenceChart, lineBandChart, robustnessChart, scatterChart, summarizeSeries, type RobustnessResult, type SeedSeries } from '../../src/report/charts.js';
-import { renderSvg, type SvgMarkup, type TopLevelSpec } from '../../src/report/render.js';
-import { summarizeSpread } from '../../src/report/spread.js';
+import { differenceChart, lineBandChart, robustnessChart, scatterChart, summarizeSeries, type RobustnessResult, type SeedSeries } from '../../src/report/charts/charts.js';
+import { renderSvg, type SvgMarkup, type TopLevelSpec } from '../../src/report/charts/render.js';
+import { summarizeSpread } from '../../src/report/statistics/spread.js';
 
 const runs: SeedSeries[] = [
   { method: 'baseline', seed: 1, points: [{ x: 1, y: 1.0 }, { x: 2, y: 0.6 }] },

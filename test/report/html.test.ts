@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { imageToPng, renderGallery, type PixelImage } from '../../src/report/gallery.js';
+import { imageToPng, renderGallery, type PixelImage } from '../../src/report/pages/gallery.js';
 import { differenceCell, formatInterval, pngDataUri, renderReportPage, type SvgMarkup } from '../../src/report/index.js';
 
 const grey = (w: number, h: number, f: (x: number, y: number) => number): PixelImage => ({

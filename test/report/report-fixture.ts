@@ -1,11 +1,11 @@
 // A complete report page from synthetic experiment results: every chart type, tables with marked
 // differences, an embedding map per method, a retrieval gallery and an embedded PNG image.
 import { Random } from '../../src/data/random.js';
+import { embeddingMap } from '../../src/evaluate/index.js';
 import {
   bootstrapDifference,
   differenceCell,
   differenceChart,
-  embeddingMap,
   formatInterval,
   imageToPng,
   lineBandChart,

@@ -13,7 +13,7 @@ import {
   sampleStd,
   studentTCdf,
   studentTQuantile,
-} from '../../src/report/stats.js';
+} from '../../src/report/statistics/stats.js';
 
 const close = (actual: number, expected: number, tol: number, what = '') =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what} ${actual} is not within ${tol} of ${expected}`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { OptimizerState } from '../../src/optim/index.js';
 import { liveTensors, tensor, tidy, type Tensor } from '../../src/torch/index.js';
-import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainerState } from '../../src/train/index.js';
+import { disposeCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainerState } from '../../src/formats/index.js';
 import { tempDir } from './helpers.js';
 
 function trainerState(epoch: number): TrainerState {

@@ -8,7 +8,8 @@ import { planEvaluation } from '../../src/evaluate/index.js';
 import { configSchema, loadModelFile } from '../../src/formats/index.js';
 import { createModel } from '../../src/nn/index.js';
 import { readFileSync } from 'node:fs';
-import { ConfigError, flagOf, methodOf, openTrainingData, resolveConfig, train, writeRunModel } from '../../src/train/index.js';
+import { writeRunModelFile as writeRunModel } from '../../src/formats/index.js';
+import { ConfigError, flagOf, methodOf, openTrainingData, resolveConfig, train } from '../../src/train/index.js';
 import { tempDir } from './helpers.js';
 
 const preset = join(process.cwd(), 'configs/robrank-fashion.json');
@@ -25,9 +26,9 @@ describe('configs/robrank-fashion.json', () => {
     assert.deepEqual([c.normalization, c.augment, c.limitTrain, c.limitTest], ['none', false, null, null]);
     const defense = methodOf(c).defense;
     assert.equal(defense?.kind, 'est');
-    assert.ok(Math.abs(defense!.eps - 77 / 255) < 1e-12);
+    assert.ok(Math.abs((defense!.eps as number) - 77 / 255) < 1e-12);
     assert.equal(defense!.iters, 32);
-    assert.ok(Math.abs(defense!.step! - 3 / 255) < 1e-12);
+    assert.ok(Math.abs((defense!.step as number) - 3 / 255) < 1e-12);
   });
 
   it('trains on the whole 28x28 images as pixels in [0, 1]: mean 0, std 1, no crop, no flip', async () => {
@@ -69,7 +70,7 @@ describe('configs/robrank-fashion.json', () => {
     assert.equal(loaded.arch, 'c2f2');
     const plan = planEvaluation(loaded, { dataset: 'fashion-mnist-all' });
     try {
-      assert.deepEqual([plan.transform.mean, plan.transform.std], [[0], [1]]);
+      assert.deepEqual([plan.compute.transform.mean, plan.compute.transform.std], [[0], [1]]);
     } finally {
       loaded.model.dispose();
     }

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createModel, type EmbeddingModel } from '../../src/nn/index.js';
 import { liveTensors, readSafetensors, tidy, writeSafetensors } from '../../src/torch/index.js';
-import { RunDirectory } from '../../src/formats/index.js';
+import { disposeCheckpoint, loadCheckpoint, RunDirectory } from '../../src/formats/index.js';
 import {
   CONFIG_FIELDS,
-  disposeCheckpoint,
-  loadCheckpoint,
   loadPretrained,
   resolveResumeConfig,
   summaryMetrics,
-  Trainer,
+  resumeRun,
+  startRun,
+  type Trainer,
   TrainingDiverged,
   TrainingInterrupted,
   type TrainConfig,
@@ -24,7 +24,7 @@ import {
 import { tempDir, timeless, tinyConfig } from './helpers.js';
 
 async function train(config: TrainConfig, hooks: TrainerHooks = {}): Promise<void> {
-  const trainer = await Trainer.start(config, hooks);
+  const trainer = await startRun(config, hooks);
   try {
     await trainer.train();
   } finally {
@@ -33,7 +33,7 @@ async function train(config: TrainConfig, hooks: TrainerHooks = {}): Promise<voi
 }
 
 async function resume(dir: string, flags: Record<string, string> = {}): Promise<void> {
-  const trainer = await Trainer.resume(resolveResumeConfig(dir, flags));
+  const trainer = await resumeRun(resolveResumeConfig(dir, flags));
   try {
     await trainer.train();
   } finally {
@@ -127,7 +127,7 @@ describe('Trainer', () => {
         stop() {},
       }),
     };
-    trainer = await Trainer.start(tinyConfig(midEpoch, { method: 'mdprop' }), hooks);
+    trainer = await startRun(tinyConfig(midEpoch, { method: 'mdprop' }), hooks);
     await assert.rejects(trainer.train(), (err: unknown) => err instanceof TrainingInterrupted && err.epoch === 1 && err.stepInEpoch === 2);
     trainer.dispose();
     assert.equal(loadCheckpointTrainer(midEpoch).partialEpoch?.steps, 2);
@@ -146,7 +146,7 @@ describe('Trainer', () => {
   it('stops on a non-finite loss and keeps the last good checkpoint', async () => {
     const out = tempDir('nan');
     const config = tinyConfig(out, { lr: '1e30', epochs: '3' });
-    const trainer = await Trainer.start(config);
+    const trainer = await startRun(config);
     const initial = bytes(join(out, 'checkpoint/model.safetensors'));
     await assert.rejects(trainer.train(), (err: unknown) => {
       assert.ok(err instanceof TrainingDiverged, String(err));

@@ -3,7 +3,7 @@
 // image. Exit 0 when all images decode, 1 when any does not (after listing them all), 2 for
 // bad flags; a missing root, index file or class folder is an error naming the path (exit 1).
 import type { Command } from 'commander';
-import { checkDataset, DATASET_NAMES, imageCount, isDatasetName, isEmbedded, openDataset, type CheckReport } from '../../data/index.js';
+import { checkDataset, DATASET_NAMES, DATASETS, imageCount, isDatasetName, openDataset, type CheckReport } from '../../data/index.js';
 import { UsageError } from '../errors.js';
 import { printable, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
@@ -30,8 +30,8 @@ export function registerData(program: Command, io: CliStreams): void {
 async function runCheck(flags: CheckFlags, io: CliStreams): Promise<number> {
   const name = flags.dataset;
   if (!isDatasetName(name)) throw new UsageError(`unknown dataset "${name}"; valid: ${DATASET_NAMES.join(', ')}`);
-  if (isEmbedded(name) && flags.root !== undefined) throw new UsageError(`${name} is embedded and takes no --root`);
-  if (!isEmbedded(name) && flags.root === undefined) throw new UsageError(`--root <dir> is required for ${name}`);
+  if (!DATASETS[name].needsRoot && flags.root !== undefined) throw new UsageError(`${name} is embedded and takes no --root`);
+  if (DATASETS[name].needsRoot && flags.root === undefined) throw new UsageError(`--root <dir> is required for ${name}`);
 
   const dataset = await openDataset(name, { root: flags.root });
   const progress = progressBar(`data check ${name}`, imageCount(dataset), 'img');

@@ -6,9 +6,9 @@ import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DataError, ImageDecodeError } from '../../data/index.js';
-import { embedFolder, OptionError } from '../../evaluate/index.js';
+import { COMPUTE_TEXT, embedFolder, OptionError } from '../../evaluate/index.js';
 import { FormatError, loadModelFile, writeEmbeddingsFile, type LoadedModel } from '../../formats/index.js';
-import { ARCHS, MEMORY_FORMATS, PRECISIONS } from '../../nn/index.js';
+import { ARCHS } from '../../nn/index.js';
 import { computeModeFlags } from '../compute-mode.js';
 import { UsageError } from '../errors.js';
 import { asUsage, integerFlag } from '../parse.js';
@@ -23,7 +23,7 @@ interface EmbedFlags {
   readonly resize?: string;
   readonly crop?: string;
   readonly batchSize: string;
-  readonly device: string;
+  readonly device?: string;
   readonly precision?: string;
   readonly memoryFormat?: string;
 }
@@ -40,12 +40,12 @@ export function registerEmbed(program: Command): void {
     .option('--resize <n>', 'shorter side after resizing (default: the model\'s test resize, else 256)')
     .option('--crop <n>', 'side of the centre crop (default: the model\'s image size, else 224)')
     .option('--batch-size <n>', 'images per forward pass', '32')
-    .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
-    .option('--precision <p>', `precision of convolutions and matrix products: ${PRECISIONS.join(', ')} (default fp32; fp16: CUDA only)`)
-    .option('--memory-format <f>', `memory format of the convolutions: ${MEMORY_FORMATS.join(', ')} (default: channels-last for bf16 on a CPU, else contiguous)`)
+    .option('--device <device>', COMPUTE_TEXT.device)
+    .option('--precision <p>', COMPUTE_TEXT.precision)
+    .option('--memory-format <f>', COMPUTE_TEXT.memoryFormat)
     .action(async (flags: EmbedFlags) => {
       const int = (flag: string, text: string | undefined) => (text === undefined ? undefined : integerFlag(flag, text));
-      const options = { resize: int('--resize', flags.resize), crop: int('--crop', flags.crop), batchSize: int('--batch-size', flags.batchSize), device: flags.device, ...computeModeFlags(flags, flags.device) };
+      const options = { resize: int('--resize', flags.resize), crop: int('--crop', flags.crop), batchSize: int('--batch-size', flags.batchSize), device: flags.device, ...computeModeFlags(flags) };
       const embedDim = int('--embed-dim', flags.embedDim);
       const loaded = load(flags.weights, flags.arch, embedDim);
       const bar = progressTo('embed', 'img');

@@ -1,12 +1,12 @@
 // `mdprop experiment [--preset quick|study] [--methods a,b] [--seeds 0,1,2] [--attacks ...] [--eps ...]
 //  [--iters N] [--limit N] [--out DIR] [--json] [any train flag]`
-// Maps flags onto runExperiment()'s options (src/report/experiment), shows one progress bar for
+// Maps flags onto runExperiment()'s options (src/experiment), shows one progress bar for
 // the whole experiment, and prints the table (or experiment.json with --json).
 import type { Command } from 'commander';
 import { ATTACK_NAMES, type AttackName } from '../../adversarial/index.js';
 import { EXPERIMENT_FILES } from '../../formats/index.js';
 import { isMethodName, METHOD_NAMES } from '../../methods/index.js';
-import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../report/index.js';
+import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../experiment/index.js';
 import { ConfigError, FLAG_FIELDS, FIELD_TEXT, flagOf, flagTerm, parseFlags, type ConfigField, type FlagValues } from '../../train/index.js';
 import { UsageError } from '../errors.js';
 import { processStreams, type CliStreams } from '../io.js';
@@ -56,7 +56,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
       if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
       throw err;
     }
-    const bar = progressTo('experiment', 'stage');
+    const bar = progressTo('experiment', 'step');
     try {
       const file = await runExperiment({
         ...(preset === undefined ? {} : { preset: preset as PresetName }),

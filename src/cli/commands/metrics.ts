@@ -4,7 +4,7 @@
 // is a query against all others, L2-normalised, Euclidean distance. With --json one object with
 // keys recall@K (each K), map@r, map_c, r_precision, nmi, f1, pi_ratio, map, rho_spectrum.
 import type { Command } from 'commander';
-import { evaluateRetrieval, type EvaluationStage, type RetrievalReport } from '../../dml/index.js';
+import { recallKey, retrievalMetrics, type MetricsStage, type MetricValues } from '../../dml/index.js';
 import { FormatError, readEmbeddingsFile } from '../../formats/index.js';
 import { dispose } from '../../torch/index.js';
 import { UsageError } from '../errors.js';
@@ -35,7 +35,7 @@ export function registerMetrics(program: Command, io: CliStreams): void {
       const { embeddings, labels } = readInputs(flags.embeddings, flags.labels);
       try {
         const report = withProgress(embeddings.size(0), (onProgress) =>
-          evaluateRetrieval({ queries: embeddings, queryLabels: labels, ks, clustering: { seed }, onProgress }),
+          retrievalMetrics({ queries: embeddings, queryLabels: labels, ks, clustering: { seed }, onProgress }),
         );
         io.stdout.write(flags.json ? `${JSON.stringify(orderedReport(report, ks))}\n` : table(report, ks));
       } finally {
@@ -55,10 +55,10 @@ function readInputs(embeddings: string, labels: string | undefined): ReturnType<
 }
 
 /** Progress bars for large sets only; small ones finish before a bar would help. */
-function withProgress(rows: number, run: (onProgress?: (stage: EvaluationStage, done: number, total: number) => void) => RetrievalReport): RetrievalReport {
+function withProgress(rows: number, run: (onProgress?: (stage: MetricsStage, done: number, total: number) => void) => MetricValues): MetricValues {
   if (rows < 10_000) return run();
-  const bars = new Map<EvaluationStage, { bar: Progress; done: number }>();
-  const labels: Record<EvaluationStage, [string, string]> = {
+  const bars = new Map<MetricsStage, { bar: Progress; done: number }>();
+  const labels: Record<MetricsStage, [string, string]> = {
     retrieval: ['retrieval', 'queries'],
     'kmeans-init': ['k-means++', 'centres'],
     kmeans: ['k-means', 'iter'],
@@ -79,10 +79,10 @@ function withProgress(rows: number, run: (onProgress?: (stage: EvaluationStage, 
 }
 
 /** The report with keys in a fixed order: recall@K by K, then the contract's keys, then extras. */
-function orderedReport(report: RetrievalReport, ks: readonly number[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of ks) out[`recall@${k}`] = report[`recall@${k}`];
-  const rest: (keyof RetrievalReport)[] = ['map@r', 'map_c', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum'];
+function orderedReport(report: MetricValues, ks: readonly number[]): MetricValues {
+  const out: MetricValues = {};
+  for (const k of ks) out[recallKey(k)] = report[recallKey(k)]!;
+  const rest = ['map@r', 'map_c', 'r_precision', 'nmi', 'f1', 'pi_ratio', 'map', 'rho_spectrum'];
   for (const key of rest) {
     const value = report[key];
     if (typeof value === 'number') out[key] = value;
@@ -90,7 +90,7 @@ function orderedReport(report: RetrievalReport, ks: readonly number[]): Record<s
   return out;
 }
 
-function table(report: RetrievalReport, ks: readonly number[]): string {
+function table(report: MetricValues, ks: readonly number[]): string {
   const rows = Object.entries(orderedReport(report, ks));
   const width = Math.max(...rows.map(([name]) => name.length));
   return `${rows.map(([name, value]) => `${name.padEnd(width)}  ${value.toFixed(4)}`).join('\n')}\n`;

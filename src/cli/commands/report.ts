@@ -1,7 +1,7 @@
 // `mdprop report DIR`: rebuilds report.html of a run directory or an experiment directory from its
 // JSON files and prints where it went.
 import type { Command } from 'commander';
-import { reportKind, writeReport } from '../../report/report-dir.js';
+import { reportKind, writeReport } from '../../report/index.js';
 import { UsageError } from '../errors.js';
 import type { CliStreams } from '../io.js';
 

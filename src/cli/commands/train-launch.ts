@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { joinRun, launchWorkers, type Backend, type DataParallel, type WorkerPlace } from '../../parallel/index.js';
 import { FLAG_FIELDS, flagOf, type FlagValues } from '../../train/index.js';
 import { UsageError } from '../errors.js';
+import { integerFlag } from '../parse.js';
 import type { CliStreams } from '../io.js';
 
 export interface LaunchFlags {
@@ -42,20 +43,18 @@ export const LAUNCH_HELP: readonly [string, string][] = [
   ['--dist-backend <name>', 'gloo or nccl (default: nccl for --device cuda where libtorch has it, else gloo)'],
 ];
 
-function integerFlag(flag: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\s*\d+\s*$/.test(raw) || value < min || value > max) throw new UsageError(`${flag}: expected an integer in ${min}..${max}, got '${raw}'`);
-  return value;
+/** An integer flag in min..max, or its fallback when not given. */
+function integerOr(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  return raw === undefined ? fallback : integerFlag(flag, raw, min, max);
 }
 
 export function launchFlags(flags: LaunchFlags): Launch {
-  const nproc = integerFlag('--nproc', flags.nproc, 1, 1, 4096);
-  const nnodes = integerFlag('--nnodes', flags.nnodes, 1, 1, 65536);
-  const nodeRank = integerFlag('--node-rank', flags.nodeRank, 0, 0, nnodes - 1);
+  const nproc = integerOr('--nproc', flags.nproc, 1, 1, 4096);
+  const nnodes = integerOr('--nnodes', flags.nnodes, 1, 1, 65536);
+  const nodeRank = integerOr('--node-rank', flags.nodeRank, 0, 0, nnodes - 1);
   const masterAddr = flags.masterAddr ?? process.env.MASTER_ADDR;
   const portText = flags.masterPort ?? process.env.MASTER_PORT;
-  const masterPort = portText === undefined ? undefined : integerFlag(flags.masterPort === undefined ? 'MASTER_PORT' : '--master-port', portText, 0, 1, 65535);
+  const masterPort = portText === undefined ? undefined : integerFlag(flags.masterPort === undefined ? 'MASTER_PORT' : '--master-port', portText, 1, 65535);
   if (nnodes > 1 && (masterAddr === undefined || masterPort === undefined)) {
     throw new UsageError('--nnodes above 1 needs --master-addr and --master-port (node 0 and a free port on it), or MASTER_ADDR and MASTER_PORT');
   }

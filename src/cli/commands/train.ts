@@ -9,6 +9,9 @@ import type { Command } from 'commander';
 import { DistributedError, SINGLE_PROCESS, workerPlace, type Parallelism } from '../../parallel/index.js';
 import {
   checkShards,
+  methodOf,
+  resumeRun,
+  startRun,
   ConfigError,
   FIELD_TEXT,
   FLAG_FIELDS,
@@ -17,7 +20,7 @@ import {
   resolveConfig,
   resolveResumeConfig,
   RESUMABLE_CHANGES,
-  Trainer,
+  type Trainer,
   TrainingDiverged,
   TrainingInterrupted,
   type FlagValues,
@@ -44,7 +47,8 @@ export function registerTrain(program: Command, io: CliStreams = processStreams)
     'after',
     `
 Run directory: config.json, metrics.jsonl (a line per epoch and per evaluation), model.safetensors
-(the best weights by Recall@1, clean branch only, torchvision names), checkpoint/, summary.json.
+(the final epoch's weights, or with --model-selection best-test those of the best test Recall@1;
+clean branch only, torchvision names), checkpoint/, summary.json.
 Exit codes: 0 done, 1 error or NaN/infinite loss (the last checkpoint is kept), 2 bad flag or
 setting, 130 interrupted by Ctrl-C (resume with --resume DIR).`,
   );
@@ -64,7 +68,7 @@ async function runTrain(flags: TrainFlags, io: CliStreams): Promise<void> {
   const launch = launchFlags(flags);
   const place = usage(() => workerPlace());
   if (place === null && launch.nproc * launch.nnodes > 1) {
-    usage(() => checkShards({ ...config, worldSize: launch.nproc * launch.nnodes }));
+    usage(() => checkShards({ ...config, worldSize: launch.nproc * launch.nnodes }, methodOf(config)));
     // This process only starts the workers of this machine and waits for them.
     process.exitCode = await launchLocalWorkers(launch, flags, config.out, io);
     return;
@@ -142,7 +146,7 @@ async function startTrainer(config: TrainConfig, resume: boolean, parallel: Para
       }
     : {};
   try {
-    return resume ? await Trainer.resume(config, hooks, parallel) : await Trainer.start(config, hooks, parallel);
+    return resume ? await resumeRun(config, hooks, parallel) : await startRun(config, hooks, parallel);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.render(flagOf));
     throw err;

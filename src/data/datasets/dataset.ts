@@ -2,10 +2,10 @@
 // assigned to train or test by their class, and labelled 0..k-1 within the split.
 import { limitSplit } from '../limit.js';
 import { FileSplit, labelsFor } from '../split.js';
-import type { Dataset, DataSplit, DatasetName, SplitName } from '../types.js';
+import type { Dataset, DataSplit, SplitName } from '../types.js';
 
 /** A dataset evaluated on its test split, every test image a query against all the others. */
-export function trainTestDataset(name: DatasetName, root: string | undefined, train: DataSplit, test: DataSplit): Dataset {
+export function trainTestDataset(name: string, root: string | undefined, train: DataSplit, test: DataSplit): Dataset {
   return {
     name,
     root,
@@ -17,7 +17,7 @@ export function trainTestDataset(name: DatasetName, root: string | undefined, tr
 
 /** A dataset whose queries search a separate gallery (In-Shop). */
 export function queryGalleryDataset(
-  name: DatasetName,
+  name: string,
   root: string | undefined,
   train: DataSplit,
   query: DataSplit,
@@ -53,7 +53,7 @@ export interface IndexedImage {
 
 /** A split of the given images, labelled by class id order; names come from `classNames` when known. */
 export function splitOfImages(
-  dataset: DatasetName,
+  dataset: string,
   split: SplitName,
   root: string,
   images: readonly IndexedImage[],
@@ -68,7 +68,7 @@ export function splitOfImages(
 
 /** Train and test splits by class id: ids up to `lastTrainClass` train, the rest test. */
 export function splitByClassId(
-  dataset: DatasetName,
+  dataset: string,
   root: string,
   images: readonly IndexedImage[],
   classNames: ReadonlyMap<number, string>,

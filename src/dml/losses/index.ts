@@ -10,7 +10,6 @@ export { S2sdLoss, similarityDistillation, type S2sdOptions, type BaseLossFactor
 export {
   createLoss,
   defaultLossSpec,
-  lossByName,
   isLossName,
   LOSS_NAMES,
   type LossSpec,

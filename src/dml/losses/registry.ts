@@ -1,4 +1,5 @@
-// Losses by name with typed options: what the trainer's `--loss` flag selects.
+// Losses by name with typed options, one table entry each: what the trainer's `--loss` flag
+// selects. A new loss is one file with its class plus one line in the table.
 import { ArcFaceLoss, type ArcFaceOptions } from './arcface.js';
 import { ContrastiveLoss, type ContrastiveLossOptions } from './contrastive.js';
 import type { DmlLoss, ParameterPlacement } from './loss.js';
@@ -9,21 +10,42 @@ import { PairTripletLoss, type PairTripletOptions } from './pair-triplet.js';
 import { S2sdLoss, type S2sdOptions } from './s2sd.js';
 import { TripletLoss, type TripletLossOptions } from './triplet.js';
 
-/** Proxy losses take their embedding width from the batch they train on; S2SD overrides it per head. */
-type WithoutEmbeddingDim<T> = Omit<T, 'embeddingDim'>;
+/** What the training problem fixes: used to fill in the options a loss needs. */
+export interface LossProblem {
+  numClasses: number;
+  embeddingDim: number;
+}
 
-export type LossSpec =
-  | ({ name: 'multisimilarity' } & MultiSimilarityOptions)
-  | ({ name: 'margin' } & MarginLossOptions)
-  | ({ name: 'triplet' } & TripletLossOptions)
-  | ({ name: 'pair-triplet' } & PairTripletOptions)
-  | ({ name: 'contrastive' } & ContrastiveLossOptions)
-  | ({ name: 'arcface' } & WithoutEmbeddingDim<ArcFaceOptions>)
-  | ({ name: 'proxyanchor' } & WithoutEmbeddingDim<ProxyAnchorOptions>);
+/** One loss: how to build it from its options, and the paper's options for a problem. */
+interface LossEntry<S extends { name: string }> {
+  create(spec: S, embeddingDim: number, placement: ParameterPlacement): DmlLoss;
+  defaults(problem: LossProblem): S;
+}
 
-export type LossName = LossSpec['name'];
+/** S is the spec the builder takes; the defaults must be one. */
+const entry = <S extends { name: string }>(create: (spec: S, embeddingDim: number, placement: ParameterPlacement) => DmlLoss, defaults: (problem: LossProblem) => NoInfer<S>): LossEntry<S> => ({
+  create,
+  defaults,
+});
 
-export const LOSS_NAMES: readonly LossName[] = ['multisimilarity', 'margin', 'triplet', 'pair-triplet', 'contrastive', 'arcface', 'proxyanchor'];
+// Every loss, one line each (its class and options live in its own file). Proxy losses take their
+// embedding width from the batch they train on; S2SD overrides it per head.
+const TABLE = {
+  multisimilarity: entry((s: { name: 'multisimilarity' } & MultiSimilarityOptions) => new MultiSimilarityLoss(s), () => ({ name: 'multisimilarity' }) as const),
+  margin: entry((s: { name: 'margin' } & MarginLossOptions, _dim, placement) => new MarginLoss({ ...placement, ...s }), (p) => ({ name: 'margin', beta: { kind: 'perClass', numClasses: p.numClasses } }) as const),
+  triplet: entry((s: { name: 'triplet' } & TripletLossOptions) => new TripletLoss(s), () => ({ name: 'triplet' }) as const),
+  'pair-triplet': entry((s: { name: 'pair-triplet' } & PairTripletOptions) => new PairTripletLoss(s), () => ({ name: 'pair-triplet' }) as const),
+  contrastive: entry((s: { name: 'contrastive' } & ContrastiveLossOptions) => new ContrastiveLoss(s), () => ({ name: 'contrastive' }) as const),
+  arcface: entry((s: { name: 'arcface' } & Omit<ArcFaceOptions, 'embeddingDim'>, dim, placement) => new ArcFaceLoss({ ...placement, ...s, embeddingDim: dim }), (p) => ({ name: 'arcface', numClasses: p.numClasses }) as const),
+  proxyanchor: entry((s: { name: 'proxyanchor' } & Omit<ProxyAnchorOptions, 'embeddingDim'>, dim, placement) => new ProxyAnchorLoss({ ...placement, ...s, embeddingDim: dim }), (p) => ({ name: 'proxyanchor', numClasses: p.numClasses }) as const),
+};
+
+type Table = typeof TABLE;
+export type LossName = keyof Table;
+/** A loss chosen by name with its typed options. */
+export type LossSpec = { [N in LossName]: Parameters<Table[N]['create']>[0] }[LossName];
+
+export const LOSS_NAMES = Object.keys(TABLE) as LossName[];
 
 export function isLossName(name: string): name is LossName {
   return (LOSS_NAMES as readonly string[]).includes(name);
@@ -42,29 +64,9 @@ export interface LossConfig {
   placement?: ParameterPlacement;
 }
 
-/** What the training problem fixes: used to fill in the options a loss needs. */
-export interface LossProblem {
-  numClasses: number;
-  embeddingDim: number;
-}
-
 function createBase(spec: LossSpec, embeddingDim: number, placement: ParameterPlacement): DmlLoss {
-  switch (spec.name) {
-    case 'multisimilarity':
-      return new MultiSimilarityLoss(spec);
-    case 'margin':
-      return new MarginLoss({ ...placement, ...spec });
-    case 'triplet':
-      return new TripletLoss(spec);
-    case 'pair-triplet':
-      return new PairTripletLoss(spec);
-    case 'contrastive':
-      return new ContrastiveLoss(spec);
-    case 'arcface':
-      return new ArcFaceLoss({ ...placement, ...spec, embeddingDim });
-    case 'proxyanchor':
-      return new ProxyAnchorLoss({ ...placement, ...spec, embeddingDim });
-  }
+  // The entry of spec.name takes exactly this spec; TypeScript cannot follow that link through a union.
+  return (TABLE[spec.name] as LossEntry<LossSpec>).create(spec, embeddingDim, placement);
 }
 
 /** Builds a loss; its learnable tensors come from parameters() / parameterGroups(). */
@@ -77,25 +79,5 @@ export function createLoss(config: LossConfig): DmlLoss {
 
 /** The paper defaults for a loss chosen by name, sized for the problem. */
 export function defaultLossSpec(name: LossName, problem: LossProblem): LossSpec {
-  switch (name) {
-    case 'multisimilarity':
-      return { name };
-    case 'margin':
-      return { name, beta: { kind: 'perClass', numClasses: problem.numClasses } };
-    case 'triplet':
-    case 'pair-triplet':
-      return { name };
-    case 'contrastive':
-      return { name };
-    case 'arcface':
-      return { name, numClasses: problem.numClasses };
-    case 'proxyanchor':
-      return { name, numClasses: problem.numClasses };
-  }
-}
-
-/** Shortcut for the trainer: the loss named by a CLI flag, with paper defaults. */
-export function lossByName(name: string, problem: LossProblem, s2sd?: S2sdOptions, placement?: ParameterPlacement): DmlLoss {
-  if (!isLossName(name)) throw new RangeError(`unknown loss '${name}'; expected one of ${LOSS_NAMES.join(', ')}`);
-  return createLoss({ loss: defaultLossSpec(name, problem), embeddingDim: problem.embeddingDim, s2sd, placement });
+  return TABLE[name].defaults(problem);
 }

@@ -1,5 +1,6 @@
-export { evaluateRetrieval, type RetrievalEvaluationOptions, type RetrievalReport, type RecallKey, type EvaluationStage } from './evaluate.js';
-export { retrievalScores, type RetrievalInput, type RetrievalScores } from './retrieval.js';
+export { retrievalMetrics, type RetrievalMetricsOptions, type MetricsStage } from './retrieval-metrics.js';
+export { recallKey, type MetricValues, type RecallKey } from './values.js';
+export { retrievalScores, type RetrievalInput, type RetrievalPass } from './retrieval.js';
 export { nearestNeighbours, type NeighbourOptions, type Neighbours } from './neighbours.js';
 export { kmeans, kmeansPlusPlus, type KMeansOptions, type KMeansResult } from './kmeans.js';
 export { normalizedMutualInformation, pairF1 } from './clustering.js';

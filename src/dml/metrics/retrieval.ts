@@ -23,6 +23,7 @@ import { indexFill_ } from '../ops.js';
 import { chunkRows, metricFloat, similarityBlock } from './chunks.js';
 import { fixedRows } from './inner-products.js';
 import { orderByClass } from './labels.js';
+import { recallKey, type MetricValues } from './values.js';
 
 export interface RetrievalInput {
   /** [Nq, D] */
@@ -44,14 +45,9 @@ export interface RetrievalInput {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface RetrievalScores {
-  /** Recall@K for each requested K, in the order given. */
-  recall: number[];
-  mapAtR: number;
-  /** The MDProp authors' mAP_c: window and denominator R + 1 (see above). */
-  mapC: number;
-  rPrecision: number;
-  map: number;
+export interface RetrievalPass {
+  /** map@r, map_c (the authors' mAP_c: window and denominator R + 1, see above), r_precision, map, then recall@K for each K given. */
+  metrics: MetricValues;
   /** Queries that had at least one relevant item and entered the averages. */
   evaluatedQueries: number;
   skippedQueries: number;
@@ -82,7 +78,7 @@ function int64(values: ArrayLike<number>, device: string | undefined): Tensor {
   return tensor(BigInt64Array.from(Array.from(values), (v) => BigInt(v)), [values.length], { dtype: 'int64', device });
 }
 
-export function retrievalScores(input: RetrievalInput): RetrievalScores {
+export function retrievalScores(input: RetrievalInput): RetrievalPass {
   const self = input.gallery === undefined;
   if (!self && input.galleryIds === undefined) throw new TypeError('retrievalScores: gallery given without galleryIds');
   const ks = input.ks;
@@ -136,12 +132,10 @@ export function retrievalScores(input: RetrievalInput): RetrievalScores {
         input.onProgress?.(start + count, nq);
       }
       if (evaluated === 0) throw new RangeError('retrieval: no query has a relevant item (same class) among the gallery');
+      const metrics: MetricValues = { 'map@r': sums.mapAtR / evaluated, map_c: sums.mapC / evaluated, r_precision: sums.rPrecision / evaluated, map: sums.map / evaluated };
+      ks.forEach((k, j) => (metrics[recallKey(k)] = hitsAtK[j]! / evaluated));
       return {
-        recall: Array.from(hitsAtK, (h) => h / evaluated),
-        mapAtR: sums.mapAtR / evaluated,
-        mapC: sums.mapC / evaluated,
-        rPrecision: sums.rPrecision / evaluated,
-        map: sums.map / evaluated,
+        metrics,
         evaluatedQueries: evaluated,
         skippedQueries: nq - evaluated,
       };

@@ -1,0 +1,185 @@
+// `runExperiment(options)`: every method trained with every seed under identical settings (one
+// ordinary run directory each, <out>/<method>/seed-<s>/), each evaluated on the same seeded
+// queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
+// ones resumed, so running it again continues where it stopped.
+import { attackIters, type AttackName } from '../adversarial/index.js';
+import { evaluate, writeRunViews } from '../evaluate/index.js';
+import { ExperimentDirectory, experimentRunPath, methodName, RunDirectory, type EvalFile, type ExperimentFile, type TrainConfig } from '../formats/index.js';
+import type { MethodName, MethodSpec } from '../methods/index.js';
+import { ConfigError, resolveTrainConfig, resumeTraining, setting, train, type TrainControl, type TrainOptions } from '../train/index.js';
+import { differencesToBaseline, summarizeMethods, type MethodResults } from './aggregate.js';
+import { PRESETS, type PresetName } from './presets.js';
+import { writeExperimentReport, writeRunReport } from '../report/index.js';
+
+export interface ExperimentOptions {
+  preset?: PresetName;
+  /** The first is the baseline every other method is compared with. */
+  methods?: readonly (MethodName | MethodSpec)[];
+  seeds?: readonly number[];
+  /** Training settings every run shares (dataset required unless the preset gives it). */
+  train?: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>>;
+  attacks?: readonly AttackName[];
+  eps?: readonly (number | string)[];
+  iters?: number;
+  /** Attacked queries per run; null: the whole test set. */
+  limit?: number | null;
+  out: string;
+  /** Compute views.json (embedding map, gallery) for each run's report; default true. */
+  views?: boolean;
+  onProgress?: (progress: ExperimentProgress) => void;
+}
+
+export interface ExperimentProgress {
+  /**
+   * Training steps done and in total over every run, so a rate and an ETA mean something; reported
+   * from the moment the steps of one run are known (its first epoch, or a finished run's summary).
+   */
+  done: number;
+  total: number;
+  /** What runs now, e.g. "mdprop seed 1: epoch 2/4" or "mdprop seed 1: evaluating". */
+  current: string;
+}
+
+interface Plan {
+  preset: PresetName | null;
+  methods: (MethodName | MethodSpec)[];
+  seeds: number[];
+  train: Partial<Omit<TrainOptions, 'out' | 'seed' | 'method'>> & { dataset: TrainOptions['dataset'] };
+  attacks: AttackName[];
+  eps: (number | string)[];
+  iters: number;
+  limit: number | null;
+}
+
+function planOf(o: ExperimentOptions): Plan {
+  const preset = o.preset === undefined ? null : PRESETS[o.preset];
+  const train = { ...(preset?.train ?? {}), ...(o.train ?? {}) };
+  if (train.dataset === undefined) throw new ConfigError(`${setting('dataset')} is required unless a ${setting('preset')} (${Object.keys(PRESETS).join(', ')}) gives it`);
+  const methods = [...(o.methods ?? preset?.methods ?? ['baseline', 'mdprop'])];
+  const seeds = [...(o.seeds ?? preset?.seeds ?? [0, 1, 2])];
+  if (methods.length === 0 || seeds.length === 0) throw new Error('experiment: give at least one method and one seed');
+  if (new Set(methods.map(methodName)).size !== methods.length) throw new Error('experiment: every method needs its own name');
+  return {
+    preset: o.preset ?? null,
+    methods,
+    seeds,
+    train: { ...train, dataset: train.dataset },
+    attacks: [...(o.attacks ?? preset?.attacks ?? ['stax', 'mtax', 'untargeted'])],
+    eps: [...(o.eps ?? preset?.eps ?? [0.03, 0.1, 0.3])],
+    iters: o.iters ?? preset?.iters ?? 10,
+    limit: o.limit === undefined ? (preset?.limit ?? null) : o.limit,
+  };
+}
+
+/** Whether an eval.json measured what this experiment asks for. */
+function evaluatedAlike(e: EvalFile, plan: Plan): boolean {
+  const wanted = plan.attacks.flatMap((a) => plan.eps.map((eps) => `${a}|${String(eps)}`));
+  const have = new Set(e.details.map((d) => `${d.attack}|${d.eps_text}`));
+  return e.settings.limit === plan.limit && wanted.every((w) => have.has(w)) && e.details.every((d) => d.iters === attackIters(d.attack, plan.iters));
+}
+
+/** Training steps over the runs, for a progress display with a rate and an ETA in steps. */
+class StepCount {
+  #perRun: number | null = null;
+  /** Steps of the runs finished so far, and of the run in progress. */
+  #finished = 0;
+  #current = 0;
+
+  constructor(
+    private readonly runs: number,
+    private readonly epochs: number,
+    private readonly onProgress: ExperimentOptions['onProgress'],
+  ) {}
+
+  report(current: string): void {
+    if (this.#perRun !== null) this.onProgress?.({ done: this.#finished + this.#current, total: this.#perRun * this.runs, current });
+  }
+
+  /** Hooks for train(): each epoch's step bar advances the count. */
+  control(label: string): TrainControl {
+    this.#current = 0;
+    return {
+      progress: (what, total, unit) => {
+        if (unit !== 'step') return { tick: () => this.report(`${label}: ${what}`), stop() {} };
+        // The first epoch of the first run trained here tells how many steps a run takes.
+        this.#perRun ??= total * this.epochs;
+        this.report(`${label}: ${what}`);
+        return {
+          tick: (n = 1) => {
+            this.#current += n;
+            this.report(`${label}: ${what}`);
+          },
+          stop() {},
+        };
+      },
+    };
+  }
+
+  /** A run trained (or found finished) with `steps` steps. */
+  finished(steps: number, current: string): void {
+    this.#perRun ??= steps;
+    this.#finished += steps;
+    this.#current = 0;
+    this.report(current);
+  }
+}
+
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentFile> {
+  const started = performance.now();
+  const plan = planOf(options);
+  const experiment = new ExperimentDirectory(options.out);
+  // Every run's settings are checked before the first one starts.
+  const configs = plan.methods.map((method) => resolveTrainConfig({ ...plan.train, method, seed: plan.seeds[0]!, out: options.out }));
+  const steps = new StepCount(plan.methods.length * plan.seeds.length, configs[0]!.epochs, options.onProgress);
+  const results: MethodResults[] = [];
+  for (const method of plan.methods) {
+    const name = methodName(method);
+    const seeds: MethodResults['seeds'][number][] = [];
+    for (const seed of plan.seeds) {
+      const rel = experimentRunPath(name, seed);
+      const run = experiment.run(rel);
+      const dir = run.path;
+      const label = `${name} seed ${seed}`;
+      // The run's report is rewritten whenever one of the files it draws changes.
+      let changed = !run.has('report');
+      if (!run.has('summary')) {
+        const control = steps.control(label);
+        if (RunDirectory.holdsRun(dir)) await resumeTraining(dir, {}, control);
+        else await train({ ...plan.train, method, seed, out: dir }, control);
+        changed = true;
+      }
+      steps.finished(run.readSummary().steps, `${label}: evaluating`);
+      let evaluation = run.has('eval') ? run.readEval() : null;
+      if (evaluation === null || !evaluatedAlike(evaluation, plan)) {
+        evaluation = await evaluate(dir, { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, ...(plan.limit === null ? {} : { limit: plan.limit }) });
+        changed = true;
+      }
+      if (options.views !== false && !run.has('views')) {
+        await writeRunViews(dir, { attack: plan.attacks[0], eps: plan.eps[Math.floor(plan.eps.length / 2)], iters: plan.iters });
+        changed = true;
+      }
+      if (changed) await writeRunReport(dir);
+      steps.report(`${label}: done`);
+      seeds.push({ seed, dir: rel, evaluation });
+    }
+    results.push({ name, seeds });
+  }
+  const first = results[0]!.seeds[0]!.evaluation;
+  const { out: _out, seed: _seed, method: _method, ...shared } = configs[0]! as TrainConfig;
+  const file: ExperimentFile = {
+    format: 'mdprop.experiment/1',
+    preset: plan.preset,
+    dataset: plan.train.dataset,
+    methods: summarizeMethods(results),
+    differences: differencesToBaseline(results),
+    seeds: plan.seeds,
+    train: shared,
+    evaluation: { attacks: plan.attacks, eps: plan.eps, iters: plan.iters, limit: plan.limit, queries: first.settings.queries, gallery: first.settings.gallery },
+    model_selection: configs[0]!.modelSelection,
+    wall_seconds: Math.round((performance.now() - started) / 100) / 10,
+    finished_at: new Date().toISOString(),
+  };
+  experiment.writeExperiment(file);
+  await writeExperimentReport(options.out);
+  return file;
+}
