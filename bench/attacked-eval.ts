@@ -28,9 +28,13 @@ model.eval();
 const loaded = { model, path: 'random weights', arch: 'resnet-small' as const, embedDim: 128, inChannels: 1, branches: 1, branch: 0, metadata: null };
 const runs = quick.attacks.length * quick.eps.length;
 
+/** The last measure's attacked queries per second of this process's processor time. */
+let lastCpuRate = 0;
+
 /** Attacked queries per second: queries x runs over the time after the clean queries are done. */
 async function measure(conditionsPerPass: number | undefined, precision: Precision = 'fp32'): Promise<number> {
   let cleanDone = 0;
+  let cpuAtCleanDone = process.cpuUsage();
   await evaluate(loaded, {
     precision,
     memoryFormat: defaultMemoryFormat(precision),
@@ -44,9 +48,14 @@ async function measure(conditionsPerPass: number | undefined, precision: Precisi
     out: null,
     ...(conditionsPerPass === undefined ? {} : { conditionsPerPass }),
     onProgress: (p) => {
-      if (p.stage === 'queries' && p.conditionIndex === 0 && p.done === p.total) cleanDone = performance.now();
+      if (p.stage === 'queries' && p.conditionIndex === 0 && p.done === p.total) {
+        cleanDone = performance.now();
+        cpuAtCleanDone = process.cpuUsage();
+      }
     },
   });
+  const cpu = process.cpuUsage(cpuAtCleanDone);
+  lastCpuRate = (Number(values.queries) * runs * 1e6) / (cpu.user + cpu.system);
   return (Number(values.queries) * runs * 1000) / (performance.now() - cleanDone);
 }
 
@@ -57,16 +66,23 @@ if (values.precisions !== undefined) {
   const bad = precisions.find((p) => !isPrecision(p));
   if (bad !== undefined || precisions.length < 2) throw new Error(`--precisions: expected two or more of fp32, bf16, fp16, got '${values.precisions}'`);
   const perPrecision = new Map<string, number[]>(precisions.map((p) => [p, []]));
+  const perCpu = new Map<string, number[]>(precisions.map((p) => [p, []]));
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const p of precisions) perPrecision.get(p)!.push(await measure(1, p as Precision));
+    for (const p of precisions) {
+      perPrecision.get(p)!.push(await measure(1, p as Precision));
+      perCpu.get(p)!.push(lastCpuRate);
+    }
   }
   const qps = Object.fromEntries([...perPrecision].map(([p, xs]) => [p, r2(median(xs))]));
+  const cpuQps = Object.fromEntries([...perCpu].map(([p, xs]) => [p, r2(median(xs))]));
   const [first, ...rest] = precisions as [string, ...string[]];
   process.stdout.write(
     `${JSON.stringify({
       settings: { preset: 'quick', queries: Number(values.queries), runs, iters: quick.iters, threads, rounds: Number(values.rounds), memory_formats: Object.fromEntries(precisions.map((p) => [p, defaultMemoryFormat(p as Precision)])) },
       attacked_queries_per_s: qps,
       ratio_over_first: Object.fromEntries(rest.map((p) => [p, r2(qps[p]! / qps[first]!)])),
+      attacked_queries_per_cpu_s: cpuQps,
+      cpu_ratio_over_first: Object.fromEntries(rest.map((p) => [p, r2(cpuQps[p]! / cpuQps[first]!)])),
       samples: Object.fromEntries([...perPrecision].map(([p, xs]) => [p, xs.map(r2)])),
     })}\n`,
   );

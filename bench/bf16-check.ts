@@ -6,8 +6,10 @@
 //
 // Each round runs every case, format and engine once, one process each, the two engines back to
 // back, so both see the same machine load; figures are medians over the rounds. An engine's
-// faster format is the one with the lower median. The CPU, its bfloat16 flags and the load
-// average before and after are printed beside the figures.
+// faster format is the one with the lower median. Beside wall time each engine reports its
+// processor time per step (all its threads): on a machine others load, the ratio of those is the
+// steadier figure, and with --threads 1 it is the ratio of the work itself. The CPU, its bfloat16
+// flags and the load average before and after are printed beside the figures.
 //   node dist/bench/bf16-check.js [--cases r18,r50] [--rounds 3] [--steps 3] [--warmup 1] [--threads N]
 //     [--formats contiguous,channels-last] [--fp32] [--eval-queries 60] [--eval-rounds 3] [--no-eval]
 import { spawnSync } from 'node:child_process';
@@ -54,13 +56,14 @@ function run(command: string, args: string[]): Report {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Report;
 }
 
-function stepMs(engine: Engine, c: { arch: string; imageSize: number; batchSize: number }, method: string, precision: string, format: string): number {
+/** Wall and processor milliseconds per step. */
+function stepMs(engine: Engine, c: { arch: string; imageSize: number; batchSize: number }, method: string, precision: string, format: string): [number, number] {
   const args = [
     '--method', method, '--arch', c.arch, '--image-size', String(c.imageSize), '--batch-size', String(c.batchSize),
     '--steps', values.steps!, '--warmup', values.warmup!, '--threads', values.threads!, '--precision', precision, '--memory-format', format, '--json',
   ];
   const report = engine === 'mdprop' ? run(process.execPath, [join(root, 'dist/src/cli/main.js'), 'bench', ...args]) : run(values.python!, [join(root, 'bench/reference/mdprop_step.py'), ...args]);
-  return Number(report.ms_per_step);
+  return [Number(report.ms_per_step), Number(report.cpu_ms_per_step)];
 }
 
 const median = (xs: number[]) => {
@@ -81,8 +84,9 @@ function cpuFlags(): string[] {
 
 const loadBefore = loadavg().map(r2);
 const started = performance.now();
-// samples[case method][precision format][engine] = ms per step, one per round.
-const samples = new Map<string, Map<string, Record<Engine, number[]>>>();
+// samples[case method][precision format][engine] = [wall, processor] ms per step, one per round.
+type Samples = Record<Engine, [number, number][]>;
+const samples = new Map<string, Map<string, Samples>>();
 const settingsOf = (precision: string) => (precision === 'fp32' ? ['contiguous'] : formats);
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const name of cases) {
@@ -92,7 +96,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
       for (const precision of values.fp32 ? ['bf16', 'fp32'] : ['bf16']) {
         for (const format of settingsOf(precision)) {
           const setting = `${precision} ${format}`;
-          const entry = samples.get(key)!.get(setting) ?? { mdprop: [], pytorch: [] };
+          const entry: Samples = samples.get(key)!.get(setting) ?? { mdprop: [], pytorch: [] };
           samples.get(key)!.set(setting, entry);
           // Alternate which engine goes first, so neither always follows the other's cache state.
           const order = round % 2 === 0 ? ENGINES : [...ENGINES].reverse();
@@ -103,13 +107,16 @@ for (let round = 0; round < Number(values.rounds); round++) {
   }
 }
 
+const wallOf = (xs: [number, number][]) => median(xs.map((x) => x[0]));
+const cpuOf = (xs: [number, number][]) => median(xs.map((x) => x[1]));
 const steps: Record<string, object> = {};
 for (const [key, bySetting] of samples) {
+  // An engine's faster format by wall time, and its figures in that format.
   const best = (engine: Engine) => {
-    let choice = { format: '', ms: Infinity };
+    let choice = { format: '', ms: Infinity, cpuMs: Infinity };
     for (const format of formats) {
-      const ms = median(bySetting.get(`bf16 ${format}`)![engine]);
-      if (ms < choice.ms) choice = { format, ms };
+      const runs = bySetting.get(`bf16 ${format}`)![engine];
+      if (wallOf(runs) < choice.ms) choice = { format, ms: wallOf(runs), cpuMs: cpuOf(runs) };
     }
     return choice;
   };
@@ -118,16 +125,18 @@ for (const [key, bySetting] of samples) {
   const fp32 = bySetting.get('fp32 contiguous');
   steps[key] = {
     bf16_ratio_mdprop_over_pytorch: r2(ours.ms / theirs.ms),
-    mdprop_bf16: { median_ms_per_step: r1(ours.ms), memory_format: ours.format },
-    pytorch_autocast_bf16: { median_ms_per_step: r1(theirs.ms), memory_format: theirs.format },
+    bf16_cpu_time_ratio_mdprop_over_pytorch: r2(ours.cpuMs / theirs.cpuMs),
+    mdprop_bf16: { median_ms_per_step: r1(ours.ms), median_cpu_ms_per_step: r1(ours.cpuMs), memory_format: ours.format },
+    pytorch_autocast_bf16: { median_ms_per_step: r1(theirs.ms), median_cpu_ms_per_step: r1(theirs.cpuMs), memory_format: theirs.format },
     ...(fp32
       ? {
-          fp32_ratio_mdprop_over_pytorch: r2(median(fp32.mdprop) / median(fp32.pytorch)),
-          fp32_contiguous_median_ms: { mdprop: r1(median(fp32.mdprop)), pytorch: r1(median(fp32.pytorch)) },
-          bf16_speedup_over_fp32: { mdprop: r2(median(fp32.mdprop) / ours.ms), pytorch: r2(median(fp32.pytorch) / theirs.ms) },
+          fp32_ratio_mdprop_over_pytorch: r2(wallOf(fp32.mdprop) / wallOf(fp32.pytorch)),
+          fp32_contiguous_median_ms: { mdprop: r1(wallOf(fp32.mdprop)), pytorch: r1(wallOf(fp32.pytorch)) },
+          bf16_speedup_over_fp32: { mdprop: r2(wallOf(fp32.mdprop) / ours.ms), pytorch: r2(wallOf(fp32.pytorch) / theirs.ms) },
         }
       : {}),
-    rounds_ms: Object.fromEntries([...bySetting].map(([setting, e]) => [setting, { mdprop: e.mdprop.map(r1), pytorch: e.pytorch.map(r1) }])),
+    rounds_ms: Object.fromEntries([...bySetting].map(([setting, e]) => [setting, { mdprop: e.mdprop.map((x) => r1(x[0])), pytorch: e.pytorch.map((x) => r1(x[0])) }])),
+    rounds_cpu_ms: Object.fromEntries([...bySetting].map(([setting, e]) => [setting, { mdprop: e.mdprop.map((x) => r1(x[1])), pytorch: e.pytorch.map((x) => r1(x[1])) }])),
   };
 }
 
