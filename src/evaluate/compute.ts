@@ -67,7 +67,7 @@ export function resolveDeviceSetting(request: ComputeRequest): DeviceSetting {
   }
   const precision = request.precision ?? COMPUTE_DEFAULTS.precision;
   const problem = precisionProblem(precision, device);
-  if (problem) throw new OptionError('precision', problem);
+  if (problem) throw new OptionError('precision', `${problem} (precision ${precision} on ${device})`);
   return { device, precision, memoryFormat: request.memoryFormat ?? defaultMemoryFormat(precision, device), threads: request.threads };
 }
 

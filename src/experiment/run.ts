@@ -3,7 +3,7 @@
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
 import { attackIters, type AttackName } from '../adversarial/index.js';
-import { evaluate, writeRunViews } from '../evaluate/index.js';
+import { evaluate, EVALUATE_DEFAULTS, writeRunViews } from '../evaluate/index.js';
 import { ExperimentDirectory, experimentRunPath, methodName, RunDirectory, type EvalFile, type ExperimentFile, type TrainConfig } from '../formats/index.js';
 import type { MethodName, MethodSpec } from '../methods/index.js';
 import { ConfigError, resolveTrainConfig, resumeTraining, setting, train, type TrainControl, type TrainOptions } from '../train/index.js';
@@ -64,9 +64,9 @@ function planOf(o: ExperimentOptions): Plan {
     methods,
     seeds,
     train: { ...train, dataset: train.dataset },
-    attacks: [...(o.attacks ?? preset?.attacks ?? ['stax', 'mtax', 'untargeted'])],
+    attacks: [...(o.attacks ?? preset?.attacks ?? EVALUATE_DEFAULTS.attacks)],
     eps: [...(o.eps ?? preset?.eps ?? [0.03, 0.1, 0.3])],
-    iters: o.iters ?? preset?.iters ?? 10,
+    iters: o.iters ?? preset?.iters ?? EVALUATE_DEFAULTS.iters,
     limit: o.limit === undefined ? (preset?.limit ?? null) : o.limit,
   };
 }
