@@ -32,6 +32,12 @@ Napi::Value IsLeaf(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), TensorHandle::FromValue(info[0], "isLeaf").is_leaf());
 }
 
+// The tensor's version counter: every in-place change (an optimizer step, copy_) raises it, so a
+// value derived from the tensor (a cast copy of a weight) is known stale when it moved.
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(TensorHandle::FromValue(info[0], "version")._version()));
+}
+
 Napi::Value Grad(const Napi::CallbackInfo& info) {
   at::Tensor& t = TensorHandle::FromValue(info[0], "grad");
   const at::Tensor& g = t.grad();
@@ -99,6 +105,7 @@ void InitAutograd(Napi::Env env, Napi::Object exports) {
   exports.Set("requiresGrad", Napi::Function::New(env, RequiresGrad, "requiresGrad"));
   exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad, "setRequiresGrad"));
   exports.Set("isLeaf", Napi::Function::New(env, IsLeaf, "isLeaf"));
+  exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("grad", Napi::Function::New(env, Grad, "grad"));
   exports.Set("setGrad", Napi::Function::New(env, SetGrad, "setGrad"));
   exports.Set("backward", Napi::Function::New(env, Backward, "backward"));

@@ -10,10 +10,17 @@ per class.
 
 --task embed times no-grad forwards of a batch (embedding throughput); --task attack times a
 10-iteration untargeted feature-space PGD on a batch in eval mode (attacked queries per second),
-the weights out of autograd. --precision bf16/fp16 runs under torch.autocast; --memory-format
-channels-last converts the model and the batches.
+the weights out of autograd. --precision bf16/fp16 (or --bf16) runs every forward pass in its own
+torch.autocast region, as PyTorch's documentation advises (autocast around the forward passes,
+backward and optimizer step outside). One region around the whole step would be wrong in PyTorch
+1.13: autocast caches each weight's cast for the rest of its region, and a cast first made under
+torch.no_grad (the attacks' clean embeddings) is cached without its graph, so the training forward
+reuses it and the convolution and linear weights get no gradient at all; the step then trains only
+the batch norms. The script checks after its first step that every parameter has a gradient.
+--memory-format channels-last (or --channels-last) converts the model and the batches.
 
-Prints {"ms_per_step", "images_per_s", "peak_rss_mb", ...settings} (the keys of `mdprop bench`).
+Prints {"ms_per_step", "cpu_ms_per_step", "images_per_s", "peak_rss_mb", ...settings} (the keys
+of `mdprop bench`).
 Run with Debian's interpreter, which has torch 1.13 and torchvision 0.14:
   /usr/bin/python3 bench/reference/mdprop_step.py --method mdprop --arch resnet18 \
       --image-size 64 --batch-size 32 --steps 10 --threads 2 --json
@@ -41,9 +48,13 @@ class EmbeddingNet(nn.Module):
         self.net.fc = nn.Linear(self.net.fc.in_features, embed_dim)
         if branches > 1:
             branch_batch_norms(self.net, branches)
+        self.autocast = None  # (device type, dtype) of mixed precision, or None
 
     def forward(self, x):
-        return F.normalize(self.net(x), dim=1)
+        if self.autocast is None:
+            return F.normalize(self.net(x), dim=1)
+        with torch.autocast(self.autocast[0], dtype=self.autocast[1]):
+            return F.normalize(self.net(x), dim=1)
 
 
 def untargeted_pgd(model, x, eps=0.1, iters=10):
@@ -93,9 +104,15 @@ def main():
     p.add_argument("--task", default="step", choices=["step", "embed", "attack"])
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--memory-format", default="contiguous", choices=["contiguous", "channels-last"])
+    p.add_argument("--bf16", action="store_true", help="same as --precision bf16: torch.autocast with bfloat16")
+    p.add_argument("--channels-last", action="store_true", help="same as --memory-format channels-last")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true", help="add each aten op's time per step (torch.profiler)")
     a = p.parse_args()
+    if a.bf16:
+        a.precision = "bf16"
+    if a.channels_last:
+        a.memory_format = "channels-last"
     device_type = "cuda" if a.device.startswith("cuda") else "cpu"
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
     fmt = torch.channels_last if a.memory_format == "channels-last" else torch.contiguous_format
@@ -107,10 +124,13 @@ def main():
     if a.channels != 3:
         model.net.conv1 = nn.Conv2d(a.channels, 64, 7, 2, 3, bias=False)
     model = model.to(a.device, memory_format=fmt)
+    if autocast_dtype is not None:
+        model.autocast = (device_type, autocast_dtype)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-5, weight_decay=4e-4)
     labels = (torch.arange(a.batch_size) // 2).to(a.device)
     sync = torch.cuda.synchronize if a.device.startswith("cuda") else (lambda: None)
     times = []
+    cpu_times = []
     forward_images = 0
     profiled = []
     for i in range(a.warmup + a.steps):
@@ -120,23 +140,28 @@ def main():
         if profiler:
             profiler.__enter__()
         started = time.perf_counter()
-        with torch.autocast(device_type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
-            if a.task == "step":
-                forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)["forward_images"]
-            elif a.task == "embed":
-                model.eval()
-                with torch.no_grad():
-                    model(images)
-            else:
-                model.eval()
-                for q in model.parameters():
-                    q.requires_grad_(False)
-                untargeted_pgd(model, images)
-                for q in model.parameters():
-                    q.requires_grad_(True)
+        cpu_started = time.process_time()
+        if a.task == "step":
+            forward_images = method_step(model, optimizer, distributions, images, labels, a.eps, a.iters)["forward_images"]
+        elif a.task == "embed":
+            model.eval()
+            with torch.no_grad():
+                model(images)
+        else:
+            model.eval()
+            for q in model.parameters():
+                q.requires_grad_(False)
+            untargeted_pgd(model, images)
+            for q in model.parameters():
+                q.requires_grad_(True)
         sync()
+        if a.task == "step" and i == 0:
+            missing = [name for name, q in model.named_parameters() if q.grad is None]
+            if missing:
+                raise SystemExit(f"mdprop_step.py: the step left {len(missing)} parameters without a gradient, e.g. {', '.join(missing[:3])}")
         if i >= a.warmup:
             times.append((time.perf_counter() - started) * 1000)
+            cpu_times.append((time.process_time() - cpu_started) * 1000)
         if profiler:
             profiler.__exit__(None, None, None)
             profiled.append(profiler.key_averages())
@@ -144,6 +169,7 @@ def main():
     report = {
         "ms_per_step": round(mean, 1),
         "ms_per_step_min": round(min(times), 1),
+        "cpu_ms_per_step": round(sum(cpu_times) / len(cpu_times), 1),
         "images_per_s": round(a.batch_size * 1000 / mean, 2),
         "forward_images_per_step": forward_images,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

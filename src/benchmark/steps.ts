@@ -28,7 +28,7 @@ export interface BenchSettings {
   seed: number;
   /** Default fp32. */
   precision?: Precision;
-  /** Default contiguous. */
+  /** Default: the precision's (defaultMemoryFormat). */
   memoryFormat?: MemoryFormatName;
   /** Default step. */
   task?: BenchTask;
@@ -55,6 +55,11 @@ export interface BenchReport {
   ms_per_step: number;
   /** Fastest single step. */
   ms_per_step_min: number;
+  /**
+   * Processor time of this process per timed step (all its threads): with one thread, the step's
+   * work whatever else the machine runs, so a loaded machine can still compare two builds.
+   */
+  cpu_ms_per_step: number;
   /** Clean images of the batch per second. */
   images_per_s: number;
   /** Images through the joint forward per step (clean plus every attack's slice). */
@@ -112,6 +117,7 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
   const labelValues = Array.from({ length: s.batchSize }, (_, i) => Math.floor(i / 2));
   const shape = [s.batchSize, s.channels, s.imageSize, s.imageSize];
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let forwardImages = 0;
   const opTotals = new Map<string, OpTime>();
   try {
@@ -119,6 +125,7 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
       const images = randn(shape, { device });
       const labels = tensor(labelValues, [s.batchSize], { dtype: 'int64', device });
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       const work = () => {
         const out = tidy(() => (task === 'step' ? methodStep({ model, method, criterion, optimizer, ...(lossScale ? { lossScale } : {}) }, images, labels) : evaluationTask(model, task, images)));
         if (device !== 'cpu') cuda.synchronize();
@@ -130,7 +137,11 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
         result = profiled.result;
         for (const op of profiled.ops) addOpTime(opTotals, op);
       } else result = work();
-      if (i >= s.warmup) times.push(performance.now() - started);
+      if (i >= s.warmup) {
+        times.push(performance.now() - started);
+        const cpu = process.cpuUsage(cpuStarted);
+        cpuTimes.push((cpu.user + cpu.system) / 1000);
+      }
       forwardImages = result.samplesPerBranch.reduce((a, b) => a + b, 0);
       images.dispose();
       labels.dispose();
@@ -145,6 +156,7 @@ export function benchTrainingSteps(s: BenchSettings): BenchReport {
   return {
     ms_per_step: round(mean, 1),
     ms_per_step_min: round(Math.min(...times), 1),
+    cpu_ms_per_step: round(cpuTimes.reduce((a, b) => a + b, 0) / cpuTimes.length, 1),
     images_per_s: round((s.batchSize * 1000) / mean, 2),
     forward_images_per_step: forwardImages,
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),

@@ -4,11 +4,14 @@
 // bench each make one with resolveCompute and apply it with computeWith, so every setting is
 // checked, defaulted and applied in one place.
 import { inputScaling, testTransform, type TestTransform } from '../data/index.js';
-import { precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
+import { defaultMemoryFormat, precisionProblem, setComputeMode, type EmbeddingModel, type MemoryFormatName, type Precision } from '../nn/index.js';
 import { resolveDevice, setNumThreads } from '../torch/index.js';
 import { OptionError } from './option-error.js';
 
-/** What a caller asks for; anything left out takes COMPUTE_DEFAULTS (threads: libtorch's own). */
+/**
+ * What a caller asks for; anything left out takes COMPUTE_DEFAULTS (threads: libtorch's own;
+ * the memory format: the one the precision runs fastest in, defaultMemoryFormat).
+ */
 export interface ComputeRequest {
   device?: string;
   precision?: Precision;
@@ -39,13 +42,13 @@ export interface ComputeSetting extends DeviceSetting {
   readonly transform: TestTransform;
 }
 
-export const COMPUTE_DEFAULTS = { device: 'cpu', precision: 'fp32', memoryFormat: 'contiguous' } as const satisfies Required<Omit<ComputeRequest, 'threads'>>;
+export const COMPUTE_DEFAULTS = { device: 'cpu', precision: 'fp32' } as const satisfies Required<Omit<ComputeRequest, 'threads' | 'memoryFormat'>>;
 
 /** Help text of each compute option, shared by every command that takes them. */
 export const COMPUTE_TEXT = {
   device: "'cpu' or 'cuda[:N]' (default cpu)",
   precision: 'precision of convolutions and matrix products: fp32 (default), bf16, or fp16 (CUDA only)',
-  memoryFormat: 'memory format of the convolutions: contiguous (NCHW, default) or channels-last (NHWC, often faster on CPUs)',
+  memoryFormat: 'memory format of the convolutions: contiguous (NCHW) or channels-last (NHWC); default channels-last for bf16 on a CPU, else contiguous',
   threads: 'CPU threads of libtorch (default: the number of cores)',
 } as const;
 
@@ -65,7 +68,7 @@ export function resolveDeviceSetting(request: ComputeRequest): DeviceSetting {
   const precision = request.precision ?? COMPUTE_DEFAULTS.precision;
   const problem = precisionProblem(precision, device);
   if (problem) throw new OptionError('precision', `${problem} (precision ${precision} on ${device})`);
-  return { device, precision, memoryFormat: request.memoryFormat ?? COMPUTE_DEFAULTS.memoryFormat, threads: request.threads };
+  return { device, precision, memoryFormat: request.memoryFormat ?? defaultMemoryFormat(precision, device), threads: request.threads };
 }
 
 /** A device setting completed with the test transform of the model's images. */

@@ -151,5 +151,7 @@ function settingsOf(plan: EvalPlan, queries: number, gallery: number): EvalSetti
     iters: plan.iters,
     input_mean: [...transform.mean],
     input_std: [...transform.std],
+    precision: plan.compute.precision,
+    memory_format: plan.compute.memoryFormat,
   };
 }

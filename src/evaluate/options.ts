@@ -62,7 +62,7 @@ export const evaluateOptionsSchema = z.strictObject({
   threads: count(1, 4096).optional(),
   /** Compute precision of convolutions and matrix products, attacks included (default fp32; fp16: CUDA only). */
   precision: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }).optional(),
-  /** Memory format of the convolutions (default contiguous). */
+  /** Memory format of the convolutions (default: channels-last for bf16 on a CPU, else contiguous). */
   memoryFormat: z.enum(MEMORY_FORMATS, { error: `expected one of ${MEMORY_FORMATS.join(', ')}` }).optional(),
   /** At most this many attack conditions share one PGD pass (1: one at a time); default: 1 on a CPU, on a GPU as many as fit 2^21 input values. */
   conditionsPerPass: count(1, 4096).optional(),

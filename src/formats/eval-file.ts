@@ -7,6 +7,7 @@
 // eval.json adds `details` (every metric of each attack entry) and `settings`.
 import { z } from 'zod';
 import { ATTACK_NAMES, ERS_COMPONENTS, PROFILE_NAMES } from '../adversarial/index.js';
+import { MEMORY_FORMATS, PRECISIONS } from '../nn/index.js';
 import { metricValuesSchema } from './summary-file.js';
 
 const rate = z.number().min(0).max(1);
@@ -127,6 +128,9 @@ export const evalSettingsSchema = z.strictObject({
   /** The input normalisation pixel budgets were converted with: x' = (x - mean) / std. */
   input_mean: z.array(z.number()).optional(),
   input_std: z.array(z.number().positive()).optional(),
+  /** Precision and memory format of the model's layers, attacks included (absent in files from before they were recorded: fp32, contiguous). */
+  precision: z.enum(PRECISIONS).optional(),
+  memory_format: z.enum(MEMORY_FORMATS).optional(),
 });
 
 export const evalFileSchema = z.strictObject({

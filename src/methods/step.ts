@@ -1,7 +1,7 @@
 // One training step of a method: build each auxiliary distribution from its slice of the batch
 // (eval mode, its own BN branch), then one joint forward of clean and perturbed images in train
 // mode with each segment normalised by its branch, one loss over all of them, one optimizer step.
-import { BatchNorm2d, bnBranchCount, MultiBatchNorm2d, setBnRouting, withFrozenParameters, withoutRunningStatUpdates, type BnSegment, type EmbeddingModel } from '../nn/index.js';
+import { BatchNorm2d, bnBranchCount, computeDtypeOf, MultiBatchNorm2d, setBnRouting, withFrozenParameters, withoutRunningStatUpdates, type BnSegment, type EmbeddingModel } from '../nn/index.js';
 import { cat, tidy, type Tensor } from '../torch/index.js';
 import { defenseLoss, freshDefenseMemory, type DefenseMemory } from './defenses.js';
 import { makeDistribution, makeDistributions, type DistributionDraws, type DistributionJob } from './distributions.js';
@@ -97,12 +97,14 @@ function segmentsOf(pieces: readonly Piece[]): BnSegment[] {
 
 /**
  * Whether to make every distribution in one routed pass rather than one pass each: on GPUs, where
- * a larger pass fills the device better. On a CPU the routed pass only enlarges the working set:
- * bench/step-profile.js measured it 1.33x slower than one pass per distribution for ResNet-50 at
- * 224x224 batch 16, and no faster for ResNet-18 at 64x64 batch 32 (with a larger peak memory).
+ * a larger pass fills the device better, and on a CPU with 16-bit activations (`halfActivations`).
+ * In float32 on a CPU the routed pass only enlarges the working set: bench/step-profile.js measured
+ * it 1.33x slower than one pass per distribution for ResNet-50 at 224x224 batch 16, and no faster
+ * for ResNet-18 at 64x64 batch 32 (with a larger peak memory). In bfloat16, with half the bytes per
+ * activation, it measured 0.85x the time for ResNet-18 and 1.0x for ResNet-50 (README).
  */
-export function jointAttackPays(jobs: readonly DistributionJob[]): boolean {
-  return jobs.length > 1 && !jobs[0]!.images.device.startsWith('cpu');
+export function jointAttackPays(jobs: readonly DistributionJob[], halfActivations = false): boolean {
+  return jobs.length > 1 && (halfActivations || !jobs[0]!.images.device.startsWith('cpu'));
 }
 
 /** Each distribution of the method with its slice of the batch (views, no copies). */
@@ -124,7 +126,7 @@ export function buildPieces(model: EmbeddingModel, method: MethodSpec, images: T
   // Attacks take gradients with respect to their input only: the weights stay out of the graph.
   // Both ways give the same examples, draw for draw; only the time differs.
   const made = withFrozenParameters(model, () =>
-    jointAttackPays(jobs) ? makeDistributions(model, jobs) : jobs.map((j) => makeDistribution(model, j.spec, j.images, j.labels, j.draws)),
+    jointAttackPays(jobs, computeDtypeOf(model) !== null) ? makeDistributions(model, jobs) : jobs.map((j) => makeDistribution(model, j.spec, j.images, j.labels, j.draws)),
   );
   const extra = jobs.map((j, i) => ({ images: made[i]!, labels: j.labels, branch: j.spec.branch }));
   return [{ images, labels, branch: 0 }, ...extra.sort((a, b) => a.branch - b.branch)];

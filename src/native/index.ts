@@ -39,6 +39,8 @@ export interface NativeAddon {
   requiresGrad(h: NativeHandle): boolean;
   setRequiresGrad(h: NativeHandle, flag: boolean): void;
   isLeaf(h: NativeHandle): boolean;
+  /** The version counter, raised by every in-place change of the tensor's data. */
+  version(h: NativeHandle): number;
   grad(h: NativeHandle): NativeHandle | null;
   setGrad(h: NativeHandle, g: NativeHandle | null): void;
   backward(h: NativeHandle, grad: NativeHandle | null, retainGraph: boolean): void;

@@ -1,6 +1,6 @@
 // Batch normalisation over the channels of [N, C, H, W] input, with torchvision's names: weight,
 // bias, running_mean, running_var, num_batches_tracked.
-import { F, noGrad, ones, tidy, zeros, type Tensor } from '../torch/index.js';
+import { F, isReducedFloat, noGrad, ones, tidy, zeros, type Tensor } from '../torch/index.js';
 import { constant_ } from './init.js';
 import { Module } from './module.js';
 
@@ -115,7 +115,11 @@ export class BatchNorm2d extends Module {
     if (this.training && this.config.trackRunningStats) noGrad(() => this.buffer('num_batches_tracked').add_(1));
     if (this.training && this.statsSync) {
       const { weight, bias, runningMean, runningVar } = this;
-      return this.statsSync.batchNorm(x, { weight, bias, runningMean, runningVar, momentum: this.config.momentum, eps: this.config.eps });
+      const sync = this.statsSync;
+      const settings = { weight, bias, runningMean, runningVar, momentum: this.config.momentum, eps: this.config.eps };
+      // The exchanged statistics stay float32 in mixed precision; the output keeps the input's dtype.
+      if (isReducedFloat(x.dtype)) return tidy(() => sync.batchNorm(x.to('float32'), settings).to(x.dtype));
+      return sync.batchNorm(x, settings);
     }
     return F.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats,

@@ -5,6 +5,7 @@ import { F, tidy, type Tensor } from '../torch/index.js';
 import { AdaptiveAvgPool2d } from './layers.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
+import { fullPrecision } from './precision.js';
 import { globalAvgPool, type FeatureExtractor } from './resnet.js';
 
 export interface EmbeddingOutput {
@@ -41,12 +42,15 @@ export class EmbeddingModel extends Module {
     return tidy(() => this.forwardAll(x).embedding);
   }
 
-  /** The embedding with what precedes it: the un-normalised head output and the pooled features. */
+  /**
+   * The embedding with what precedes it: the un-normalised head output and the pooled features.
+   * All three are float32 whatever the layers compute in (see precision.ts).
+   */
   forwardAll(x: Tensor): EmbeddingOutput {
     return tidy(() => {
-      const features = globalAvgPool(this.child('avgpool'), this.backbone.forward(x));
-      const projection = this.head.forward(features);
-      return { embedding: F.l2Normalize(projection, 1), projection, features };
+      const pooled = globalAvgPool(this.child('avgpool'), this.backbone.forward(x));
+      const projection = fullPrecision(this.head.forward(pooled));
+      return { embedding: F.l2Normalize(projection, 1), projection, features: fullPrecision(pooled) };
     });
   }
 }

@@ -2,6 +2,7 @@
 export { Module, type LoadOptions } from './module.js';
 export { StateDictError, describeReport, type LoadReport, type ShapeMismatch } from './state-dict.js';
 export { Conv2d, type Conv2dOptions, type Pair } from './conv.js';
+export { matmulShape, type ConvAlgorithm, type ConvGeometry } from './conv-matmul.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { BatchNorm2d, copyBatchNorm, setBatchStatsSync, withoutRunningStatUpdates, type BatchNormConfig, type BatchNormOptions, type BatchStatsSync } from './batchnorm.js';
 export { AdaptiveAvgPool2d, Flatten, Identity, MaxPool2d, ReLU, Sequential, type MaxPool2dOptions } from './layers.js';
@@ -39,11 +40,16 @@ export {
   MEMORY_FORMATS,
   PRECISIONS,
   isMemoryFormatName,
+  computeDtypeOf,
+  defaultMemoryFormat,
+  fullPrecision,
   isPrecision,
   precisionProblem,
+  prepareWeightCasts,
   setComputeMode,
   type MemoryFormatName,
   type Precision,
 } from './precision.js';
 export { forwardFlops } from './flops.js';
 export { describeShortfall, formatBytes, forwardPeakBytes, memoryShortfall, modelElements, type ForwardMemoryRequest, type MemoryShortfall, type PassKind } from './memory-estimate.js';
+export { WeightCasts } from './weight-cast.js';

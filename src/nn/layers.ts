@@ -1,7 +1,15 @@
 // Parameter-free layers: activations, pooling, reshaping, and the Sequential container.
-import { F, tidy, type Tensor } from '../torch/index.js';
+import { F, isReducedFloat, tidy, type Tensor } from '../torch/index.js';
 import { Module } from './module.js';
 import type { Pair } from './conv.js';
+
+/**
+ * max(x, 0) in place. For bfloat16 and float16 activations through libtorch's threshold kernel,
+ * which gives the same values (NaN kept) and gradient and is about twice as fast as relu_'s there.
+ */
+export function reluInPlace(x: Tensor): Tensor {
+  return isReducedFloat(x.dtype) ? x.threshold_(0, 0) : x.relu_();
+}
 
 export class ReLU extends Module {
   /**
@@ -12,7 +20,8 @@ export class ReLU extends Module {
     super();
   }
   forward(x: Tensor): Tensor {
-    return this.inplace ? x.relu_() : x.relu();
+    if (this.inplace) return reluInPlace(x);
+    return isReducedFloat(x.dtype) ? x.threshold(0, 0) : x.relu();
   }
 }
 

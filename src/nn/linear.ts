@@ -1,7 +1,8 @@
 // Fully connected layer y = x W^T + b (weight [out, in], bias [out]).
-import { empty, F, tidy, type DType, type Tensor } from '../torch/index.js';
+import { empty, F, type DType, type Tensor } from '../torch/index.js';
 import { defaultLayerInit_ } from './init.js';
 import { Module } from './module.js';
+import { WeightCasts } from './weight-cast.js';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -9,8 +10,19 @@ export interface LinearOptions {
 
 export class Linear extends Module {
   readonly hasBias: boolean;
-  /** The dtype the product runs in (weights stay float32; see precision.ts); null: the input's. */
-  computeDtype: DType | null = null;
+  /**
+   * The dtype the product runs in and returns (see precision.ts); null: the input's. The float32
+   * weights are cast to it once per change of their values.
+   */
+  get computeDtype(): DType | null {
+    return this.#computeDtype;
+  }
+  set computeDtype(dtype: DType | null) {
+    this.#computeDtype = dtype;
+    this.#casts.clear();
+  }
+  #computeDtype: DType | null = null;
+  readonly #casts = new WeightCasts();
 
   constructor(
     readonly inFeatures: number,
@@ -36,7 +48,19 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     const dt = this.computeDtype;
-    if (dt === null || dt === x.dtype) return F.linear(x, this.weight, this.bias);
-    return tidy(() => F.linear(x.to(dt), this.weight.to(dt), this.bias?.to(dt) ?? null).to(x.dtype));
+    if (dt === null) return F.linear(x, this.weight, this.bias);
+    const input = x.dtype === dt ? x : x.to(dt);
+    const out = F.linear(input, this.#casts.get('weight', this.weight, dt), this.bias && this.#casts.get('bias', this.bias, dt));
+    if (input !== x) input.dispose();
+    return out;
+  }
+
+  /** Makes the cast copies of the weights in the graph now (see WeightCasts.prepare). */
+  prepareCasts(): void {
+    this.#casts.prepare();
+  }
+
+  protected override releaseDerived(): void {
+    this.#casts.clear();
   }
 }

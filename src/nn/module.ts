@@ -181,6 +181,7 @@ export abstract class Module<In = Tensor, Out = Tensor> {
     const isDtype = isDType(target);
     noGrad(() => {
       for (const [, m] of this.namedModules()) {
+        m.releaseDerived();
         for (const map of [m.#parameters, m.#buffers]) {
           for (const [name, t] of map) {
             if (isDtype && !isFloating(t.dtype)) continue;
@@ -202,9 +203,16 @@ export abstract class Module<In = Tensor, Out = Tensor> {
     for (const p of this.parameters()) p.grad = null;
   }
 
+  /**
+   * Frees what a module derives from its tensors and keeps (a layer's cast copies of its weights),
+   * when the tensors are replaced or disposed. Nothing by default.
+   */
+  protected releaseDerived(): void {}
+
   /** Free every parameter and buffer of the tree; the module is unusable afterwards. */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
+      m.releaseDerived();
       for (const t of m.#parameters.values()) t.dispose();
       for (const t of m.#buffers.values()) t.dispose();
     }

@@ -3,7 +3,7 @@
 import { tidy, type Tensor } from '../torch/index.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { Conv2d } from './conv.js';
-import { ReLU, Sequential } from './layers.js';
+import { ReLU, reluInPlace, Sequential } from './layers.js';
 import { Module } from './module.js';
 
 export type BlockKind = 'basic' | 'bottleneck';
@@ -32,7 +32,7 @@ export abstract class ResidualBlock extends Module {
     return tidy(() => {
       const shortcut = this.hasProjection ? this.layer('downsample').forward(x) : x;
       // The branch ends in a fresh batch-norm output, so the sum and ReLU can overwrite it.
-      return this.branch(x).add_(shortcut).relu_();
+      return reluInPlace(this.branch(x).add_(shortcut));
     });
   }
 }

@@ -8,6 +8,7 @@ import { constant_, kaimingNormal_ } from './init.js';
 import { AdaptiveAvgPool2d, MaxPool2d, ReLU, Sequential } from './layers.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
+import { fullPrecision } from './precision.js';
 import { EXPANSION, makeBlock, type BlockKind } from './resnet-blocks.js';
 
 export interface ResNetSpec {
@@ -123,7 +124,7 @@ export class ResNet extends Module {
   forward(x: Tensor): Tensor {
     return tidy(() => {
       const pooled = globalAvgPool(this.child('avgpool'), this.backbone.forward(x));
-      return this.child<Module>('fc').forward(pooled);
+      return fullPrecision(this.child<Module>('fc').forward(pooled));
     });
   }
 }

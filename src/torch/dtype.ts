@@ -37,6 +37,9 @@ export const ITEM_BYTES: Readonly<Record<DType, number>> = { float32: 4, float64
 
 export const isFloating = (d: DType): boolean => d === 'float16' || d === 'float32' || d === 'float64' || d === 'bfloat16';
 
+/** The 16-bit floating types that mixed precision computes in (their results return to float32 at a model's outputs). */
+export const isReducedFloat = (d: DType): boolean => d === 'bfloat16' || d === 'float16';
+
 /** The typed array that holds each dtype's elements when read out or passed in. */
 export type TypedArrayFor<D extends DType> = D extends 'float32'
   ? Float32Array

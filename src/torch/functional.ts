@@ -17,6 +17,7 @@ const f = {
   softmax: op('softmax', 'int'),
   crossEntropy: op('cross_entropy_loss'),
   dropout: op('dropout'),
+  im2col: op('im2col'),
 };
 
 export interface Conv2dOptions {
@@ -73,6 +74,15 @@ export function maxPool2d(input: Tensor, kernel: number | [number, number], o: P
     const where = pooled[1]!.contiguous().view([n, c, h * w]);
     return input.view([n, c, -1]).gather(2, where).view([n, c, h, w]);
   });
+}
+
+/**
+ * The sliding k x k patches of [N, C, H, W] as columns: [N, C * kh * kw, L] (L patch positions,
+ * row-major), each column ordered channel by channel, then kernel row, then kernel column, as a
+ * contiguous [O, C, kh, kw] weight flattens (PyTorch's F.unfold).
+ */
+export function unfold(input: Tensor, kernel: [number, number], o: { stride?: [number, number]; padding?: [number, number]; dilation?: [number, number] } = {}): Tensor {
+  return run(f.im2col, input, kernel, o.dilation ?? [1, 1], o.padding ?? [0, 0], o.stride ?? [1, 1]);
 }
 
 export function avgPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {

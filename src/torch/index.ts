@@ -1,11 +1,11 @@
 // The tensor layer's public face.
 export { Tensor, type Scalar, type TensorOrScalar, type MemoryFormat, type ValuesIndices } from './tensor.js';
 export type { DType, AnyTypedArray } from './dtype.js';
-export { isDType, isFloating, ITEM_BYTES } from './dtype.js';
+export { isDType, isFloating, isReducedFloat, ITEM_BYTES } from './dtype.js';
 export * from './creation.js';
 export { noGrad, enableGrad, grad, isGradEnabled, type GradOptions } from './autograd.js';
 export { tidy, keep, dispose } from './scope.js';
-export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, cpuCache, resolveDevice, profileOps, type CpuCacheStats, type OpTime } from './runtime.js';
+export { manualSeed, setNumThreads, getNumThreads, liveTensors, torchVersion, cuda, cpuCache, cpuFlags, resolveDevice, profileOps, type CpuCacheStats, type OpTime } from './runtime.js';
 export { readSafetensors, writeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors.js';
 export { readPytorchCheckpoint, isPytorchCheckpoint, CheckpointError, CHECKPOINT_LIMITS, STATE_DICT_KEYS, type PytorchCheckpoint } from './pytorch-checkpoint.js';
 export { PICKLE_LIMITS, type PickleLimits } from './pickle.js';

@@ -1,4 +1,5 @@
 // Process-wide engine settings: seeding, threads, devices, accounting.
+import { readFileSync } from 'node:fs';
 import { native } from '../native/index.js';
 
 /** Seed libtorch's generators (CPU and every CUDA device). */
@@ -18,6 +19,25 @@ export const getNumThreads = (): number => native.getNumThreads();
 export const liveTensors = (): number => native.liveTensors();
 
 export const torchVersion: string = native.torchVersion;
+
+let flags: ReadonlySet<string> | null = null;
+
+/**
+ * The CPU's feature flags as Linux reports them (`amx_bf16`, `avx512_bf16`, ...); empty where
+ * /proc/cpuinfo cannot be read. For choices measured on some CPUs and not others.
+ */
+export function cpuFlags(): ReadonlySet<string> {
+  if (flags === null) {
+    let line: string | undefined;
+    try {
+      line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    } catch {
+      line = undefined;
+    }
+    flags = new Set(line?.split(':')[1]?.trim().split(/\s+/) ?? []);
+  }
+  return flags;
+}
 
 /** The cache of large CPU buffers (native/cpu_allocator.cc): what it holds and how often it served. */
 export interface CpuCacheStats {

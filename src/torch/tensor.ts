@@ -108,6 +108,10 @@ export class Tensor implements Owned {
   get isLeaf(): boolean {
     return native.isLeaf(this.handle);
   }
+  /** The version counter: raised by every in-place change of the data (optimizer steps, copy_, ...). */
+  get version(): number {
+    return native.version(this.handle);
+  }
   /** The accumulated gradient (a new owner of it), or null. */
   get grad(): Tensor | null {
     const g = native.grad(this.handle);
@@ -124,8 +128,12 @@ export class Tensor implements Owned {
   }
 
   // ---- conversion -----------------------------------------------------------------------------
-  to(target: DType | string): Tensor {
-    if (isDType(target)) return run(ops.toDtype, this, dtypeCode(target), false, false);
+  /** A copy in another dtype or on another device; with `memoryFormat`, the dtype cast writes that layout in the same pass. */
+  to(target: DType | string, memoryFormat?: MemoryFormat): Tensor {
+    if (isDType(target)) {
+      if (memoryFormat === undefined) return run(ops.toDtype, this, dtypeCode(target), false, false);
+      return run(ops.toDtype, this, dtypeCode(target), false, false, memoryFormatCode[memoryFormat]);
+    }
     return run(ops.toDevice, this, target, native.dtype(this.handle), false, false);
   }
   float(): Tensor {
@@ -143,6 +151,23 @@ export class Tensor implements Owned {
   }
   contiguous(format: MemoryFormat = 'contiguous'): Tensor {
     return run(ops.contiguous, this, memoryFormatCode[format]);
+  }
+  /**
+   * Lays this tensor's data out in `format`, in place: the same tensor (parameters, optimizers and
+   * graphs that hold it keep holding it) on new memory. Outside autograd; raises the version.
+   */
+  setMemoryFormat_(format: MemoryFormat): this {
+    if (this.isContiguous(format)) return this;
+    const moved = run(ops.contiguous, this, memoryFormatCode[format]);
+    const wasEnabled = native.isGradEnabled();
+    native.setGradEnabled(false);
+    try {
+      inplace(this, ops.setSource_, this, moved);
+    } finally {
+      native.setGradEnabled(wasEnabled);
+      moved.dispose();
+    }
+    return this;
   }
 
   // ---- elementwise ----------------------------------------------------------------------------
@@ -200,6 +225,10 @@ export class Tensor implements Owned {
   }
   tanh(): Tensor {
     return run(ops.tanh, this);
+  }
+  /** `value` where this <= threshold, else this. */
+  threshold(threshold: number, value: number): Tensor {
+    return run(ops.threshold, this, threshold, value);
   }
   relu(): Tensor {
     return run(ops.relu, this);
@@ -449,6 +478,10 @@ export class Tensor implements Owned {
   normal_(mean = 0, std = 1): this {
     return inplace(this, ops.normal_, this, mean, std);
   }
+  /** `value` where this <= threshold, else this, in place (ReLU with 0, 0: libtorch's threshold kernel is faster than relu_'s for bfloat16). */
+  threshold_(threshold: number, value: number): this {
+    return inplace(this, ops.threshold_, this, threshold, value);
+  }
   /** max(this, 0) in place: for activations nothing else reads (autograd checks that). */
   relu_(): this {
     return inplace(this, ops.relu_, this);
@@ -498,6 +531,7 @@ const ops = {
   toDevice: op('to', 'device'),
   clone: op('clone'),
   contiguous: op('contiguous'),
+  setSource_: op('set_', 'source_Tensor'),
   add: op('add', 'Tensor'),
   addScalar: op('add', 'Scalar'),
   sub: op('sub', 'Tensor'),
@@ -521,6 +555,7 @@ const ops = {
   sigmoid: op('sigmoid'),
   tanh: op('tanh'),
   relu: op('relu'),
+  threshold: op('threshold'),
   relu_: op('relu_'),
   softplus: op('softplus'),
   cos: op('cos'),
@@ -611,6 +646,7 @@ const ops = {
   addcmul_: op('addcmul_'),
   addcdiv_: op('addcdiv_'),
   clamp_: op('clamp_'),
+  threshold_: op('threshold_'),
   uniform_: op('uniform_'),
   normal_: op('normal_'),
   maskedFillScalar_: op('masked_fill_', 'Scalar'),

@@ -76,7 +76,7 @@ export const FIELD_TEXT: Record<ConfigField, FieldText> = {
     expected: upTo('bnReplicas'),
     help: "the MDProp authors' nn.DataParallel over R GPUs, in one process: the batch is cut into R chunks as DataParallel scatters it (64 over 3: 22/22/20), each chunk makes its attacks with targets from itself and normalises each of its segments with its own statistics, the running statistics kept are the first chunk's (default 1; --preset paper: 3)",
   },
-  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: `${COMPUTE_TEXT.precision}; fp16 trains with dynamic loss scaling; weights, losses and optimizer state stay float32` },
+  precision: { arg: 'p', expected: `one of ${names(PRECISIONS)}`, help: `${COMPUTE_TEXT.precision}; fp16 trains with dynamic loss scaling; activations between them stay 16-bit, batch-norm statistics, weights, losses and optimizer state float32` },
   memoryFormat: { arg: 'f', expected: `one of ${names(MEMORY_FORMATS)}`, help: COMPUTE_TEXT.memoryFormat },
   out: { arg: 'dir', expected: 'a folder path', help: 'run directory (default runs/<dataset>-<method>-<timestamp>)' },
 };

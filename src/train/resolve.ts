@@ -7,7 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { acceptsRoot, DATASETS, isDirectoryNow, isFileNow } from '../data/index.js';
 import { FormatError, methodName, methodSpecSchema, parseWithSchema, readJsonFile, RunDirectory } from '../formats/index.js';
 import { isMethodName, presetMethod, type MethodName, type MethodSpec } from '../methods/index.js';
-import { describeShortfall, memoryShortfall, precisionProblem, type ForwardMemoryRequest } from '../nn/index.js';
+import { defaultMemoryFormat, describeShortfall, memoryShortfall, precisionProblem, type ForwardMemoryRequest, type Precision } from '../nn/index.js';
 import {
   camel,
   CONFIG_FIELDS,
@@ -178,7 +178,12 @@ export function resolveConfig(input: ResolveInput): TrainConfig {
   const dataset = (flags.dataset ?? file.dataset) as TrainConfig['dataset'] | undefined;
   if (dataset === undefined) throw new ConfigError(`${setting('dataset')} is required (or "dataset" in the ${setting('config')} file)`);
   const preset = (flags.preset ?? file.preset ?? null) as TrainConfig['preset'];
-  const merged: GivenSettings = { ...datasetDefaults(dataset), ...(preset === null ? {} : presetSettings(preset, dataset)), ...file, ...flags };
+  const given: GivenSettings = { ...(preset === null ? {} : presetSettings(preset, dataset)), ...file, ...flags };
+  const merged: GivenSettings = { ...datasetDefaults(dataset), ...given };
+  // Unless given, the memory format is the one the precision runs fastest in (recorded in config.json).
+  if (given.memoryFormat === undefined && typeof merged.precision === 'string' && typeof merged.device === 'string') {
+    merged.memoryFormat = defaultMemoryFormat(merged.precision as Precision, merged.device);
+  }
   merged.out ??= defaultRunDir(dataset, methodName(merged.method as TrainConfig['method']), input.now ?? new Date());
   const config = configSchema.parse(merged);
   // Stored resolved: a resumed or evaluated run must open the same files from any working folder.

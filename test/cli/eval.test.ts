@@ -87,6 +87,23 @@ describe('mdprop eval', () => {
     assert.equal(file.settings.gallery, 2 * PER_CLASS);
   });
 
+  it('--precision bf16 attacks through the bfloat16 layers (channels-last by default) and records both in eval.json', () => {
+    const files = { fp32: join(root, 'fp32.json'), bf16: join(root, 'bf16.json') };
+    const results: Record<string, Contract> = {};
+    for (const precision of ['fp32', 'bf16'] as const) {
+      const r = spawnMdprop(['eval', '--run', run, '--precision', precision, '--attacks', 'untargeted', '--eps', '0,0.3', '--iters', '2', '--out', files[precision], '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      results[precision] = JSON.parse(r.stdout) as Contract;
+    }
+    const settings = (p: keyof typeof files) => (JSON.parse(readFileSync(files[p], 'utf8')) as { settings: Record<string, unknown> }).settings;
+    assert.deepEqual([settings('bf16').precision, settings('bf16').memory_format], ['bf16', 'channels-last']);
+    assert.deepEqual([settings('fp32').precision, settings('fp32').memory_format], ['fp32', 'contiguous']);
+    const [fp32, bf16] = [results.fp32!, results.bf16!];
+    assert.equal(bf16.attacks[0]!['recall@1'], bf16.clean['recall@1'], 'eps 0 reproduces the clean numbers in bf16 too');
+    // One query in twelve may change its nearest neighbour with bfloat16 rounding; no more on this set.
+    assert.ok(Math.abs(bf16.clean['recall@1']! - fp32.clean['recall@1']!) <= 1 / 12 + 1e-9, `clean recall@1 fp32 ${fp32.clean['recall@1']} vs bf16 ${bf16.clean['recall@1']}`);
+  });
+
   it('evaluates given weights without a run (settings from their metadata, eval.json beside them) and a BN branch of the same epoch', () => {
     const r = spawnMdprop(['eval', '--weights', join(root, 'weights', 'model.safetensors'), '--data-root', data, '--attacks', 'es', '--eps', '4/255', '--iters', '1']);
     assert.equal(r.code, 0, r.stderr);

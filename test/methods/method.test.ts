@@ -262,12 +262,14 @@ describe('one routed attack pass or one per distribution', () => {
     });
   });
 
-  it('on a CPU, each distribution gets its own pass', () => {
+  it('on a CPU, each distribution gets its own pass in float32, and one routed pass with 16-bit activations', () => {
     tidy(() => {
       const spec = presetMethod('mdprop').distributions[0]!;
       const job = (shape: number[]) => ({ spec, images: T.empty(shape), labels: T.zeros([shape[0]!], { dtype: 'int64' }) });
       assert.equal(jointAttackPays([job([16, 3, 64, 64]), job([16, 3, 64, 64])]), false);
       assert.equal(jointAttackPays([job([64, 3, 64, 64])]), false, 'one distribution has nothing to share');
+      assert.equal(jointAttackPays([job([16, 3, 64, 64]), job([16, 3, 64, 64])], true), true);
+      assert.equal(jointAttackPays([job([64, 3, 64, 64])], true), false);
     });
   });
 });

@@ -1,7 +1,8 @@
 // Memory format and precision: channels-last convolutions give the same forward and gradients as
 // contiguous ones (up to float rounding) and really run channels-last; bf16 layers compute in
-// bfloat16 (their results differ from float32 ones by bfloat16 rounding, no more) while weights,
-// gradients and outputs stay float32; fp16 is refused on a CPU with an error naming the setting.
+// bfloat16 and return it (their results differ from float32 ones by bfloat16 rounding, no more)
+// while weights, gradients and the model's outputs stay float32; fp16 is refused on a CPU with an
+// error naming the setting. test/nn/mixed-precision.test.ts checks the rest of the semantics.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createModel, Conv2d, Linear, precisionProblem, setComputeMode, type EmbeddingModel } from '../../src/nn/index.js';
@@ -66,7 +67,7 @@ describe('memory format', () => {
 });
 
 describe('precision', () => {
-  it('a bf16 convolution and linear layer equal float32 ones on bfloat16-rounded inputs, up to bfloat16 rounding of the result', () => {
+  it('a bf16 convolution and linear layer equal float32 ones on bfloat16-rounded inputs, up to bfloat16 rounding of the result, and return bfloat16', () => {
     tidy(() => {
       const round = (t: Tensor) => t.to('bfloat16').to('float32');
       const conv = new Conv2d(4, 6, 3, { padding: 1 });
@@ -75,7 +76,7 @@ describe('precision', () => {
       const reference = T.F.conv2d(round(x), round(conv.weight), round(conv.bias!), { padding: 1 });
       conv.computeDtype = 'bfloat16';
       const y = conv.forward(x);
-      assert.equal(y.dtype, 'float32');
+      assert.equal(y.dtype, 'bfloat16');
       const scale = reference.abs().max().item();
       // bfloat16 keeps 8 significant bits: the result is the reference rounded (and accumulated) at that precision.
       assert.ok(largestGap(y, reference) <= scale * 2 ** -7, `bf16 conv differs from the rounded reference by ${largestGap(y, reference)}`);
@@ -89,7 +90,7 @@ describe('precision', () => {
       const linearReference = T.F.linear(round(v), round(linear.weight), round(linear.bias!));
       linear.computeDtype = 'bfloat16';
       const out = linear.forward(v);
-      assert.equal(out.dtype, 'float32');
+      assert.equal(out.dtype, 'bfloat16');
       assert.ok(largestGap(out, linearReference) <= linearReference.abs().max().item() * 2 ** -7);
       conv.dispose();
       linear.dispose();

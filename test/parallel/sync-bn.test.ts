@@ -3,6 +3,8 @@
 // and shift gradients and the running statistics equal those of libtorch's own batch norm in one
 // process on the whole float64 batch, to 1e-9. Without the synchronisation they differ. An input
 // changed in place before the backward pass is refused with autograd's error, not a wrong gradient.
+// With bfloat16 activations (mixed precision) the ranks return bfloat16 within its rounding of one
+// process's float32 results, with float32 running statistics.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,14 @@ import { buildCase, CHANNELS, SEGMENTS } from './sync-bn-case.js';
 const WORKER = fileURLToPath(new URL('./sync-bn-worker.js', import.meta.url));
 const ROW = CHANNELS * 3 * 2;
 
-type RankResult = Record<string, number[]> & { rows: number[]; output: number[]; plainOutput: number[]; inputGrad: number[]; inPlaceError: string };
+type RankResult = Record<string, number[]> & {
+  rows: number[];
+  output: number[];
+  plainOutput: number[];
+  inputGrad: number[];
+  inPlaceError: string;
+  bf16: { dtypes: string[]; output: number[]; inputGrad: number[] };
+};
 
 /** What one process computes with the ordinary batch norm on the whole batch. */
 function singleProcess(): Record<string, number[]> {
@@ -65,6 +74,20 @@ test('2 ranks of synchronised BN give the outputs and gradients of one process o
     assertClose(summed, expected[name]!, `summed ${name}`, 1e-9);
   }
   for (const r of ranks) assert.match(r.inPlaceError, /modified by an inplace operation/);
+  // bfloat16 activations: float32 statistics over the ranks, bfloat16 results within bfloat16 rounding of one process's float32 ones.
+  const { bn, x, dy } = buildCase();
+  bn.to('float32').train();
+  bn.routing = { kind: 'segments', segments: SEGMENTS };
+  const input = x.to('bfloat16').to('float32').detach().setRequiresGrad(true);
+  const output = bn.forward(input);
+  output.mul(dy.to('float32')).sum().backward();
+  const [wantOut, wantGrad] = [output.toNumbers(), input.grad!.toNumbers()];
+  for (const [rank, r] of ranks.entries()) {
+    const mine = (all: number[]) => r.rows.flatMap((row) => all.slice(row * ROW, (row + 1) * ROW));
+    assert.deepEqual(r.bf16.dtypes, ['bfloat16', 'bfloat16', 'float32'], `rank ${rank} dtypes`);
+    assertClose(r.bf16.output, mine(wantOut), `rank ${rank} bf16 output`, 0.05);
+    assertClose(r.bf16.inputGrad, mine(wantGrad), `rank ${rank} bf16 input gradient`, 0.05);
+  }
   // The check can fail: each rank's own statistics give other outputs.
   for (const [rank, r] of ranks.entries()) {
     const mine = r.rows.flatMap((row) => expected.output!.slice(row * ROW, (row + 1) * ROW));

@@ -122,6 +122,16 @@ describe('training configuration', () => {
     assert.equal(configSchema.parse(older).syncBn, false);
   });
 
+  it('the memory format follows the precision unless given: channels-last for bf16 on a CPU, contiguous for fp32', () => {
+    const resolved = (flags: FlagValues, file?: string) => resolveConfig({ flags: { dataset: 'mnist', ...flags }, configFile: file });
+    assert.equal(resolved({}).memoryFormat, 'contiguous');
+    assert.equal(resolved({ precision: 'bf16' }).memoryFormat, 'channels-last');
+    assert.equal(resolved({ precision: 'bf16', memoryFormat: 'contiguous' }).memoryFormat, 'contiguous');
+    assert.equal(resolved({ precision: 'fp32', memoryFormat: 'channels-last' }).memoryFormat, 'channels-last');
+    assert.equal(resolved({}, configFile('bf16.json', { precision: 'bf16' })).memoryFormat, 'channels-last');
+    assert.equal(resolved({ precision: 'bf16' }, configFile('nchw.json', { memoryFormat: 'contiguous' })).memoryFormat, 'contiguous');
+  });
+
   it('resumes with the saved settings; only some may change', () => {
     const run = join(dir, 'run');
     mkdirSync(run, { recursive: true });
