@@ -3,7 +3,7 @@
 // images, every request the page made, and a screenshot.
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 import sharp from 'sharp';
 
 /** The Chromium to use: $CHROMIUM_PATH, else Debian's; undefined when none is installed. */
@@ -39,18 +39,23 @@ export interface InspectOptions {
   timeoutMs?: number;
 }
 
-export async function inspectPage(file: string, options: InspectOptions = {}): Promise<PageInspection> {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error('no Chromium found (install Debian\'s chromium or set CHROMIUM_PATH)');
-  const timeout = options.timeoutMs ?? 60_000;
+/** Headless Chromium as the page tests run it; every launch and protocol call bounded by `timeout` ms. */
+export function launchChromium(executablePath: string, timeout: number): Promise<Browser> {
   // Containers run as root without a usable sandbox, GPU or large /dev/shm.
-  const browser = await puppeteer.launch({
+  return puppeteer.launch({
     executablePath,
     headless: true,
     timeout,
     protocolTimeout: timeout,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
   });
+}
+
+export async function inspectPage(file: string, options: InspectOptions = {}): Promise<PageInspection> {
+  const executablePath = findChromium();
+  if (!executablePath) throw new Error('no Chromium found (install Debian\'s chromium or set CHROMIUM_PATH)');
+  const timeout = options.timeoutMs ?? 60_000;
+  const browser = await launchChromium(executablePath, timeout);
   try {
     const page = await browser.newPage();
     page.setDefaultTimeout(timeout);

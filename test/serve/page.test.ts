@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import puppeteer from 'puppeteer-core';
 import { openIndex, type GalleryIndex } from '../../src/retrieval/index.js';
 import { startServer, type RunningServer } from '../../src/serve/index.js';
-import { findChromium, isBlankScreenshot, pixelSpread } from '../helpers/browser.js';
+import { findChromium, isBlankScreenshot, launchChromium, pixelSpread } from '../helpers/browser.js';
 import { buildServeFixture } from './fixture.js';
 
 const chromium = findChromium();
@@ -78,13 +77,7 @@ describe('search page in a browser', { skip }, () => {
 
 async function searchInPage(url: string, file: string): Promise<PageResult> {
   const timeout = 60_000;
-  const browser = await puppeteer.launch({
-    executablePath: chromium!,
-    headless: true,
-    timeout,
-    protocolTimeout: timeout,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
-  });
+  const browser = await launchChromium(chromium!, timeout);
   try {
     const page = await browser.newPage();
     page.setDefaultTimeout(timeout);
