@@ -20,4 +20,7 @@ $SUDO apt-get install -y -q --no-install-recommends libtorch-dev libgloo-dev lib
 npm ci --no-audit --no-fund   # also builds the native addon (package.json "install")
 npm run build
 $SUDO npm link --no-audit --no-fund >/dev/null 2>&1 || echo "setup: could not link the mdprop command globally; use 'node dist/src/cli/main.js'"
+# The link points at the compiled entry point; a rebuild that recreates the file (npm link runs
+# "prepare" again) can leave it without its execute bit, so set it last.
+chmod +x dist/src/cli/main.js
 echo "setup: done ($(node -e "import('./dist/src/torch/index.js').then(t => console.log('libtorch ' + t.torchVersion))"))"
