@@ -2,6 +2,8 @@
 // runs it and returns its exit code. main.ts calls it for the binary; tests call it in their own
 // process. Exit codes: 0 done, 1 error, 2 bad flag or usage; a command may set others (130).
 import { Command, CommanderError, Help } from 'commander';
+// The version file alone: top-level help and --version load no library code.
+import { MDPROP_VERSION } from '../formats/version.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { UsageError } from './errors.js';
 import { printable, processStreams, type CliStreams } from './io.js';
@@ -44,6 +46,7 @@ async function buildProgram(wanted: string | undefined, io: CliStreams): Promise
   program
     .name('mdprop')
     .description('Robust deep metric learning: MDProp training and evaluation over libtorch')
+    .version(MDPROP_VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });

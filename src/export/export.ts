@@ -1,9 +1,8 @@
 // exportOnnx: an embedding model written as an ONNX file that any ONNX runtime runs without mdprop.
 // The graph takes pixels in [0, 1], applies the model's input normalisation, runs the network
 // with the chosen batch-norm branch's running statistics, and returns L2-normalised embeddings.
-import { createRequire } from 'node:module';
 import { inputScaling } from '../data/index.js';
-import { ONNX_IO, onnxMetadataProps, writeOnnxFile, type LoadedModel, type OnnxModelRecord } from '../formats/index.js';
+import { MDPROP_VERSION, ONNX_IO, onnxMetadataProps, writeOnnxFile, type LoadedModel, type OnnxModelRecord } from '../formats/index.js';
 import { ARCHS, bnBranchCount, C2F2, C2f2Backbone, EmbeddingModel, RESNET_SPECS, ResNetBackbone, type Arch, type ResNetArch } from '../nn/index.js';
 import { foldBatchNorms } from './fold-bn.js';
 import { GraphBuilder } from './graph.js';
@@ -87,11 +86,9 @@ function side(option: string, value: number): number {
   return value;
 }
 
-let version: string | undefined;
 /** This package's version (package.json). */
 export function mdpropVersion(): string {
-  version ??= (createRequire(import.meta.url)('mdprop/package.json') as { version: string }).version;
-  return version;
+  return MDPROP_VERSION;
 }
 
 /** The settings the file records, from the options, else the model file's metadata, else defaults. */

@@ -91,3 +91,4 @@ export {
 } from './index-manifest.js';
 export { ONNX_FORMAT, ONNX_IO, onnxMetadataProps, onnxMetadataSchema, readOnnxFile, writeOnnxFile, type OnnxFile, type OnnxMetadata, type OnnxModelRecord } from './onnx-file.js';
 export { decodeOnnxModel, encodeOnnxModel, ONNX_DTYPE, type OnnxAttribute, type OnnxGraph, type OnnxInitializer, type OnnxModel, type OnnxNode, type OnnxSummary, type OnnxValueInfo } from './onnx-proto.js';
+export { MDPROP_VERSION } from './version.js';

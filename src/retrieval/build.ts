@@ -10,6 +10,7 @@ import {
   hasIndexManifest,
   INDEX_FILES,
   INDEX_FORMAT,
+  MDPROP_VERSION,
   readIndexChunk,
   readIndexManifest,
   writeIndexChunk,
@@ -24,7 +25,6 @@ import { Embedder } from './embedder.js';
 import { IndexError } from './errors.js';
 import { openGallerySource, type GallerySource } from './gallery-source.js';
 import { hashBytes, resolveModelFile } from './model-ref.js';
-import { MDPROP_VERSION } from './version.js';
 
 export type AnnKind = 'exact' | 'hnsw';
 

@@ -10,4 +10,4 @@ export { decodeQueryImage, DEFAULT_MAX_QUERY_PIXELS, QUERY_IMAGE_FORMATS } from 
 export { addToIndex, buildIndex, IndexInterrupted, type AddImagesOptions, type AnnKind, type BuildIndexOptions, type EmbedProgress, type GalleryInput } from './build.js';
 export { GalleryIndex, MAX_K, openIndex, type IndexInfo, type Neighbour, type OpenIndexOptions, type Queries, type SearchOptions } from './gallery-index.js';
 export { openGallerySource, type GallerySource } from './gallery-source.js';
-export { MDPROP_VERSION } from './version.js';
+export { MDPROP_VERSION } from '../formats/index.js';

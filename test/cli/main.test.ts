@@ -43,6 +43,15 @@ describe('mdprop commands', () => {
     }
   });
 
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runMdprop([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+  });
+
   it('top-level help and an unknown command list every command with its summary', async () => {
     const help = await runMdprop(['--help']);
     assert.equal(help.code, 0);
@@ -72,7 +81,7 @@ describe('mdprop commands', () => {
 
 describe('mdprop loads only what it runs', () => {
   it('top-level help loads no command module and no library code', () => {
-    assert.deepEqual(modulesLoaded(['--help']), ['cli/commands/index.js', 'cli/errors.js', 'cli/io.js', 'cli/main.js', 'cli/run.js']);
+    assert.deepEqual(modulesLoaded(['--help']), ['cli/commands/index.js', 'cli/errors.js', 'cli/io.js', 'cli/main.js', 'cli/run.js', 'formats/version.js']);
   });
 
   it('a sub-command loads its own module and no other command', () => {

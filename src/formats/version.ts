@@ -1,4 +1,4 @@
-// mdprop's version, recorded in the files it writes (read from package.json once).
+// mdprop's version (package.json's, read once): recorded in the files it writes, printed by --version.
 import { readFileSync } from 'node:fs';
 
 export const MDPROP_VERSION: string = (() => {
