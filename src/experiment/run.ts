@@ -123,6 +123,7 @@ class StepCount {
   #perRun: number | null = null;
   /** Steps of the runs finished so far, and of the run in progress. */
   #finished = 0;
+  #runsFinished = 0;
   #current = 0;
 
   constructor(
@@ -132,7 +133,14 @@ class StepCount {
   ) {}
 
   report(current: string): void {
-    if (this.#perRun !== null) this.onProgress?.({ done: this.#finished + this.#current, total: this.#perRun * this.runs, current });
+    if (this.#perRun === null) return;
+    // An epoch's step count can differ by one from the first (the class-balanced sampler fills
+    // batches by class), so finished runs count what they took, and the total never falls below
+    // what is done: the bar ends at 100% and its ETA never goes negative.
+    const perRun = this.#runsFinished > 0 ? this.#finished / this.#runsFinished : this.#perRun;
+    const left = this.runs - this.#runsFinished;
+    const total = left > 0 ? this.#finished + Math.max(this.#current, perRun) + perRun * (left - 1) : this.#finished;
+    this.onProgress?.({ done: this.#finished + this.#current, total: Math.round(total), current });
   }
 
   /** Hooks for train(): each epoch's step bar advances the count. */
@@ -159,6 +167,7 @@ class StepCount {
   finished(steps: number, current: string): void {
     this.#perRun ??= steps;
     this.#finished += steps;
+    this.#runsFinished += 1;
     this.#current = 0;
     this.report(current);
   }
