@@ -2,10 +2,8 @@
 // fingerprint the data files a dataset was read from, so anyone can confirm which images a number
 // came from.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import { ImageDecodeError, reasonOf } from './errors.js';
+import { gunzipCapped, MAX_DATA_FILE_BYTES, MAX_INFLATED_BYTES, readFileCapped, type ReadFailure } from './capped-read.js';
+import { DataError, ImageDecodeError, reasonOf } from './errors.js';
 import { decodeFully } from './image-io.js';
 import type { Dataset, DataSplit, SplitName } from './types.js';
 
@@ -70,13 +68,13 @@ export async function unreadableImages(split: DataSplit, options: CheckOptions =
   return failures;
 }
 
-const gunzipAsync = promisify(gunzip);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 export async function fingerprint(file: string): Promise<FileFingerprint> {
-  const bytes = await fs.readFile(file);
+  const fail = ({ reason }: ReadFailure) => new DataError(`${file}: ${reason}`, file);
+  const bytes = await readFileCapped(file, MAX_DATA_FILE_BYTES, 'a data file', fail);
   if (!file.endsWith('.gz')) return { path: file, sha256: sha256(bytes) };
-  return { path: file, sha256: sha256(bytes), content_sha256: sha256(await gunzipAsync(bytes)) };
+  return { path: file, sha256: sha256(bytes), content_sha256: sha256(await gunzipCapped(bytes, MAX_INFLATED_BYTES, fail)) };
 }
 
 export async function checkDataset(dataset: Dataset, options: CheckOptions = {}): Promise<CheckReport> {

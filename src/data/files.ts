@@ -2,6 +2,7 @@
 // relative to the dataset root where there is one.
 import { promises as fs, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { MAX_DATA_FILE_BYTES, readFileCapped } from './capped-read.js';
 import { DataError } from './errors.js';
 
 /** Image file extensions that sharp decodes and dataset folders use. */
@@ -54,16 +55,17 @@ export async function requireRoot(dataset: string, root: string | undefined): Pr
   return abs;
 }
 
+/** A dataset's index or annotation file under `root`, at most MAX_DATA_FILE_BYTES; errors name it and the root. */
+export async function readDataFile(dataset: string, root: string, rel: string, what: string): Promise<Buffer> {
+  return readFileCapped(path.join(root, rel), MAX_DATA_FILE_BYTES, what, ({ reason, code }) => {
+    const problem = code === 'ENOENT' ? `missing ${what.replace(/^an? /, '')}` : `cannot read ${what.replace(/^an? /, '')} (${reason})`;
+    return new DataError(`${dataset}: ${problem} ${rel} (root ${root})`, rel);
+  });
+}
+
 /** The non-empty lines of an index file under `root`; `rel` uses forward slashes. */
 export async function readIndexLines(dataset: string, root: string, rel: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await fs.readFile(path.join(root, rel), 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'missing index file' : `cannot read index file (${code ?? 'error'})`;
-    throw new DataError(`${dataset}: ${what} ${rel} (root ${root})`, rel);
-  }
+  const text = (await readDataFile(dataset, root, rel, 'an index file')).toString('utf8');
   return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
 }
 

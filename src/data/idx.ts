@@ -2,13 +2,10 @@
 // (two zero bytes, a type code, the number of dimensions, then each dimension as a 32-bit count)
 // followed by the values. Only unsigned bytes (type 0x08) occur in these datasets. Files may be
 // gzip-compressed, as they are distributed.
-import { promises as fs } from 'node:fs';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzipCapped, MAX_DATA_FILE_BYTES, MAX_INFLATED_BYTES, readFileCapped, type ReadFailure } from './capped-read.js';
 import { DataError } from './errors.js';
 
 const UNSIGNED_BYTE = 0x08;
-const gunzipAsync = promisify(gunzip);
 
 export interface IdxArray {
   /** Sizes of each dimension, e.g. [60000, 28, 28] for images, [60000] for labels. */
@@ -38,19 +35,8 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
 
 /** Reads an IDX file, decompressing it when its name ends in .gz. */
 export async function readIdxFile(file: string): Promise<IdxArray> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(`${file}: ${code === 'ENOENT' ? 'missing' : `cannot read (${code ?? 'error'})`}`, file);
-  }
-  if (file.endsWith('.gz')) {
-    try {
-      bytes = await gunzipAsync(bytes);
-    } catch (err) {
-      throw new DataError(`${file}: not a readable gzip file (${(err as Error).message})`, file);
-    }
-  }
+  const fail = ({ reason, code }: ReadFailure) => new DataError(`${file}: ${code === 'ENOENT' ? 'missing' : reason}`, file);
+  let bytes: Uint8Array = await readFileCapped(file, MAX_DATA_FILE_BYTES, 'an IDX file', fail);
+  if (file.endsWith('.gz')) bytes = await gunzipCapped(bytes, MAX_INFLATED_BYTES, fail);
   return parseIdx(bytes, file);
 }

@@ -7,8 +7,8 @@
 // MAX_IMAGE_PIXELS, crops, resizes and returns raw pixels. libvips runs on libuv's thread pool, so
 // many images decode in parallel while the event loop stays free. In-memory images are handled in
 // JavaScript. Images are not rotated by their EXIF orientation, as PIL (and so the reference code) does not.
-import { constants, promises as fs } from 'node:fs';
 import sharp, { type Sharp } from 'sharp';
+import { readFileCapped } from './capped-read.js';
 import { coversWhole, type Rect, type Size } from './crop.js';
 import { ImageDecodeError, reasonOf } from './errors.js';
 import { cropRaw, type RawImage } from './pixels.js';
@@ -54,40 +54,12 @@ export interface CheckedImage extends Size {
   readonly format: ImageFormat;
 }
 
-async function readCapped(path: string, name: string): Promise<Buffer> {
-  let handle: fs.FileHandle;
-  try {
-    // Non-blocking: opening a FIFO would otherwise wait for a writer forever.
-    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ImageDecodeError(name, code === 'ENOENT' ? 'file not found' : reasonOf(err));
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new ImageDecodeError(name, 'not a regular file (a FIFO, a device or a folder); only image files are read');
-    if (stat.size > MAX_IMAGE_FILE_BYTES) throw new ImageDecodeError(name, `${stat.size} bytes is more than the ${MAX_IMAGE_FILE_BYTES} an image file may have`);
-    // One byte more than the limit, in case the file grew since it was measured.
-    const buffer = Buffer.alloc(Math.min(stat.size + 1, MAX_IMAGE_FILE_BYTES + 1));
-    let done = 0;
-    while (done < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    if (done > MAX_IMAGE_FILE_BYTES) throw new ImageDecodeError(name, `more than the ${MAX_IMAGE_FILE_BYTES} bytes an image file may have`);
-    return buffer.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Reads an image file with a size limit and checks its format (first bytes, then as sharp detects
  * it) and its pixel count from the header. Every failure is an ImageDecodeError naming `name`.
  */
 export async function readImageFile(path: string, name: string): Promise<CheckedImage> {
-  return checkImageBytes(await readCapped(path, name), name);
+  return checkImageBytes(await readFileCapped(path, MAX_IMAGE_FILE_BYTES, 'an image file', ({ reason }) => new ImageDecodeError(name, reason)), name);
 }
 
 /** The checks of readImageFile for bytes already in memory (an upload): format and pixel count from the header. */

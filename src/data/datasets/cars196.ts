@@ -6,10 +6,9 @@
 //   folder per class: root/images/<class name>/*.jpg; class ids follow the code-point order of
 //     the folder names (as Python's sorted() gives, matching the official order).
 // Zero-shot protocol: classes 1-98 train, 99-196 test.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataError, reasonOf } from '../errors.js';
-import { folderOf, isDirectory, isFile, listFolders, listImages, requireFolders, requireRoot } from '../files.js';
+import { folderOf, isDirectory, isFile, listFolders, listImages, readDataFile, requireFolders, requireRoot } from '../files.js';
 import { matNumber, matString, readMat5 } from '../mat5.js';
 import type { Dataset } from '../types.js';
 import { splitByClassId, type IndexedImage } from './dataset.js';
@@ -29,7 +28,7 @@ export async function openCars196(rootArg: string | undefined): Promise<Dataset>
 }
 
 async function openOfficial(root: string): Promise<Dataset> {
-  const bytes = await fs.readFile(path.join(root, ANNOTATIONS));
+  const bytes = await readDataFile(NAME, root, ANNOTATIONS, 'an annotation file');
   const images: IndexedImage[] = [];
   const classNames = new Map<number, string>();
   try {
