@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { reasonOf } from './errors.js';
 
-/** Index, annotation and IDX files of the datasets: the largest real one (SOP's lists) is about 10 MB. */
+/** Index, annotation and IDX files of the datasets: the largest real one (SOP's lists) is under 10 MB. */
 export const MAX_DATA_FILE_BYTES = 64 * 2 ** 20;
 /** What a gzipped data file may inflate to: Fashion-MNIST's training images are 47 MB. */
 export const MAX_INFLATED_BYTES = 256 * 2 ** 20;
