@@ -37,7 +37,7 @@ export function registerExport(program: Command, io: CliStreams = processStreams
     .requiredOption('--out <file>', 'the ONNX file to write')
     .option('--branch <K>', 'batch-norm branch whose running statistics the graph holds (0 = clean)', '0')
     .option('--opset <N>', `ONNX operator set, ${OPSETS.min} to ${OPSETS.max}`, String(OPSETS.default))
-    .option('--fold-bn', 'fold every batch norm into the convolution before it')
+    .option('--fold-bn', "fold every batch norm into the layer before it (a convolution, or c2f2-bn's fully connected layer)")
     .option('--image-size <px>', "side of the square input (default: the model's, else 28 for c2f2, 32 for resnet-small, 224)")
     .option('--test-resize <px>', "shorter side to resize to before the centre crop, recorded for users of the file (default: the model's)")
     .option('--json', 'print what was written as JSON')
