@@ -119,7 +119,7 @@ function evaluatedAlike(e: EvalFile, plan: Plan, detect: boolean): boolean {
 }
 
 /** Training steps over the runs, for a progress display with a rate and an ETA in steps. */
-class StepCount {
+export class StepCount {
   #perRun: number | null = null;
   /** Steps of the runs finished so far, and of the run in progress. */
   #finished = 0;
