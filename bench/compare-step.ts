@@ -2,7 +2,7 @@
 // reference (bench/reference/mdprop_step.py), same settings and thread count, runs interleaved so
 // that both engines see the same machine load. Prints one JSON object.
 //   node dist/bench/compare-step.js [--threads 2] [--steps 10] [--rounds 2] [--device cpu] [--python /usr/bin/python3]
-// Defaults: ResNet-18, 64x64, batch 32 (the figure issue 5 asks for). For each engine and method it
+// Defaults: ResNet-18, 64x64, batch 32 (the case of the performance table). For each engine and method it
 // reports the round with the lowest ms_per_step (others' load only ever slows a round down) and
 // every round's figure.
 import { spawnSync } from 'node:child_process';

@@ -1,7 +1,7 @@
 // `mdprop bench --method NAME --arch NAME --image-size S --batch-size B --steps N [--threads T] [--json]`
 // Times N training steps of a method on random data after a warm-up and prints
 // {"ms_per_step", "images_per_s", "peak_rss_mb", ...settings}: as JSON with --json, else one
-// "key: value" line each. bench/compare-step.sh sets it beside the PyTorch reference step.
+// "key: value" line each. bench/compare-step.ts sets it beside the PyTorch reference step.
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { BENCH_TASKS, benchTrainingSteps, type BenchTask } from '../../benchmark/index.js';
