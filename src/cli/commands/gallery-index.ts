@@ -73,7 +73,7 @@ export function registerIndex(program: Command, io: CliStreams): void {
     .option('--images <dir>', 'folder searched recursively for images; labels are top-level subfolders')
     .option('--dataset <name>', 'a dataset instead of a folder: fashion-mnist, mnist, cub200, ...')
     .option('--split <name>', "the dataset's split", 'test')
-    .option('--data-root <dir>', 'folder the dataset was downloaded to (not for fashion-mnist, mnist)')
+    .option('--data-root <dir>', "folder the dataset was downloaded to (fashion-mnist: default the Debian package's files; mnist: none)")
     .requiredOption('--out <dir>', 'index directory to write (new or empty; an unfinished build there is continued)')
     .option('--ann <kind>', "'exact' (exact search on libtorch) or 'hnsw' (also an approximate HNSW graph, usearch)", 'exact')
     .option('--batch-size <n>', 'images per forward pass', '32')
