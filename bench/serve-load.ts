@@ -1,7 +1,7 @@
 // The retrieval service on loopback under load; prints one JSON object on stdout.
 //   node dist/bench/serve-load.js [--fm-model RUN_OR_FILE] [--seconds 10] [--max-requests 600]
 //                                 [--concurrency 1,8,32] [--threads 2] [--only fm|resnet18] [--omp-wait-policy PASSIVE]
-//                                 [--max-wait-ms 50]
+//                                 [--max-wait-ms 50] [--places worker,main]
 // Two models: the Fashion-MNIST one (a run's model, 28x28 grey; default: an untrained resnet-small
 // of the same shape) and ResNet-18 at 224 (untrained weights: the speed does not depend on them).
 // Each gets a gallery of 300 images and a service (`mdprop serve`, a child process with
@@ -9,7 +9,9 @@
 // (--max-batch 1). A load generator in this process (node:http, keep-alive, one connection per
 // client) keeps `concurrency` searches in flight for --seconds (at most --max-requests) after a
 // warm-up, and reports requests per second, p50/p99 latency, failures and the mean batch size
-// the service saw (its /metrics).
+// the service saw (its /metrics). Meanwhile a probe asks /healthz every 20 ms and reports its
+// latency: with the model in its worker thread (the default) the HTTP side answers mid-batch; with
+// `--inference main` (batching on, the `main` place of --places) it waits for the batch to end.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -33,6 +35,7 @@ const threads = Number(flag('threads', '2'));
 const only = flag('only', '');
 const ompWaitPolicy = flag('omp-wait-policy', 'PASSIVE');
 const batchWaitMs = Number(flag('max-wait-ms', '50'));
+const places = flag('places', 'worker,main').split(',');
 const fmModel = process.argv.includes('--fm-model') ? resolveModelFile(flag('fm-model', '')) : null;
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const work = mkdtempSync(join(os.tmpdir(), 'mdprop-bench-serve-'));
@@ -77,8 +80,9 @@ async function prepare(name: string, arch: Arch, inChannels: 1 | 3, imageSize: n
   return { name, index, queries };
 }
 
-async function startServe(index: string, maxBatch: number, maxWaitMs: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--index', index, '--port', '0', '--max-batch', String(maxBatch), '--max-wait-ms', String(maxWaitMs), '--max-queue', '1024', '--threads', String(threads)], {
+async function startServe(index: string, maxBatch: number, maxWaitMs: number, inference: string): Promise<{ child: ChildProcess; port: number }> {
+  const args = ['serve', '--index', index, '--port', '0', '--max-batch', String(maxBatch), '--max-wait-ms', String(maxWaitMs), '--max-queue', '1024', '--threads', String(threads), '--inference', inference];
+  const child = spawn(process.execPath, [CLI, ...args], {
     // On a shared machine, OpenMP threads that spin while waiting fight other processes for the
     // cores (measured here: 1-2 s per request instead of 0.2 s at load 15); passive waiting avoids it.
     env: { ...process.env, MDPROP_QUIET: '1', OMP_WAIT_POLICY: ompWaitPolicy },
@@ -118,6 +122,17 @@ async function load(port: number, queries: Buffer[], concurrency: number) {
   let sent = 0;
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
+  let loading = true;
+  const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const health: number[] = [];
+  const probe = (async () => {
+    while (loading) {
+      const t0 = performance.now();
+      await request(probeAgent, port, 'GET', '/healthz');
+      health.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
   const client = async () => {
     while (sent < maxRequests && performance.now() < deadline) {
       const q = queries[sent++ % queries.length]!;
@@ -133,29 +148,53 @@ async function load(port: number, queries: Buffer[], concurrency: number) {
   };
   await Promise.all(Array.from({ length: concurrency }, client));
   const elapsed = (performance.now() - start) / 1000;
+  loading = false;
+  await probe;
+  probeAgent.destroy();
   const metricsAfter = (await request(agent, port, 'GET', '/metrics')).text;
   agent.destroy();
   const read = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   const batches = read(metricsAfter, 'mdprop_batch_size_count') - read(metricsBefore, 'mdprop_batch_size_count');
   const images = read(metricsAfter, 'mdprop_batch_size_sum') - read(metricsBefore, 'mdprop_batch_size_sum');
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const q = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10;
-  return { concurrency, requests: latencies.length, failures, seconds: Math.round(elapsed * 10) / 10, requests_per_s: Math.round((latencies.length / elapsed) * 10) / 10, p50_ms: q(0.5), p99_ms: q(0.99), mean_batch: Math.round((images / Math.max(1, batches)) * 10) / 10 };
+  const quantile = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10;
+  };
+  const q = quantile(latencies);
+  const h = quantile(health);
+  return {
+    concurrency,
+    requests: latencies.length,
+    failures,
+    seconds: Math.round(elapsed * 10) / 10,
+    requests_per_s: Math.round((latencies.length / elapsed) * 10) / 10,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    mean_batch: Math.round((images / Math.max(1, batches)) * 10) / 10,
+    healthz_probes: health.length,
+    healthz_p50_ms: h(0.5),
+    healthz_p99_ms: h(0.99),
+    healthz_max_ms: h(1),
+  };
 }
 
 const setups: Setup[] = [];
 if (only === '' || only === 'fm') setups.push(await prepare('fashion-mnist', 'resnet-small', 1, 28, 28, 28, fmModel));
 if (only === '' || only === 'resnet18') setups.push(await prepare('resnet18-224', 'resnet18', 3, 224, 256, 256, null));
-type LoadResult = Awaited<ReturnType<typeof load>> & { model: string; mode: string; max_batch: number; max_wait_ms: number };
+type LoadResult = Awaited<ReturnType<typeof load>> & { model: string; mode: string; inference: string; max_batch: number; max_wait_ms: number };
 const results: LoadResult[] = [];
+const modes = [
+  ...(places.includes('worker') ? [{ mode: 'batching', maxBatch: 32, maxWait: batchWaitMs, inference: 'worker' }, { mode: 'no batching', maxBatch: 1, maxWait: 0, inference: 'worker' }] : []),
+  ...(places.includes('main') ? [{ mode: 'batching, model on the HTTP thread', maxBatch: 32, maxWait: batchWaitMs, inference: 'main' }] : []),
+];
 try {
   for (const setup of setups) {
-    for (const [mode, maxBatch, maxWait] of [['batching', 32, batchWaitMs], ['no batching', 1, 0]] as const) {
-      const { child, port } = await startServe(setup.index, maxBatch, maxWait);
+    for (const { mode, maxBatch, maxWait, inference } of modes) {
+      const { child, port } = await startServe(setup.index, maxBatch, maxWait, inference);
       try {
         for (const c of concurrencies) {
           const r = await load(port, setup.queries, c);
-          results.push({ model: setup.name, mode, max_batch: maxBatch, max_wait_ms: maxWait, ...r });
+          results.push({ model: setup.name, mode, inference, max_batch: maxBatch, max_wait_ms: maxWait, ...r });
           process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
         }
       } finally {
@@ -167,11 +206,19 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Math.round((a / b) * 100) / 100);
 const speedups = setups.flatMap((s) =>
   concurrencies.map((c) => {
-    const on = results.find((r) => r.model === s.name && r.mode === 'batching' && r.concurrency === c)!;
-    const off = results.find((r) => r.model === s.name && r.mode === 'no batching' && r.concurrency === c)!;
-    return { model: s.name, concurrency: c, batching_speedup: Math.round((on.requests_per_s / off.requests_per_s) * 100) / 100 };
+    const find = (mode: string) => results.find((r) => r.model === s.name && r.mode === mode && r.concurrency === c);
+    const on = find('batching');
+    const main = find('batching, model on the HTTP thread');
+    return {
+      model: s.name,
+      concurrency: c,
+      batching_speedup: ratio(on?.requests_per_s, find('no batching')?.requests_per_s),
+      worker_vs_http_thread_throughput: ratio(on?.requests_per_s, main?.requests_per_s),
+      healthz_p99_http_thread_over_worker: ratio(main?.healthz_p99_ms, on?.healthz_p99_ms),
+    };
   }),
 );
 process.stdout.write(

@@ -55,17 +55,30 @@ export class Embedder {
 
   /** Embeddings [images.length, dim] of decoded inputs (each CHW, as the transform makes them). */
   embedInputs(images: readonly Float32Array[]): Float32Array {
+    return this.embedBatch(stackInputs(images, this.inputShape));
+  }
+
+  /** Embeddings [n, dim] of n decoded inputs laid end to end (row-major [n, C, H, W]). */
+  embedBatch(batch: Float32Array): Float32Array {
     const [c, h, w] = this.inputShape;
-    const each = c * h * w;
-    const batch = new Float32Array(images.length * each);
-    images.forEach((image, i) => {
-      if (image.length !== each) throw new IndexError(`input ${i} has ${image.length} values, expected ${c}x${h}x${w}`);
-      batch.set(image, i * each);
-    });
-    return tidy(() => noGrad(() => this.loaded.model.forward(T.tensor(batch, [images.length, c, h, w]).to(this.device)).to('cpu').contiguous().toFloat32Array()));
+    const n = batch.length / (c * h * w);
+    if (!Number.isInteger(n)) throw new IndexError(`a batch of ${batch.length} values is not whole inputs of ${c}x${h}x${w}`);
+    if (n === 0) return new Float32Array(0);
+    return tidy(() => noGrad(() => this.loaded.model.forward(T.tensor(batch, [n, c, h, w]).to(this.device)).to('cpu').contiguous().toFloat32Array()));
   }
 
   dispose(): void {
     this.loaded.model.dispose();
   }
+}
+
+/** Inputs of one shape (each CHW) laid end to end in one new array; a wrong size is named. */
+export function stackInputs(images: readonly Float32Array[], [c, h, w]: readonly [number, number, number]): Float32Array<ArrayBuffer> {
+  const each = c * h * w;
+  const batch = new Float32Array(images.length * each);
+  images.forEach((image, i) => {
+    if (image.length !== each) throw new IndexError(`input ${i} has ${image.length} values, expected ${c}x${h}x${w}`);
+    batch.set(image, i * each);
+  });
+  return batch;
 }

@@ -35,21 +35,31 @@ export interface OpenIndexOptions {
   device?: string;
   /** Largest query image, in pixels (default 25 megapixels). */
   maxPixels?: number;
+  /**
+   * false: read the manifest and items only, and the embeddings (and HNSW graph) at the first
+   * search. The service's HTTP side opens its index so, since its inference worker searches.
+   */
+  loadVectors?: boolean;
 }
 
 export const MAX_K = 1000;
 
+interface Searchers {
+  exact: ExactSearch;
+  graph: HnswGraph | null;
+}
+
 export class GalleryIndex {
   private embedderPromise: Promise<Embedder> | null = null;
   private readonly sources = new Map<number, Promise<GallerySource>>();
+  private loaded: Searchers | null = null;
 
   private constructor(
     readonly dir: string,
     readonly manifest: IndexManifest,
     readonly items: readonly IndexItem[],
-    private readonly exactSearch: ExactSearch,
-    private readonly graph: HnswGraph | null,
-    private readonly options: OpenIndexOptions,
+    /** The options it was opened with (the service's worker opens the same index alike). */
+    readonly options: OpenIndexOptions,
   ) {}
 
   static open(dir: string, options: OpenIndexOptions = {}): GalleryIndex {
@@ -58,17 +68,26 @@ export class GalleryIndex {
     if (manifest.state !== 'ready') throw new IndexError(`${dir}: the index is not finished (${manifest.count} items embedded); run the build or add that was interrupted again`);
     const items = readIndexItems(root);
     if (items.length !== manifest.count) throw new IndexError(`${dir}: items.jsonl lists ${items.length} items, the manifest ${manifest.count}`);
+    const index = new GalleryIndex(root, manifest, items, options);
+    if (options.loadVectors !== false) index.searchers();
+    return index;
+  }
+
+  /** The embeddings as one tensor, and the HNSW graph where the index has one: read once. */
+  private searchers(): Searchers {
+    if (this.loaded) return this.loaded;
+    const { dir, manifest } = this;
     const rows = new Float32Array(manifest.count * manifest.dim);
-    for (const chunk of manifest.chunks) rows.set(readIndexChunk(root, chunk, manifest.dim).rows, chunk.first * manifest.dim);
-    const exact = new ExactSearch(rows, manifest.dim);
+    for (const chunk of manifest.chunks) rows.set(readIndexChunk(dir, chunk, manifest.dim).rows, chunk.first * manifest.dim);
     let graph: HnswGraph | null = null;
     if (manifest.ann) {
-      const file = join(root, manifest.ann.file);
+      const file = join(dir, manifest.ann.file);
       if (!existsSync(file)) throw new IndexError(`${dir}: the HNSW graph ${manifest.ann.file} is missing`);
       graph = HnswGraph.load(file, manifest.dim, manifest.ann);
       if (graph.size !== manifest.count) throw new IndexError(`${dir}: the HNSW graph holds ${graph.size} items, the manifest ${manifest.count}`);
     }
-    return new GalleryIndex(root, manifest, items, exact, graph, options);
+    this.loaded = { exact: new ExactSearch(rows, manifest.dim), graph };
+    return this.loaded;
   }
 
   get size(): number {
@@ -80,7 +99,7 @@ export class GalleryIndex {
   }
 
   get hasGraph(): boolean {
-    return this.graph !== null;
+    return this.manifest.ann !== null;
   }
 
   /** The model, loaded on first use and checked against the hash the index records. */
@@ -142,11 +161,21 @@ export class GalleryIndex {
 
   /** Ranked neighbours of embeddings (row-major [m, D], L2-normalised). */
   neighbours(embeddings: Float32Array, k = 10, options: SearchOptions = {}): Neighbour[][] {
+    return this.describe(this.rank(embeddings, k, options), embeddings.length / this.dim);
+  }
+
+  /** Ids and scores of each embedding's k best items (row-major [m, D], L2-normalised), best first. */
+  rank(embeddings: Float32Array, k = 10, options: SearchOptions = {}): RankedRows {
     if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new IndexError(`k must be a whole number from 1 to ${MAX_K}, got ${k}`);
-    const ranked: RankedRows = this.graph && !options.exact ? this.graph.search(embeddings, k) : this.exactSearch.search(embeddings, k);
-    const m = embeddings.length / this.dim;
+    if (embeddings.length % this.dim !== 0) throw new IndexError(`embeddings of ${embeddings.length} values are not rows of ${this.dim}`);
+    const { exact, graph } = this.searchers();
+    return graph && !options.exact ? graph.search(embeddings, k) : exact.search(embeddings, k);
+  }
+
+  /** The items behind the ranked ids of `queries` queries (ids below 0, HNSW's "none", are left out). */
+  describe(ranked: RankedRows, queries: number): Neighbour[][] {
     const out: Neighbour[][] = [];
-    for (let q = 0; q < m; q++) {
+    for (let q = 0; q < queries; q++) {
       const row: Neighbour[] = [];
       for (let j = 0; j < ranked.k; j++) {
         const id = ranked.ids[q * ranked.k + j]!;
@@ -185,7 +214,7 @@ export class GalleryIndex {
       dim: this.dim,
       model: this.manifest.model,
       sources: this.manifest.sources,
-      search: this.graph ? 'hnsw' : 'exact',
+      search: this.hasGraph ? 'hnsw' : 'exact',
       ann: this.manifest.ann,
       labels: Object.fromEntries([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       created: this.manifest.created,
@@ -193,7 +222,8 @@ export class GalleryIndex {
   }
 
   async close(): Promise<void> {
-    this.exactSearch.dispose();
+    this.loaded?.exact.dispose();
+    this.loaded = null;
     const embedder = await this.embedderPromise?.catch(() => null);
     embedder?.dispose();
     this.embedderPromise = null;

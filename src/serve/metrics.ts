@@ -1,6 +1,6 @@
 // The service's Prometheus metrics, in a registry of its own (so several servers in one process,
-// as in tests, count apart): requests, errors, latency, batch sizes, queue depth, and the
-// process's own (memory, CPU, event-loop lag) from prom-client's defaults.
+// as in tests, count apart): requests, errors, latency, batch sizes and times, whether a batch is
+// in the model, queue depth, and the process's own (memory, CPU, event-loop lag) from prom-client.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class ServiceMetrics {
@@ -15,6 +15,13 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({ name: 'mdprop_batch_size', help: 'Images per forward pass of the model', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [this.registry] });
+  readonly inferenceRunning = new Gauge({ name: 'mdprop_inference_running', help: 'Batches in the model now (0 or 1)', registers: [this.registry] });
+  readonly inferenceSeconds = new Histogram({
+    name: 'mdprop_inference_duration_seconds',
+    help: "Time of one batch in the model: its forward pass and search, the worker's messages included",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly queueDepth: Gauge;
 
   constructor(depth: () => number) {

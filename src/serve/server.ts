@@ -10,8 +10,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { IndexError, MAX_K, QueryImageError, type GalleryIndex, type Neighbour } from '../retrieval/index.js';
+import { decodeQueryImage, DEFAULT_MAX_QUERY_PIXELS, IndexError, MAX_K, QueryImageError, type GalleryIndex } from '../retrieval/index.js';
 import { DynamicBatcher, QueueFull, QueueTimeout } from './batcher.js';
+import { startInference, type InferenceJob, type InferencePlace, type InferenceResult } from './inference.js';
 import { ServiceMetrics } from './metrics.js';
 import { searchPage } from './page.js';
 
@@ -33,6 +34,10 @@ export interface ServeOptions {
   maxPixels?: number;
   /** Longest a request may take to arrive, and to wait for the model. */
   requestTimeoutMs?: number;
+  /** Where the model runs: a worker thread (default), or the HTTP thread. */
+  inference?: InferencePlace;
+  /** libtorch threads of the forward pass (default: libtorch's own, the number of cores). */
+  threads?: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -44,6 +49,7 @@ export const SERVE_DEFAULTS = {
   maxBodyBytes: 10 * 1024 * 1024,
   maxPixels: 25_000_000,
   requestTimeoutMs: 30_000,
+  inference: 'worker',
 } as const;
 
 const IMAGE_INPUT = "send an image body (image/png, image/jpeg, ...) or multipart/form-data with the field 'image'";
@@ -58,14 +64,6 @@ class HttpError extends Error {
   }
 }
 
-interface Job {
-  input: Float32Array;
-  /** Neighbours wanted; 0 for an embedding. */
-  k: number;
-}
-
-type JobResult = { embedding: Float32Array; neighbours: Neighbour[] };
-
 export interface RetrievalService {
   app: FastifyInstance;
   metrics: ServiceMetrics;
@@ -78,18 +76,20 @@ export interface RetrievalService {
 /** The fastify app of the service (not listening yet). */
 export async function createService(index: GalleryIndex, options: ServeOptions = {}): Promise<RetrievalService> {
   const o = { ...SERVE_DEFAULTS, ...options };
-  const embedder = await index.embedder(); // load the model before the first request
-  const batcher = new DynamicBatcher<Job, JobResult>(
-    (jobs) => {
-      // One forward pass for the batch, then one search for all its search requests (at the largest k).
-      const d = index.dim;
-      const embeddings = embedder.embedInputs(jobs.map((j) => j.input));
-      const rowOf = (i: number) => embeddings.subarray(i * d, (i + 1) * d);
-      const searched = jobs.flatMap((j, i) => (j.k > 0 ? [i] : []));
-      const rows = new Float32Array(searched.length * d);
-      searched.forEach((i, n) => rows.set(rowOf(i), n * d));
-      const found = searched.length > 0 ? index.neighbours(rows, Math.max(...searched.map((i) => jobs[i]!.k))) : [];
-      return jobs.map((j, i) => ({ embedding: rowOf(i).slice(), neighbours: j.k > 0 ? found[searched.indexOf(i)]!.slice(0, j.k) : [] }));
+  // The model is loaded (in its worker) before the first request.
+  const inference = await startInference(index, { place: o.inference, threads: o.threads });
+  const maxPixels = options.maxPixels ?? index.options.maxPixels ?? DEFAULT_MAX_QUERY_PIXELS;
+  const batcher = new DynamicBatcher<InferenceJob, InferenceResult>(
+    async (jobs) => {
+      // With the worker, /metrics can see a batch in the model; on the HTTP thread it never can.
+      const stopTimer = metrics.inferenceSeconds.startTimer();
+      metrics.inferenceRunning.set(1);
+      try {
+        return await inference.run(jobs);
+      } finally {
+        metrics.inferenceRunning.set(0);
+        stopTimer();
+      }
     },
     { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue },
     (size) => metrics.batchSize.observe(size),
@@ -138,13 +138,13 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
     return req.body;
   };
 
-  const run = async (req: FastifyRequest, k: number): Promise<JobResult> => {
+  const run = async (req: FastifyRequest, k: number): Promise<InferenceResult> => {
     const bytes = await imageBytes(req);
     // While it is decoded, a batch about to run waits for it (within --max-wait-ms).
     const arrived = batcher.arrive();
     let input: Float32Array;
     try {
-      input = await index.decode(bytes);
+      input = await decodeQueryImage(bytes, inference.transform, maxPixels);
     } catch (err) {
       arrived();
       if (err instanceof QueryImageError) throw new HttpError(err.status, err.message);
@@ -197,6 +197,7 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
       closing = true;
       await app.close();
       await batcher.drain();
+      await inference.close();
     },
   };
 }

@@ -3,10 +3,10 @@
 // finishes the requests in flight and exits 0.
 import type { Command } from 'commander';
 import { openIndex } from '../../retrieval/index.js';
-import { SERVE_DEFAULTS, startServer } from '../../serve/index.js';
-import { setNumThreads } from '../../torch/index.js';
+import { SERVE_DEFAULTS, startServer, type InferencePlace } from '../../serve/index.js';
 import type { CliStreams } from '../io.js';
 import { integerFlag } from '../parse.js';
+import { UsageError } from '../errors.js';
 
 interface ServeFlags {
   index: string;
@@ -20,6 +20,7 @@ interface ServeFlags {
   timeoutMs: string;
   token?: string;
   threads?: string;
+  inference: string;
 }
 
 export function registerServe(program: Command, io: CliStreams): void {
@@ -36,6 +37,7 @@ export function registerServe(program: Command, io: CliStreams): void {
     .option('--max-pixels <n>', 'largest query image in pixels (refused from its header)', String(SERVE_DEFAULTS.maxPixels))
     .option('--timeout-ms <n>', 'longest a request may take to arrive, and to wait for the model', String(SERVE_DEFAULTS.requestTimeoutMs))
     .option('--threads <n>', 'CPU threads of libtorch (default: the number of cores)')
+    .option('--inference <place>', "where the model runs: 'worker' (a worker thread; the HTTP side answers while a batch runs) or 'main' (the HTTP thread; one copy of the model and embeddings)", SERVE_DEFAULTS.inference)
     .option('--token <token>', 'require "Authorization: Bearer <token>" on every route but /healthz')
     .action(async (flags: ServeFlags) => {
       const options = {
@@ -48,9 +50,11 @@ export function registerServe(program: Command, io: CliStreams): void {
         maxPixels: integerFlag('--max-pixels', flags.maxPixels),
         requestTimeoutMs: integerFlag('--timeout-ms', flags.timeoutMs),
         token: flags.token,
+        threads: flags.threads === undefined ? undefined : integerFlag('--threads', flags.threads),
+        inference: inferencePlace(flags.inference),
       };
-      if (flags.threads !== undefined) setNumThreads(integerFlag('--threads', flags.threads));
-      const index = openIndex(flags.index, { maxPixels: options.maxPixels });
+      // With a worker, the HTTP side needs the items only: the worker reads the embeddings.
+      const index = openIndex(flags.index, { maxPixels: options.maxPixels, loadVectors: options.inference === 'main' });
       const server = await startServer(index, options);
       io.stderr.write(`serving ${index.size} items of ${flags.index} at ${server.url}/ (POST /v1/search, /v1/embed; GET /healthz, /metrics)\n`);
       await new Promise<void>((resolve) => {
@@ -74,4 +78,9 @@ export function registerServe(program: Command, io: CliStreams): void {
       });
       io.stderr.write('stopped\n');
     });
+}
+
+function inferencePlace(value: string): InferencePlace {
+  if (value === 'worker' || value === 'main') return value;
+  throw new UsageError(`--inference: expected 'worker' or 'main', got '${value.slice(0, 40)}'`);
 }
