@@ -63,6 +63,8 @@ export interface InferenceOptions {
   place?: InferencePlace;
   /** libtorch threads of the forward pass (default: libtorch's own). */
   threads?: number;
+  /** Called when a worker that stopped has been replaced. */
+  onRestart?: () => void;
 }
 
 /** Loads the model (and, in a worker, the index) and resolves once a batch can run. */
@@ -79,7 +81,7 @@ export async function startInference(index: GalleryIndex, options: InferenceOpti
       close: async () => {},
     };
   }
-  return WorkerInference.start(index, options.threads);
+  return WorkerInference.start(index, options.threads, options.onRestart);
 }
 
 /** What the worker is given (workerData). */
@@ -105,48 +107,69 @@ interface Pending {
 
 const WORKER_FILE = new URL('./inference-worker.js', import.meta.url);
 
-class WorkerInference implements Inference {
+interface LoadedWorker {
+  worker: Worker;
+  transform: TestTransform;
+  inputShape: [number, number, number];
+}
+
+/** Starts a worker and waits until it has the index and the model (or says why not). */
+async function loadWorker(init: WorkerInit): Promise<LoadedWorker> {
+  const worker = new Worker(WORKER_FILE, { workerData: init });
+  const ready = await new Promise<Extract<FromWorker, { kind: 'ready' }>>((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`the inference worker stopped while loading (exit code ${code})`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (m: FromWorker) => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      if (m.kind === 'ready') resolve(m);
+      else if (m.kind === 'failed') reject(m.name === 'IndexError' ? new IndexError(m.message) : new Error(m.message));
+      else reject(new Error(`the inference worker said '${m.kind}' before it was ready`));
+    });
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  return { worker, transform: ready.transform, inputShape: ready.inputShape };
+}
+
+/** The model in a worker thread; a worker that stops is replaced at the next batch. */
+export class WorkerInference implements Inference {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closing = false;
+  private current: Worker | null;
+  private replacing: Promise<Worker> | null = null;
+  readonly transform: TestTransform;
+  private readonly inputShape: [number, number, number];
 
   private constructor(
     private readonly index: GalleryIndex,
-    private readonly worker: Worker,
-    readonly transform: TestTransform,
-    private readonly inputShape: [number, number, number],
+    private readonly init: WorkerInit,
+    loaded: LoadedWorker,
+    private readonly onRestart?: () => void,
   ) {
-    worker.on('message', (m: FromWorker) => this.answer(m));
-    worker.on('error', (err) => this.fail(`the inference worker failed: ${err.message}`));
-    worker.on('exit', (code) => {
-      if (!this.closing) this.fail(`the inference worker stopped (exit code ${code})`);
-    });
+    this.current = loaded.worker;
+    this.transform = loaded.transform;
+    this.inputShape = loaded.inputShape;
+    this.attach(loaded.worker);
   }
 
-  static async start(index: GalleryIndex, threads: number | undefined): Promise<WorkerInference> {
+  static async start(index: GalleryIndex, threads: number | undefined, onRestart?: () => void): Promise<WorkerInference> {
     const { model, device, maxPixels } = index.options;
     const init: WorkerInit = { dir: index.dir, options: { model, device, maxPixels }, threads };
-    const worker = new Worker(WORKER_FILE, { workerData: init });
-    const ready = await new Promise<Extract<FromWorker, { kind: 'ready' }>>((resolve, reject) => {
-      const onExit = (code: number) => reject(new Error(`the inference worker stopped while loading (exit code ${code})`));
-      worker.once('error', reject);
-      worker.once('exit', onExit);
-      worker.once('message', (m: FromWorker) => {
-        worker.off('error', reject);
-        worker.off('exit', onExit);
-        if (m.kind === 'ready') resolve(m);
-        else if (m.kind === 'failed') reject(m.name === 'IndexError' ? new IndexError(m.message) : new Error(m.message));
-        else reject(new Error(`the inference worker said '${m.kind}' before it was ready`));
-      });
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
-    });
-    return new WorkerInference(index, worker, ready.transform, ready.inputShape);
+    return new WorkerInference(index, init, await loadWorker(init), onRestart);
   }
 
-  run(jobs: readonly InferenceJob[]): Promise<InferenceResult[]> {
-    if (this.closing) return Promise.reject(new Error('the service is closing'));
+  /** The worker thread in use; null between a stop and its replacement. */
+  get thread(): Worker | null {
+    return this.current;
+  }
+
+  async run(jobs: readonly InferenceJob[]): Promise<InferenceResult[]> {
+    if (this.closing) throw new Error('the service is closing');
+    const worker = this.current ?? (await this.replace());
     // A new array the worker receives without a copy (transferred).
     const batch = stackInputs(jobs.map((j) => j.input), this.inputShape);
     const ks = jobs.map((j) => j.k);
@@ -154,18 +177,45 @@ class WorkerInference implements Inference {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { ks, resolve, reject });
       const message: ToWorker = { kind: 'batch', id, batch, ks };
-      this.worker.postMessage(message, [batch.buffer]);
+      worker.postMessage(message, [batch.buffer]);
     });
   }
 
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    const message: ToWorker = { kind: 'close' };
-    this.worker.postMessage(message);
-    await exited;
+    await this.replacing?.catch(() => null);
+    const worker = this.current;
+    if (worker !== null) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      const message: ToWorker = { kind: 'close' };
+      worker.postMessage(message);
+      await exited;
+    }
     this.fail('the service closed');
+  }
+
+  private attach(worker: Worker): void {
+    worker.on('message', (m: FromWorker) => this.answer(m));
+    worker.on('error', (err) => this.fail(`the inference worker failed: ${err.message}`));
+    worker.on('exit', (code) => {
+      if (this.closing || worker !== this.current) return;
+      this.current = null;
+      this.fail(`the inference worker stopped (exit code ${code})`);
+    });
+  }
+
+  /** A new worker for the one that stopped (one at a time, however many batches ask). */
+  private replace(): Promise<Worker> {
+    this.replacing ??= loadWorker(this.init)
+      .then((loaded) => {
+        this.current = loaded.worker;
+        this.attach(loaded.worker);
+        this.onRestart?.();
+        return loaded.worker;
+      })
+      .finally(() => (this.replacing = null));
+    return this.replacing;
   }
 
   private answer(m: FromWorker): void {

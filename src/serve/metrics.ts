@@ -22,6 +22,7 @@ export class ServiceMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly workerRestarts = new Counter({ name: 'mdprop_inference_worker_restarts_total', help: 'Inference workers started again after one stopped', registers: [this.registry] });
   readonly queueDepth: Gauge;
 
   constructor(depth: () => number) {

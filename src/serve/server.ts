@@ -12,7 +12,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { decodeQueryImage, DEFAULT_MAX_QUERY_PIXELS, IndexError, MAX_K, QueryImageError, type GalleryIndex } from '../retrieval/index.js';
 import { DynamicBatcher, QueueFull, QueueTimeout } from './batcher.js';
-import { startInference, type InferenceJob, type InferencePlace, type InferenceResult } from './inference.js';
+import { startInference, type Inference, type InferenceJob, type InferencePlace, type InferenceResult } from './inference.js';
 import { ServiceMetrics } from './metrics.js';
 import { searchPage } from './page.js';
 
@@ -67,6 +67,8 @@ class HttpError extends Error {
 export interface RetrievalService {
   app: FastifyInstance;
   metrics: ServiceMetrics;
+  /** Where the model runs (a WorkerInference unless `inference: 'main'`). */
+  inference: Inference;
   /** Resolves once nothing waits for the model. */
   drain(): Promise<void>;
   /** Stops accepting, finishes the requests in flight (their connections then close), then resolves. */
@@ -77,7 +79,7 @@ export interface RetrievalService {
 export async function createService(index: GalleryIndex, options: ServeOptions = {}): Promise<RetrievalService> {
   const o = { ...SERVE_DEFAULTS, ...options };
   // The model is loaded (in its worker) before the first request.
-  const inference = await startInference(index, { place: o.inference, threads: o.threads });
+  const inference = await startInference(index, { place: o.inference, threads: o.threads, onRestart: () => metrics.workerRestarts.inc() });
   const maxPixels = options.maxPixels ?? index.options.maxPixels ?? DEFAULT_MAX_QUERY_PIXELS;
   const batcher = new DynamicBatcher<InferenceJob, InferenceResult>(
     async (jobs) => {
@@ -192,6 +194,7 @@ export async function createService(index: GalleryIndex, options: ServeOptions =
   return {
     app,
     metrics,
+    inference,
     drain: () => batcher.drain(),
     async close() {
       closing = true;

@@ -1,6 +1,7 @@
 // Where the service's model runs. In its worker thread, the HTTP side keeps answering while a
 // batch is in the model (/metrics shows mdprop_inference_running 1 mid-batch); on the HTTP thread
-// it never can. Both places give the same answers, and a worker that cannot load says why.
+// it never can. Both places give the same answers; a worker that stops is replaced, and one that
+// cannot load says why.
 import assert from 'node:assert/strict';
 import { renameSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { before, describe, it } from 'node:test';
 import { writeModelFile } from '../../src/formats/index.js';
 import { createModel } from '../../src/nn/index.js';
 import { buildIndex, IndexError, openIndex, type GalleryIndex } from '../../src/retrieval/index.js';
-import { startServer, type InferencePlace } from '../../src/serve/index.js';
+import { startServer, WorkerInference, type InferencePlace } from '../../src/serve/index.js';
 import * as T from '../../src/torch/index.js';
 import { tempDir, writeGallery } from '../retrieval/fixture.js';
 import { buildServeFixture, type ServeFixture } from './fixture.js';
@@ -49,6 +50,28 @@ describe('the model in a worker thread or on the HTTP thread', () => {
     assert.deepEqual(worker.neighbours.map((n) => n.id), main.neighbours.map((n) => n.id));
     assert.equal(worker.neighbours[0]!.id, 2, 'a gallery image finds itself first');
     worker.embedding.forEach((v, i) => assert.ok(Math.abs(v - main.embedding[i]!) < 1e-5, `embedding value ${i}: ${v} vs ${main.embedding[i]}`));
+  });
+
+  it('replaces a worker that stopped: the next batch starts a new one', async () => {
+    const index = openIndex(fixture.index, { loadVectors: false });
+    const server = await startServer(index, { port: 0 });
+    try {
+      const inference = server.service.inference;
+      assert.ok(inference instanceof WorkerInference);
+      const first = inference.thread;
+      assert.ok(first !== null);
+      await first.terminate();
+      assert.equal(inference.thread, null, 'the stopped worker is let go');
+      const again = await search(server.url, png);
+      assert.equal(again.status, 200);
+      assert.equal(again.neighbours[0]!.id, 2);
+      assert.ok(inference.thread !== null && inference.thread !== first, 'a new worker serves');
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, /^mdprop_inference_worker_restarts_total 1$/m);
+    } finally {
+      await server.close();
+      await index.close();
+    }
   });
 
   it('refuses to start when the worker cannot load the model, naming the file', async () => {
