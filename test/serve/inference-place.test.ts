@@ -52,6 +52,22 @@ describe('the model in a worker thread or on the HTTP thread', () => {
     worker.embedding.forEach((v, i) => assert.ok(Math.abs(v - main.embedding[i]!) < 1e-5, `embedding value ${i}: ${v} vs ${main.embedding[i]}`));
   });
 
+  it('searches an HNSW graph in its worker (usearch loads in a worker thread)', async () => {
+    const out = join(tempDir('inference-place-hnsw'), 'index');
+    await buildIndex({ images: fixture.images }, { model: fixture.model, out, ann: 'hnsw' });
+    const index = openIndex(out, { loadVectors: false });
+    const server = await startServer(index, { port: 0 });
+    try {
+      assert.equal(index.info().search, 'hnsw');
+      const found = await search(server.url, png, 3);
+      assert.equal(found.status, 200);
+      assert.equal(found.neighbours[0]!.id, 2);
+    } finally {
+      await server.close();
+      await index.close();
+    }
+  });
+
   it('replaces a worker that stopped: the next batch starts a new one', async () => {
     const index = openIndex(fixture.index, { loadVectors: false });
     const server = await startServer(index, { port: 0 });
