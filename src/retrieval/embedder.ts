@@ -45,7 +45,7 @@ export class Embedder {
 
   /** Input shape of one image: channels, height, width. */
   get inputShape(): [number, number, number] {
-    return [this.transform.channels, this.transform.crop, this.transform.crop];
+    return inputShapeOf(this.transform);
   }
 
   /** Embeddings (row-major [size, dim]) of every image of a split, in split order. */
@@ -70,6 +70,11 @@ export class Embedder {
   dispose(): void {
     this.loaded.model.dispose();
   }
+}
+
+/** The shape (channels, height, width) of one input the transform makes. */
+export function inputShapeOf(transform: TestTransform): [number, number, number] {
+  return [transform.channels, transform.crop, transform.crop];
 }
 
 /** Inputs of one shape (each CHW) laid end to end in one new array; a wrong size is named. */

@@ -1,7 +1,7 @@
 // Gallery indexes and search: building (resumable), extending, opening and searching an index
 // of a gallery's embeddings; exact search on libtorch, approximate search on an HNSW graph.
 export { modelTransform, type ModelInputOptions } from './model-input.js';
-export { Embedder, stackInputs } from './embedder.js';
+export { Embedder, inputShapeOf, stackInputs } from './embedder.js';
 export { IndexError, QueryImageError } from './errors.js';
 export { hashFile, resolveModelFile } from './model-ref.js';
 export { ExactSearch, EXACT_CHUNK_ROWS, type RankedRows } from './exact.js';

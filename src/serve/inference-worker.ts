@@ -40,5 +40,5 @@ if (opened !== null) {
       send({ kind: 'error', id: m.id, message: err instanceof Error ? err.message : String(err) });
     }
   });
-  send({ kind: 'ready', transform: embedder.transform, inputShape: embedder.inputShape });
+  send({ kind: 'ready', transform: embedder.transform });
 }

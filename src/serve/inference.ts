@@ -5,7 +5,7 @@
 // and embeddings fewer; a batch then holds every request up until it ends).
 import { Worker } from 'node:worker_threads';
 import type { TestTransform } from '../data/index.js';
-import { IndexError, stackInputs, type Embedder, type GalleryIndex, type Neighbour, type RankedRows } from '../retrieval/index.js';
+import { IndexError, inputShapeOf, stackInputs, type Embedder, type GalleryIndex, type Neighbour, type RankedRows } from '../retrieval/index.js';
 import { setNumThreads } from '../torch/index.js';
 
 export type InferencePlace = 'worker' | 'main';
@@ -87,14 +87,14 @@ export async function startInference(index: GalleryIndex, options: InferenceOpti
 /** What the worker is given (workerData). */
 export interface WorkerInit {
   dir: string;
-  options: { model?: string; device?: string; maxPixels?: number };
+  options: { model?: string; device?: string };
   threads?: number;
 }
 
 /** Messages between the service and its worker. */
 export type ToWorker = { kind: 'batch'; id: number; batch: Float32Array; ks: number[] } | { kind: 'close' };
 export type FromWorker =
-  | { kind: 'ready'; transform: TestTransform; inputShape: [number, number, number] }
+  | { kind: 'ready'; transform: TestTransform }
   | { kind: 'failed'; name: string; message: string }
   | { kind: 'done'; id: number; output: BatchOutput }
   | { kind: 'error'; id: number; message: string };
@@ -110,7 +110,6 @@ const WORKER_FILE = new URL('./inference-worker.js', import.meta.url);
 interface LoadedWorker {
   worker: Worker;
   transform: TestTransform;
-  inputShape: [number, number, number];
 }
 
 /** Starts a worker and waits until it has the index and the model (or says why not). */
@@ -131,7 +130,7 @@ async function loadWorker(init: WorkerInit): Promise<LoadedWorker> {
     await worker.terminate();
     throw err;
   });
-  return { worker, transform: ready.transform, inputShape: ready.inputShape };
+  return { worker, transform: ready.transform };
 }
 
 /** The model in a worker thread; a worker that stops is replaced at the next batch. */
@@ -152,13 +151,14 @@ export class WorkerInference implements Inference {
   ) {
     this.current = loaded.worker;
     this.transform = loaded.transform;
-    this.inputShape = loaded.inputShape;
+    this.inputShape = inputShapeOf(loaded.transform);
     this.attach(loaded.worker);
   }
 
   static async start(index: GalleryIndex, threads: number | undefined, onRestart?: () => void): Promise<WorkerInference> {
-    const { model, device, maxPixels } = index.options;
-    const init: WorkerInit = { dir: index.dir, options: { model, device, maxPixels }, threads };
+    // Uploads are decoded on the HTTP side, so the worker needs no pixel limit.
+    const { model, device } = index.options;
+    const init: WorkerInit = { dir: index.dir, options: { model, device }, threads };
     return new WorkerInference(index, init, await loadWorker(init), onRestart);
   }
 
