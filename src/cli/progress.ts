@@ -1,4 +1,6 @@
 // Progress bars for long runs: rate and ETA on a TTY, sparse plain lines otherwise (CI, logs).
+// The rate counts only work done by this process: a resumed run shows the steps it found done,
+// but they do not inflate its rate or shrink its ETA.
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -7,27 +9,47 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(label: string, total: number, unit = 'it'): Progress {
-  const stream = process.stderr;
-  if (process.env.MDPROP_QUIET) return { tick() {}, stop() {} };
-  if (!stream.isTTY) return plainProgress(label, total, unit);
+/** What a bar draws: items done of total, and how many of them this process did (for the rate). */
+interface Meter {
+  show(done: number, total: number, doneHere: number, info: string): void;
+  stop(): void;
+}
+
+/** Rate and ETA from the work done here since `start`; ETA is null until there is a rate. */
+export function rateAndEta(done: number, total: number, doneHere: number, seconds: number): { rate: number; eta: number | null } {
+  const rate = doneHere / Math.max(seconds, 1e-3);
+  return { rate, eta: rate > 0 ? Math.max(0, total - done) / rate : done >= total ? 0 : null };
+}
+
+function formatEta(eta: number | null): string {
+  if (eta === null) return '?';
+  const s = Math.round(eta);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function meter(label: string, total: number, unit: string): Meter {
+  if (process.env.MDPROP_QUIET) return { show() {}, stop() {} };
+  return process.stderr.isTTY ? ttyMeter(label, total, unit) : plainMeter(label, total, unit);
+}
+
+function ttyMeter(label: string, firstTotal: number, unit: string): Meter {
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} |{bar}| {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {info}`,
-      stream,
+      format: `${label} |{bar}| {value}/{total} ${unit} | {rate} ${unit}/s | ETA {etaText} {info}`,
+      stream: process.stderr,
       hideCursor: true,
-      etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
   const start = Date.now();
-  let done = 0;
-  bar.start(total, 0, { rate: '0.0', info: '' });
+  bar.start(firstTotal, 0, { rate: '0.0', etaText: '?', info: '' });
   return {
-    tick(n = 1, info = '') {
-      done += n;
-      const rate = done / Math.max((Date.now() - start) / 1000, 1e-3);
-      bar.update(done, { rate: rate.toFixed(1), info });
+    show(done, total, doneHere, info) {
+      const { rate, eta } = rateAndEta(done, total, doneHere, (Date.now() - start) / 1000);
+      if (total !== bar.getTotal()) bar.setTotal(total);
+      bar.update(done, { rate: rate.toFixed(1), etaText: formatEta(eta), info });
     },
     stop() {
       bar.stop();
@@ -36,46 +58,58 @@ export function progressBar(label: string, total: number, unit = 'it'): Progress
 }
 
 /** Without a terminal: a line at most every ~10% with rate and ETA, so logs stay readable. */
-function plainProgress(label: string, total: number, unit: string): Progress {
+function plainMeter(label: string, firstTotal: number, unit: string): Meter {
   const start = Date.now();
-  let done = 0;
-  let nextReport = Math.max(1, Math.ceil(total / 10));
+  let nextReport = Math.max(1, Math.ceil(firstTotal / 10));
   return {
-    tick(n = 1, info = '') {
-      done += n;
+    show(done, total, doneHere, info) {
       if (done < nextReport && done < total) return;
-      nextReport = done + Math.max(1, Math.ceil(total / 10));
-      const seconds = (Date.now() - start) / 1000;
-      const rate = done / Math.max(seconds, 1e-3);
-      const eta = rate > 0 ? (total - done) / rate : 0;
+      nextReport = done + Math.max(1, Math.ceil((total || firstTotal) / 10));
+      const { rate, eta } = rateAndEta(done, total, doneHere, (Date.now() - start) / 1000);
       process.stderr.write(
-        `${label}: ${done}/${total} ${unit} (${rate.toFixed(1)} ${unit}/s, ETA ${eta.toFixed(0)}s)${info ? ` ${info}` : ''}\n`,
+        `${label}: ${done}/${total} ${unit} (${rate.toFixed(1)} ${unit}/s, ETA ${formatEta(eta)})${info ? ` ${info}` : ''}\n`,
       );
     },
     stop() {},
   };
 }
 
+export function progressBar(label: string, total: number, unit = 'it'): Progress {
+  const m = meter(label, total, unit);
+  let done = 0;
+  return {
+    tick(n = 1, info = '') {
+      done += n;
+      m.show(done, total, done, info);
+    },
+    stop() {
+      m.stop();
+    },
+  };
+}
+
 export interface ProgressTo {
-  /** Shows `done` of `total` (absolute counts, as library callbacks report them). */
-  update(done: number, total: number, info?: string): void;
+  /**
+   * Shows `done` of `total` (absolute counts, as library callbacks report them). `doneHere`, when
+   * the caller knows it, is the part of `done` this process did; the rest was found done (a resumed
+   * run) and is left out of the rate. Without it, the whole of `done` counts.
+   */
+  update(done: number, total: number, info?: string, doneHere?: number): void;
   stop(): void;
 }
 
 /** A bar fed with absolute counts; it appears at the first update and stays stopped once stopped. */
 export function progressTo(label: string, unit: string): ProgressTo {
-  let bar: Progress | null = null;
+  let m: Meter | null = null;
   let stopped = false;
-  let shown = 0;
   return {
-    update(done, total, info) {
+    update(done, total, info = '', doneHere = done) {
       if (stopped) return;
-      bar ??= progressBar(label, total, unit);
-      bar.tick(done - shown, info);
-      shown = done;
+      m ??= meter(label, total, unit);
+      m.show(done, total, doneHere, info);
     },
     stop() {
-      if (!stopped) bar?.stop();
+      if (!stopped) m?.stop();
       stopped = true;
     },
   };

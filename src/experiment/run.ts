@@ -48,6 +48,11 @@ export interface ExperimentProgress {
    */
   done: number;
   total: number;
+  /**
+   * The part of `done` trained by this call; the rest was found done (finished or checkpointed
+   * runs of an earlier call), so a rate over time counts only this.
+   */
+  doneHere: number;
   /** What runs now, e.g. "mdprop seed 1: epoch 2/4" or "mdprop seed 1: evaluating". */
   current: string;
 }
@@ -125,6 +130,7 @@ export class StepCount {
   #finished = 0;
   #runsFinished = 0;
   #current = 0;
+  #here = 0;
 
   constructor(
     private readonly runs: number,
@@ -140,7 +146,7 @@ export class StepCount {
     const perRun = this.#runsFinished > 0 ? this.#finished / this.#runsFinished : this.#perRun;
     const left = this.runs - this.#runsFinished;
     const total = left > 0 ? this.#finished + Math.max(this.#current, perRun) + perRun * (left - 1) : this.#finished;
-    this.onProgress?.({ done: this.#finished + this.#current, total: Math.round(total), current });
+    this.onProgress?.({ done: this.#finished + this.#current, total: Math.round(total), doneHere: this.#here, current });
   }
 
   /** Hooks for train(): each epoch's step bar advances the count. */
@@ -155,6 +161,7 @@ export class StepCount {
         return {
           tick: (n = 1) => {
             this.#current += n;
+            this.#here += n;
             this.report(`${label}: ${what}`);
           },
           stop() {},

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StepCount } from '../../src/experiment/run.js';
+import { rateAndEta } from '../../src/cli/progress.js';
 
 test('progress: done never passes total, and the last report is 100%', () => {
   const reports: { done: number; total: number }[] = [];
@@ -26,4 +27,25 @@ test('progress: done never passes total, and the last report is 100%', () => {
   // After the first run finished, the estimate is what that run took.
   const afterFirst = reports.filter((r) => r.done === 11).at(-1)!;
   assert.equal(afterFirst.total, 33);
+});
+
+test('progress: runs found finished count as done but not as done here, so a resumed rate stays true', () => {
+  const reports: { done: number; doneHere: number }[] = [];
+  const steps = new StepCount(2, 1, (p) => reports.push({ done: p.done, doneHere: p.doneHere }));
+  steps.finished(10, 'run 0: evaluating'); // found finished by an earlier call: no ticks here
+  const control = steps.control('run 1');
+  const bar = control.progress!('epoch', 10, 'step');
+  for (let i = 0; i < 4; i++) bar.tick();
+  assert.deepEqual(reports.at(-1), { done: 14, doneHere: 4 });
+  steps.finished(10, 'run 1: evaluating');
+  assert.deepEqual(reports.at(-1), { done: 20, doneHere: 4 });
+});
+
+test('rate and ETA: only the work done here counts; no rate yet means no ETA', () => {
+  // 991 steps found done, 10 trained here in 5 s: 2 steps/s, and 7,918 steps left take 3,959 s.
+  assert.deepEqual(rateAndEta(1001, 8919, 10, 5), { rate: 2, eta: 3959 });
+  assert.deepEqual(rateAndEta(991, 8919, 0, 0.01), { rate: 0, eta: null });
+  assert.deepEqual(rateAndEta(50, 50, 0, 1), { rate: 0, eta: 0 });
+  // Past the estimated total (an epoch a step longer), the ETA stays at zero, never negative.
+  assert.equal(rateAndEta(52, 50, 52, 1).eta, 0);
 });

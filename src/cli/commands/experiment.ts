@@ -92,7 +92,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
         train: train as ExperimentOptions['train'],
         out: flags.out ?? `runs/${preset ?? 'experiment'}`,
         views: flags.views !== false,
-        onProgress: (p) => bar.update(p.done, p.total, p.current),
+        onProgress: (p) => bar.update(p.done, p.total, p.current, p.doneHere),
       });
       bar.stop();
       io.stdout.write(flags.json ? `${JSON.stringify(file, null, 2)}\n` : formatExperiment(file));
