@@ -39,6 +39,6 @@ export {
   type TestTransformOptions,
   type DecodeOptions,
 } from './transforms.js';
-export { DataLoader, evaluationLoader, type LoaderOptions } from './loader.js';
+export { DataLoader, evaluationLoader, turnOfEventLoop, type LoaderOptions } from './loader.js';
 export { checkDataset, fingerprint, imageCount, unreadableImages, type CheckReport, type CheckOptions, type FileFingerprint, type SplitCount, type UnreadableImage } from './check.js';
 export { readMat5, matNumber, matString, MatFormatError, type MatValue } from './mat5.js';

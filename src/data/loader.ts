@@ -64,6 +64,8 @@ export class DataLoader {
   /** The batches from the current position to the end of its epoch. */
   async *epoch(): AsyncGenerator<Batch, void, undefined> {
     for (;;) {
+      // Between batches, signal handlers get their turn: a Ctrl-C during an evaluation is seen.
+      await turnOfEventLoop();
       const batch = await this.next();
       yield batch;
       if (batch.lastInEpoch) return;
@@ -113,6 +115,14 @@ export class DataLoader {
 }
 
 /** A loader over every image of a split once, in order, for evaluation or embedding. */
+/**
+ * Lets pending I/O and signal handlers run. Awaiting an already prefetched batch only drains
+ * microtasks, so without this a Ctrl-C would not be seen until a whole pass over the data ended.
+ */
+export function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export function evaluationLoader(split: DataSplit, options: { batchSize: number; transform: Transform; prefetch?: number }): DataLoader {
   const sampler = new SequentialSampler(split.labels, { batchSize: options.batchSize });
   return new DataLoader(split, { sampler, transform: options.transform, prefetch: options.prefetch ?? 2 });

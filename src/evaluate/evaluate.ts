@@ -36,6 +36,8 @@ export interface EvalProgress {
 
 export interface EvaluateOptions extends EvaluateOptionValues {
   onProgress?: (progress: EvalProgress) => void;
+  /** Aborting stops at the next batch of images: the promise rejects with the signal's reason and nothing is written. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -43,10 +45,16 @@ export interface EvaluateOptions extends EvaluateOptionValues {
  * Throws OptionError naming the option at fault before any image is read.
  */
 export async function evaluate(source: string | LoadedModel | null, options: EvaluateOptions = {}): Promise<EvalFile> {
-  const { onProgress, ...values } = options;
+  const { onProgress, signal, ...values } = options;
+  signal?.throwIfAborted();
   const plan = planEvaluation(source, values);
+  // Every batch reports progress, so that is where an abort is noticed.
+  const report = (progress: EvalProgress) => {
+    signal?.throwIfAborted();
+    onProgress?.(progress);
+  };
   try {
-    return await runPlan(plan, onProgress);
+    return await runPlan(plan, report);
   } finally {
     if (plan.ownsModel) plan.loaded.model.dispose();
   }

@@ -39,6 +39,13 @@ export interface ExperimentOptions {
   /** Compute views.json (embedding map, gallery) for each run's report; default true. */
   views?: boolean;
   onProgress?: (progress: ExperimentProgress) => void;
+  /**
+   * Aborting stops the experiment where nothing is lost: a run in training stops after its current
+   * step with a checkpoint (the promise rejects with TrainingInterrupted), an evaluation at its next
+   * batch (it rejects with the signal's reason; the evaluation starts over next time). Calling
+   * again with the same options goes on from there.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExperimentProgress {
@@ -198,8 +205,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const label = `${name} seed ${seed}`;
       // The run's report is rewritten whenever one of the files it draws changes.
       let changed = !run.has('report');
+      options.signal?.throwIfAborted();
       if (!run.has('summary')) {
-        const control = steps.control(label);
+        const control = { ...steps.control(label), signal: options.signal };
         if (RunDirectory.holdsRun(dir)) await resumeTraining(dir, {}, control);
         else await train({ ...plan.train, method, seed, out: dir }, control);
         changed = true;
@@ -208,10 +216,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       let evaluation = run.has('eval') ? run.readEval() : null;
       const detect = plan.detect && hasAuxBranches(run.readConfig());
       if (evaluation === null || !evaluatedAlike(evaluation, plan, detect)) {
-        evaluation = await evaluate(dir, evaluationOptions(plan, detect));
+        evaluation = await evaluate(dir, { ...evaluationOptions(plan, detect), signal: options.signal });
         changed = true;
       }
       if (options.views !== false && !run.has('views')) {
+        options.signal?.throwIfAborted();
         await writeRunViews(dir, viewsAttack(plan));
         changed = true;
       }

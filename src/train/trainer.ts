@@ -3,7 +3,7 @@
 // the last, the model file and a checkpoint after every epoch. Stops cleanly on request (Ctrl-C:
 // after the current step, with a checkpoint) and on a NaN or infinite loss (without stepping,
 // keeping the last good checkpoint).
-import { DataLoader, DATASETS, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
+import { DataLoader, DATASETS, turnOfEventLoop, restoreSampler, type Batch, type BatchSampler } from '../data/index.js';
 import { cleanMetrics, type ComputeSetting } from '../evaluate/index.js';
 import { methodName, saveCheckpoint, writeRunModelFile, type EpochProgress, type RunDirectory, type RunSummary, type TrainerState } from '../formats/index.js';
 import { freshDefenseMemory, methodStep, NonFiniteLossError, replicaChunks, type StepResult, type StepSync } from '../methods/index.js';
@@ -291,14 +291,6 @@ export class Trainer {
   log(line: string): void {
     this.hooks.log?.(line);
   }
-}
-
-/**
- * Lets pending I/O and signal handlers run. Awaiting an already prefetched batch only drains
- * microtasks, so without this a Ctrl-C would not be seen until the whole run ended.
- */
-function turnOfEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function fmt(value: number | undefined): string {

@@ -1,8 +1,7 @@
 // `mdprop train`: flag errors exit 2 before any work (in this process), and as a user runs it
 // (the binary in a child process) Ctrl-C writes a checkpoint and exits 130 with the resume
-// command, and --resume finishes the run.
+// command, --resume finishes the run, and SIGTERM stops it alike with 143.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,7 +9,7 @@ import { RunDirectory } from '../../src/formats/index.js';
 import { assertMatchesSchema } from '../helpers/json-schema.js';
 import { disposeCheckpoint, loadCheckpoint } from '../../src/formats/index.js';
 import { TINY_FLAGS, tempDir } from '../train/helpers.js';
-import { CLI_MAIN, runMdprop, spawnMdprop } from '../helpers/cli.js';
+import { runMdprop, spawnMdprop, spawnMdpropUntil } from '../helpers/cli.js';
 
 function flagArgs(flags: Record<string, string | undefined>): string[] {
   return Object.entries(flags).flatMap(([field, value]) => [`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value!]);
@@ -49,21 +48,8 @@ describe('mdprop train', () => {
 
   it('writes a checkpoint on SIGINT, exits 130 and resumes to the end', async () => {
     const out = join(tempDir('cli-sigint'), 'run');
-    const child = spawn(process.execPath, [CLI_MAIN, 'train', ...flagArgs({ ...TINY_FLAGS, method: 'mdprop', out })], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MDPROP_QUIET: '' },
-    });
-    let stderr = '';
-    let sent = false;
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      // The plain (non-TTY) progress prints a line per step here; stop once the first is logged.
-      if (!sent && /epoch 1\/2: 1\/\d+ step/.test(stderr)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    // The plain (non-TTY) progress prints a line per step here; stop once the first is logged.
+    const { code, stderr, sent } = await spawnMdpropUntil(['train', ...flagArgs({ ...TINY_FLAGS, method: 'mdprop', out })], /epoch 1\/2: 1\/\d+ step/, 'SIGINT');
     assert.ok(sent, `no step was logged:\n${stderr}`);
     assert.equal(code, 130, stderr);
     assert.match(stderr, /stopping after the current step/);
@@ -80,6 +66,17 @@ describe('mdprop train', () => {
     assert.equal(summary.epochs, 2);
     assert.ok(Number.isFinite(summary.test['recall@1']));
     assert.equal(new RunDirectory(out).readMetrics().length, 4);
+  });
+
+  it('treats SIGTERM (a scheduler, `timeout`, `docker stop`) as Ctrl-C: a checkpoint, then exit 143', async () => {
+    const out = join(tempDir('cli-sigterm'), 'run');
+    const { code, stderr, sent } = await spawnMdpropUntil(['train', ...flagArgs({ ...TINY_FLAGS, out })], /epoch 1\/2: 1\/\d+ step/, 'SIGTERM');
+    assert.ok(sent, `no step was logged:\n${stderr}`);
+    assert.equal(code, 143, stderr);
+    assert.match(stderr, /SIGTERM again to quit at once/);
+    const checkpoint = loadCheckpoint(out);
+    disposeCheckpoint(checkpoint);
+    assert.ok((checkpoint.trainer.partialEpoch?.steps ?? 0) >= 1, 'the checkpoint holds the finished steps');
   });
 
   it('--bn-replicas 3: trains MDProp in three replicas of the batch, records it and says so in the log', async () => {

@@ -1,7 +1,7 @@
 // Running `mdprop` from tests, two ways with one result shape: in this process through runCli
 // (flag errors and other checks that stop before real work), or as the built binary in a child
 // process (end to end: proves the installed command works).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/run.js';
@@ -51,4 +51,26 @@ export function spawnMdprop(args: readonly string[], options: SpawnOptions = {})
   if (r.error) throw r.error;
   const code = r.status ?? 128 + (r.signal ? constants.signals[r.signal] : 0);
   return { code, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `mdprop <args...>` as a child process with progress lines on (plain, no TTY), sent `signal` once
+ * its stderr matches `when` (and `delayMs` more have passed). `sent` says whether it was: a run
+ * that ended before is a test failure.
+ */
+export async function spawnMdpropUntil(args: readonly string[], when: RegExp, signal: 'SIGINT' | 'SIGTERM', delayMs = 0): Promise<CliRun & { sent: boolean }> {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MDPROP_QUIET: '' } });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    if (!sent && when.test(stderr)) {
+      sent = true;
+      setTimeout(() => child.kill(signal), delayMs);
+    }
+  });
+  const code = await new Promise<number>((resolve) => child.on('exit', (c, s) => resolve(c ?? 128 + (s ? constants.signals[s] : 0))));
+  return { code, stdout, stderr, sent };
 }

@@ -7,8 +7,9 @@ import { ATTACK_NAMES, isProfileName, PROFILE_NAMES, type AttackName } from '../
 import { EXPERIMENT_FILES } from '../../formats/index.js';
 import { isMethodName, METHOD_NAMES, type MethodName, type MethodSpec } from '../../methods/index.js';
 import { formatExperiment, PRESET_NAMES, PRESETS, runExperiment, type ExperimentOptions, type PresetName } from '../../experiment/index.js';
-import { ConfigError, FLAG_FIELDS, FIELD_TEXT, flagOf, flagTerm, parseFlags, readConfigFile, type ConfigField, type FlagValues } from '../../train/index.js';
+import { ConfigError, TrainingInterrupted, FLAG_FIELDS, FIELD_TEXT, flagOf, flagTerm, parseFlags, readConfigFile, type ConfigField, type FlagValues } from '../../train/index.js';
 import { UsageError } from '../errors.js';
+import { catchInterrupts, CommandInterrupted } from '../interrupt.js';
 import { processStreams, type CliStreams } from '../io.js';
 import { integerFlag, integerListFlag, listFlag } from '../parse.js';
 import { progressTo } from '../progress.js';
@@ -78,6 +79,14 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
       throw err;
     }
     const bar = progressTo('experiment', 'step');
+    const out = flags.out ?? `runs/${preset ?? 'experiment'}`;
+    // Ctrl-C or SIGTERM: the run in training stops with a checkpoint, an evaluation is dropped;
+    // the same command goes on from there.
+    let current = '';
+    const interrupts = catchInterrupts(io, ['SIGINT', 'SIGTERM'], () => {
+      bar.stop();
+      return current.endsWith('evaluating') ? `stopping: the evaluation in progress is dropped (${current})` : `stopping after the current step, with a checkpoint (${current || 'starting'})`;
+    });
     try {
       const file = await runExperiment({
         ...(preset === undefined ? {} : { preset: preset as PresetName }),
@@ -90,18 +99,28 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
         ...(flags.iters === undefined ? {} : { iters: integerFlag('--iters', flags.iters) }),
         ...(flags.limit === undefined ? {} : { limit: flags.limit.trim().toLowerCase() === 'all' ? null : integerFlag('--limit', flags.limit) }),
         train: train as ExperimentOptions['train'],
-        out: flags.out ?? `runs/${preset ?? 'experiment'}`,
+        out,
         views: flags.views !== false,
-        onProgress: (p) => bar.update(p.done, p.total, p.current, p.doneHere),
+        onProgress: (p) => {
+          current = p.current;
+          bar.update(p.done, p.total, p.current, p.doneHere);
+        },
+        signal: interrupts.signal,
       });
       bar.stop();
       io.stdout.write(flags.json ? `${JSON.stringify(file, null, 2)}\n` : formatExperiment(file));
-      io.stderr.write(`experiment: ${flags.out ?? `runs/${preset ?? 'experiment'}`}/${EXPERIMENT_FILES.experiment}\n`);
+      io.stderr.write(`experiment: ${out}/${EXPERIMENT_FILES.experiment}\n`);
     } catch (err) {
       if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
-      throw err;
+      const reason: unknown = interrupts.signal.reason;
+      if (!(reason instanceof CommandInterrupted) || !(err === reason || err instanceof TrainingInterrupted)) throw err;
+      bar.stop();
+      if (err instanceof TrainingInterrupted) io.stderr.write(`mdprop: ${err.message}\n`);
+      io.stderr.write(`mdprop: experiment stopped; finished runs are kept. Go on with the same command (its --out is ${out})\n`);
+      process.exitCode = reason.exitCode;
     } finally {
       bar.stop();
+      interrupts.dispose();
     }
   });
 }

@@ -27,6 +27,7 @@ import {
   type TrainConfig,
 } from '../../train/index.js';
 import { UsageError } from '../errors.js';
+import { catchInterrupts, CommandInterrupted } from '../interrupt.js';
 import { printable, processStreams, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
 import { joinFromEnvironment, launchFlags, LAUNCH_HELP, launchLocalWorkers, type LaunchFlags } from './train-launch.js';
@@ -100,24 +101,17 @@ async function trainHere(config: TrainConfig, resume: boolean, parallel: Paralle
   const quiet: CliStreams = { stdout: { write: () => {} }, stderr: io.stderr };
   const out = parallel.writes ? io : quiet;
   // Ctrl-C is ours from here on: before the run exists it is remembered, and the run stops (with
-  // a checkpoint) as soon as it has started; a second one quits at once.
+  // a checkpoint) as soon as it has started; a second one quits at once. A run of one process
+  // treats SIGTERM alike; a data-parallel worker leaves SIGTERM to its launcher, which uses it to
+  // end the workers that outlive a failed one.
   let trainer: Trainer | undefined;
-  let stopAsked = false;
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      io.stderr.write('mdprop: interrupted again; exiting without a new checkpoint (the previous one is kept)\n');
-      process.exit(130);
-    }
-    if (parallel.writes) io.stderr.write(`\nmdprop: stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint (Ctrl-C again to quit at once)\n`);
-    stopAsked = true;
+  const interrupts = catchInterrupts(io, parallel.worldSize > 1 ? ['SIGINT'] : ['SIGINT', 'SIGTERM'], () => {
     trainer?.requestStop();
-  };
-  process.on('SIGINT', onSigint);
+    return parallel.writes ? `stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint` : null;
+  });
   try {
     trainer = await startTrainer(config, resume, parallel, out);
-    if (stopAsked) trainer.requestStop();
+    if (interrupts.signal.aborted) trainer.requestStop();
     const summary = await trainer.train();
     out.stdout.write(`${JSON.stringify(summary)}\n`);
     // The report layer (charts) loads only once there is something to draw.
@@ -125,7 +119,8 @@ async function trainHere(config: TrainConfig, resume: boolean, parallel: Paralle
   } catch (err) {
     if (err instanceof TrainingInterrupted) {
       if (parallel.writes) io.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
-      process.exitCode = 130;
+      const reason: unknown = interrupts.signal.reason;
+      process.exitCode = reason instanceof CommandInterrupted ? reason.exitCode : 130;
     } else if (err instanceof TrainingDiverged) {
       if (parallel.writes) io.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
       process.exitCode = 1;
@@ -133,7 +128,7 @@ async function trainHere(config: TrainConfig, resume: boolean, parallel: Paralle
       throw err;
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupts.dispose();
     trainer?.dispose();
   }
 }
