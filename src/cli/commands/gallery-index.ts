@@ -7,6 +7,7 @@ import { buildIndex, addToIndex, IndexInterrupted, openIndex, type GalleryInput 
 import { UsageError } from '../errors.js';
 import type { CliStreams } from '../io.js';
 import { integerFlag } from '../parse.js';
+import { catchInterrupts, CommandInterrupted } from '../interrupt.js';
 import { progressTo } from '../progress.js';
 
 interface SourceFlags {
@@ -42,25 +43,18 @@ function embedProgress(io: CliStreams): { update: (done: number, total: number) 
   };
 }
 
-/** Runs `work` with Ctrl-C turned into a stop between chunks; exit 130 when it stopped that way. */
+/** Runs `work` with Ctrl-C or SIGTERM turned into a stop between chunks; exit 130 or 143 when it stopped that way. */
 async function interruptible(io: CliStreams, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(130);
-    io.stderr.write('\nmdprop: stopping after the current chunk (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupts = catchInterrupts(io, ['SIGINT', 'SIGTERM'], () => 'stopping after the current chunk');
   try {
-    await work(controller.signal);
+    await work(interrupts.signal);
   } catch (err) {
     if (!(err instanceof IndexInterrupted)) throw err;
     io.stderr.write(`mdprop: ${err.message}\n`);
-    process.exitCode = 130;
+    const reason: unknown = interrupts.signal.reason;
+    process.exitCode = reason instanceof CommandInterrupted ? reason.exitCode : 130;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupts.dispose();
   }
 }
 
