@@ -57,15 +57,25 @@ function ttyMeter(label: string, firstTotal: number, unit: string): Meter {
   };
 }
 
-/** Without a terminal: a line at most every ~10% with rate and ETA, so logs stay readable. */
+/**
+ * Without a terminal: a line every ~10% of the work, with rate and ETA, one at the end, and one
+ * when the status enters a new stage (its text before the first comma: "seed 1: evaluating");
+ * finer status changes ("seed 1: evaluating, stax eps 0.1 (3/9)") at most every 30 s.
+ */
 function plainMeter(label: string, firstTotal: number, unit: string): Meter {
   const start = Date.now();
   let nextReport = Math.max(1, Math.ceil(firstTotal / 10));
+  let lastLine = { at: start, info: '', done: -1 };
   return {
     show(done, total, doneHere, info) {
-      if (done < nextReport && done < total) return;
-      nextReport = done + Math.max(1, Math.ceil((total || firstTotal) / 10));
-      const { rate, eta } = rateAndEta(done, total, doneHere, (Date.now() - start) / 1000);
+      const now = Date.now();
+      const due = (done >= nextReport && done < total) || (done >= total && lastLine.done < total);
+      const stage = (text: string) => text.split(', ')[0];
+      const news = info !== lastLine.info && (stage(info) !== stage(lastLine.info) || now - lastLine.at >= STATUS_EVERY_MS);
+      if (!due && !news) return;
+      if (done >= nextReport) nextReport = done + Math.max(1, Math.ceil((total || firstTotal) / 10));
+      lastLine = { at: now, info, done };
+      const { rate, eta } = rateAndEta(done, total, doneHere, (now - start) / 1000);
       process.stderr.write(
         `${label}: ${done}/${total} ${unit} (${rate.toFixed(1)} ${unit}/s, ETA ${formatEta(eta)})${info ? ` ${info}` : ''}\n`,
       );
@@ -73,6 +83,9 @@ function plainMeter(label: string, firstTotal: number, unit: string): Meter {
     stop() {},
   };
 }
+
+/** How often, at most, a plain log line is written only because the status text changed. */
+const STATUS_EVERY_MS = 30_000;
 
 export function progressBar(label: string, total: number, unit = 'it'): Progress {
   const m = meter(label, total, unit);

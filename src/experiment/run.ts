@@ -3,7 +3,7 @@
 // queries with the same attacks, then experiment.json. Finished runs are skipped and interrupted
 // ones resumed, so running it again continues where it stopped.
 import { attackIters, PROFILES, type AttackName, type ProfileName } from '../adversarial/index.js';
-import { evaluate, EVALUATE_DEFAULTS, writeRunViews } from '../evaluate/index.js';
+import { evaluate, EVALUATE_DEFAULTS, writeRunViews, type EvalProgress } from '../evaluate/index.js';
 import { ExperimentDirectory, experimentRunPath, methodName, RunDirectory, type EvalFile, type ExperimentFile, type TrainConfig } from '../formats/index.js';
 import type { MethodName, MethodSpec } from '../methods/index.js';
 import { archHasBatchNorm } from '../nn/index.js';
@@ -60,7 +60,7 @@ export interface ExperimentProgress {
    * runs of an earlier call), so a rate over time counts only this.
    */
   doneHere: number;
-  /** What runs now, e.g. "mdprop seed 1: epoch 2/4" or "mdprop seed 1: evaluating". */
+  /** What runs now, e.g. "mdprop seed 1: epoch 2/4", "mdprop seed 1: evaluating" or "mdprop seed 1: evaluating, stax eps 0.1 (3/9)". */
   current: string;
 }
 
@@ -216,7 +216,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       let evaluation = run.has('eval') ? run.readEval() : null;
       const detect = plan.detect && hasAuxBranches(run.readConfig());
       if (evaluation === null || !evaluatedAlike(evaluation, plan, detect)) {
-        evaluation = await evaluate(dir, { ...evaluationOptions(plan, detect), signal: options.signal });
+        // The bar's status names the attack being measured: an evaluation takes minutes too.
+        const onProgress = (p: EvalProgress) => steps.report(`${label}: evaluating, ${p.condition} (${p.conditionIndex + 1}/${p.conditions})`);
+        evaluation = await evaluate(dir, { ...evaluationOptions(plan, detect), signal: options.signal, onProgress });
         changed = true;
       }
       if (options.views !== false && !run.has('views')) {

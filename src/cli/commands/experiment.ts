@@ -85,7 +85,7 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
     let current = '';
     const interrupts = catchInterrupts(io, ['SIGINT', 'SIGTERM'], () => {
       bar.stop();
-      return current.endsWith('evaluating') ? `stopping: the evaluation in progress is dropped (${current})` : `stopping after the current step, with a checkpoint (${current || 'starting'})`;
+      return current.includes(': evaluating') ? `stopping: the evaluation in progress is dropped (${current})` : `stopping after the current step, with a checkpoint (${current || 'starting'})`;
     });
     try {
       const file = await runExperiment({
