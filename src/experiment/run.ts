@@ -217,7 +217,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const detect = plan.detect && hasAuxBranches(run.readConfig());
       if (evaluation === null || !evaluatedAlike(evaluation, plan, detect)) {
         // The bar's status names the attack being measured: an evaluation takes minutes too.
-        const onProgress = (p: EvalProgress) => steps.report(`${label}: evaluating, ${p.condition} (${p.conditionIndex + 1}/${p.conditions})`);
+        const onProgress = (p: EvalProgress) =>
+          steps.report(`${label}: evaluating, ${p.stage === 'gallery' ? 'embedding the gallery' : `${p.condition} (${p.conditionIndex + 1}/${p.conditions})`}`);
         evaluation = await evaluate(dir, { ...evaluationOptions(plan, detect), signal: options.signal, onProgress });
         changed = true;
       }
