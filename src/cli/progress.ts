@@ -39,7 +39,8 @@ function ttyMeter(label: string, firstTotal: number, unit: string): Meter {
     {
       format: `${label} |{bar}| {value}/{total} ${unit} | {rate} ${unit}/s | ETA {etaText} {info}`,
       stream: process.stderr,
-      hideCursor: true,
+      // The cursor stays visible: a command ended by Ctrl-C must not leave the terminal without one.
+      hideCursor: false,
     },
     cliProgress.Presets.shades_classic,
   );
