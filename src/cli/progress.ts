@@ -71,7 +71,6 @@ function plainMeter(label: string, firstTotal: number, unit: string): Meter {
     show(done, total, doneHere, info) {
       const now = Date.now();
       const due = (done >= nextReport && done < total) || (done >= total && lastLine.done < total);
-      const stage = (text: string) => text.split(', ')[0];
       const news = info !== lastLine.info && (stage(info) !== stage(lastLine.info) || now - lastLine.at >= STATUS_EVERY_MS);
       if (!due && !news) return;
       if (done >= nextReport) nextReport = done + Math.max(1, Math.ceil((total || firstTotal) / 10));
@@ -87,6 +86,9 @@ function plainMeter(label: string, firstTotal: number, unit: string): Meter {
 
 /** How often, at most, a plain log line is written only because the status text changed. */
 const STATUS_EVERY_MS = 30_000;
+
+/** A status's stage: its text before the first comma. */
+const stage = (info: string) => info.split(', ')[0];
 
 export function progressBar(label: string, total: number, unit = 'it'): Progress {
   const m = meter(label, total, unit);

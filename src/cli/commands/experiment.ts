@@ -114,7 +114,6 @@ export function registerExperiment(program: Command, io: CliStreams = processStr
       if (err instanceof ConfigError) throw new UsageError(err.render(experimentFlag));
       const reason: unknown = interrupts.signal.reason;
       if (!(reason instanceof CommandInterrupted) || !(err === reason || err instanceof TrainingInterrupted)) throw err;
-      bar.stop();
       if (err instanceof TrainingInterrupted) io.stderr.write(`mdprop: ${err.message}\n`);
       io.stderr.write(`mdprop: experiment stopped; finished runs are kept. Go on with the same command (its --out is ${out})\n`);
       process.exitCode = reason.exitCode;

@@ -25,8 +25,8 @@ function galleryInput(flags: SourceFlags): GalleryInput {
 }
 
 /**
- * Progress of the items still to embed: a continued build starts its bar (and its rate) at the
- * items left, after a line saying how many were already done.
+ * Progress of the embedding: a continued build first says how many items were done before, and
+ * its rate and ETA count only the items it embeds.
  */
 function embedProgress(io: CliStreams): { update: (done: number, total: number) => void; stop: () => void } {
   const bar = progressTo('embed', 'img');
@@ -37,7 +37,7 @@ function embedProgress(io: CliStreams): { update: (done: number, total: number) 
         offset = done;
         if (done > 0) io.stderr.write(`continuing: ${done} of ${total} items were embedded before\n`);
       }
-      if (total > offset) bar.update(done - offset, total - offset);
+      if (total > offset) bar.update(done, total, '', done - offset);
     },
     stop: () => bar.stop(),
   };

@@ -105,10 +105,10 @@ async function trainHere(config: TrainConfig, resume: boolean, parallel: Paralle
   // treats SIGTERM alike; a data-parallel worker leaves SIGTERM to its launcher, which uses it to
   // end the workers that outlive a failed one.
   let trainer: Trainer | undefined;
-  const interrupts = catchInterrupts(io, parallel.worldSize > 1 ? ['SIGINT'] : ['SIGINT', 'SIGTERM'], () => {
-    trainer?.requestStop();
-    return parallel.writes ? `stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint` : null;
-  });
+  const interrupts = catchInterrupts(io, parallel.worldSize > 1 ? ['SIGINT'] : ['SIGINT', 'SIGTERM'], () =>
+    parallel.writes ? `stopping ${trainer ? 'after the current step' : 'once the run has started'} to write a checkpoint` : null,
+  );
+  interrupts.signal.addEventListener('abort', () => trainer?.requestStop());
   try {
     trainer = await startTrainer(config, resume, parallel, out);
     if (interrupts.signal.aborted) trainer.requestStop();
