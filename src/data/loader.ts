@@ -114,7 +114,6 @@ export class DataLoader {
   }
 }
 
-/** A loader over every image of a split once, in order, for evaluation or embedding. */
 /**
  * Lets pending I/O and signal handlers run. Awaiting an already prefetched batch only drains
  * microtasks, so without this a Ctrl-C would not be seen until a whole pass over the data ended.
@@ -123,6 +122,7 @@ export function turnOfEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A loader over every image of a split once, in order, for evaluation or embedding. */
 export function evaluationLoader(split: DataSplit, options: { batchSize: number; transform: Transform; prefetch?: number }): DataLoader {
   const sampler = new SequentialSampler(split.labels, { batchSize: options.batchSize });
   return new DataLoader(split, { sampler, transform: options.transform, prefetch: options.prefetch ?? 2 });
