@@ -17,6 +17,8 @@ export class CommandInterrupted extends Error {
 
 export interface Interrupts {
   readonly signal: AbortSignal;
+  /** The exit code of a command that stopped on the signal: 130 for Ctrl-C, 143 for SIGTERM (130 if none came). */
+  exitCode(): number;
   /** Removes the handlers: signals act as Node's defaults again. */
   dispose(): void;
 }
@@ -42,6 +44,10 @@ export function catchInterrupts(io: CliStreams, signals: readonly ('SIGINT' | 'S
   });
   return {
     signal: controller.signal,
+    exitCode() {
+      const reason: unknown = controller.signal.reason;
+      return reason instanceof CommandInterrupted ? reason.exitCode : 130;
+    },
     dispose() {
       for (const [by, handler] of handlers) process.off(by, handler);
     },

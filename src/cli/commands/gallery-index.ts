@@ -7,7 +7,7 @@ import { buildIndex, addToIndex, IndexInterrupted, openIndex, type GalleryInput 
 import { UsageError } from '../errors.js';
 import type { CliStreams } from '../io.js';
 import { integerFlag } from '../parse.js';
-import { catchInterrupts, CommandInterrupted } from '../interrupt.js';
+import { catchInterrupts } from '../interrupt.js';
 import { progressTo } from '../progress.js';
 
 interface SourceFlags {
@@ -51,8 +51,7 @@ async function interruptible(io: CliStreams, work: (signal: AbortSignal) => Prom
   } catch (err) {
     if (!(err instanceof IndexInterrupted)) throw err;
     io.stderr.write(`mdprop: ${err.message}\n`);
-    const reason: unknown = interrupts.signal.reason;
-    process.exitCode = reason instanceof CommandInterrupted ? reason.exitCode : 130;
+    process.exitCode = interrupts.exitCode();
   } finally {
     interrupts.dispose();
   }

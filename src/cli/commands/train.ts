@@ -27,7 +27,7 @@ import {
   type TrainConfig,
 } from '../../train/index.js';
 import { UsageError } from '../errors.js';
-import { catchInterrupts, CommandInterrupted } from '../interrupt.js';
+import { catchInterrupts } from '../interrupt.js';
 import { printable, processStreams, type CliStreams } from '../io.js';
 import { progressBar } from '../progress.js';
 import { joinFromEnvironment, launchFlags, LAUNCH_HELP, launchLocalWorkers, type LaunchFlags } from './train-launch.js';
@@ -119,8 +119,7 @@ async function trainHere(config: TrainConfig, resume: boolean, parallel: Paralle
   } catch (err) {
     if (err instanceof TrainingInterrupted) {
       if (parallel.writes) io.stderr.write(`mdprop: ${err.message}\nmdprop: resume with: mdprop train --resume ${err.runDir}\n`);
-      const reason: unknown = interrupts.signal.reason;
-      process.exitCode = reason instanceof CommandInterrupted ? reason.exitCode : 130;
+      process.exitCode = interrupts.exitCode();
     } else if (err instanceof TrainingDiverged) {
       if (parallel.writes) io.stderr.write(`mdprop: ${err.render(flagOf)}\n`);
       process.exitCode = 1;
